@@ -1,0 +1,395 @@
+"""The policy file (v1): pydantic models, loading, and errors that name their field path.
+
+The docstrings of the public fields are user documentation: the README's policy
+reference is checked against them (``tests/test_docs.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from core.timewindows import WallTime, load_zone, parse_days
+
+_FIELD_MARK = "\x00"
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be run. ``problems`` is a list of ``(field path, message)``."""
+
+    def __init__(self, problems: list[tuple[str, str]], source: str | None = None) -> None:
+        self.problems = problems
+        self.source = source
+        where = f"{source}: " if source else ""
+        lines = [f"{where}{path}: {msg}" if path else f"{where}{msg}" for path, msg in problems]
+        super().__init__("\n".join(lines))
+
+
+def _fail(field: str, message: str) -> ValueError:
+    """A ``ValueError`` raised in a model validator that points at one of the model's fields."""
+    return ValueError(f"{_FIELD_MARK}{field}{_FIELD_MARK}{message}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _check_zone(value: str | None) -> str | None:
+    if value is not None:
+        load_zone(value)
+    return value
+
+
+def _check_time(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError("times must be quoted strings such as \"20:00\" (YAML reads 20:00 as a number)")
+    if isinstance(value, str):
+        WallTime.parse(value)
+    return value
+
+
+def _check_days(value: Any) -> Any:
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    if isinstance(value, str):
+        parse_days(value)
+    return value
+
+
+class DateEvent(_Model):
+    """An explicit event of a calendar: one day (``date``) or an inclusive range (``from``/``to``)."""
+
+    date_: date | None = Field(default=None, alias="date", description="The event's day, e.g. 2026-11-27.")
+    from_: date | None = Field(default=None, alias="from", description="First day of a multi-day event.")
+    to: date | None = Field(default=None, description="Last day (inclusive) of a multi-day event.")
+    name: str = Field(min_length=1, description="Shown in reasons, e.g. `floor:retail Black Friday`.")
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> DateEvent:
+        if self.date_ is not None:
+            if self.from_ is not None or self.to is not None:
+                raise _fail("date", "give either date, or from and to, not both")
+        elif self.from_ is None or self.to is None:
+            raise _fail("date", "give date, or both from and to")
+        elif self.to < self.from_:
+            raise _fail("to", f"{self.to} is before from {self.from_}")
+        return self
+
+    @property
+    def first(self) -> date:
+        return self.date_ if self.date_ is not None else self.from_  # type: ignore[return-value]
+
+    @property
+    def last(self) -> date:
+        return self.date_ if self.date_ is not None else self.to  # type: ignore[return-value]
+
+
+class Calendar(_Model):
+    """Days that matter: public holidays of a country (and subdivision) and explicit dates."""
+
+    country: str | None = Field(default=None, description="ISO 3166 country code for public holidays, e.g. US.")
+    subdivision: str | None = Field(default=None, description="Subdivision code for regional holidays, e.g. NY.")
+    dates: list[DateEvent] = Field(default_factory=list, description="Explicit days or day ranges.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Calendar:
+        if self.country is None and not self.dates:
+            raise _fail("country", "a calendar needs a country, dates, or both")
+        if self.subdivision is not None and self.country is None:
+            raise _fail("subdivision", "a subdivision needs a country")
+        if self.country is not None:
+            import holidays
+
+            try:
+                holidays.country_holidays(self.country, subdiv=self.subdivision, years=2026)
+            except NotImplementedError as exc:
+                raise _fail("country", f"no public holidays known for country {self.country!r}") from exc
+            except ValueError as exc:
+                raise _fail("subdivision", str(exc)) from exc
+        return self
+
+
+class IdleWindow(_Model):
+    """A recurring window in which the target may scale to zero (or park)."""
+
+    days: Annotated[str, Field(description="Days the window starts on: `Mon`, `Mon-Fri`, `Fri-Mon`, `Mon,Wed`.")] = "Mon-Sun"
+    from_: str | None = Field(default=None, alias="from", description="Local start time HH:MM (inclusive); omit for the whole day.")
+    to: str | None = Field(default=None, description="Local end time HH:MM (exclusive); earlier than `from` crosses midnight.")
+    timezone: str | None = Field(default=None, description="IANA zone of this window; default: the file's.")
+
+    _days = field_validator("days", mode="before")(_check_days)
+    _times = field_validator("from_", "to", mode="before")(_check_time)
+    _zone = field_validator("timezone")(_check_zone)
+
+    @model_validator(mode="after")
+    def _check_span(self) -> IdleWindow:
+        _check_from_to(self.from_, self.to)
+        return self
+
+    @property
+    def label(self) -> str:
+        return _window_label(self.days, self.from_, self.to)
+
+
+def _check_from_to(start: str | None, end: str | None) -> None:
+    if (start is None) != (end is None):
+        raise _fail("to" if end is None else "from", "give both from and to, or neither (whole day)")
+    if start is not None and end is not None:
+        if WallTime.parse(start) == WallTime.parse(end) or {start, end} == {"00:00", "24:00"}:
+            raise _fail("to", f"from and to are the same time ({start}); omit both for a whole day")
+        if WallTime.parse(start).minutes == 1440:
+            raise _fail("from", "24:00 is only allowed as an end time")
+
+
+def _window_label(days: str, start: str | None, end: str | None) -> str:
+    return f"{days} {start}-{end}" if start is not None else days
+
+
+class Floor(_Model):
+    """Pre-scaling: raise the minimum on calendar days (``calendar``) or in a recurring window (``days``)."""
+
+    calendar: str | None = Field(default=None, description="Name of a calendar: the floor holds on its event days.")
+    days: str | None = Field(default=None, description="Recurring days, as in idle windows (instead of a calendar).")
+    from_: str | None = Field(default=None, alias="from", description="Local start time HH:MM; with a calendar, only these hours of each event day.")
+    to: str | None = Field(default=None, description="Local end time HH:MM (exclusive).")
+    min: int = Field(ge=1, description="The minimum while the floor holds (clamped to the target's max).")
+    lead: int = Field(default=0, ge=0, le=60 * 24 * 14, description="Minutes before the start at which the floor begins (warm-up).")
+    timezone: str | None = Field(default=None, description="IANA zone of this floor; default: the file's.")
+
+    _days = field_validator("days", mode="before")(_check_days)
+    _times = field_validator("from_", "to", mode="before")(_check_time)
+    _zone = field_validator("timezone")(_check_zone)
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> Floor:
+        if (self.calendar is None) == (self.days is None):
+            raise _fail("calendar", "give exactly one of calendar or days")
+        _check_from_to(self.from_, self.to)
+        return self
+
+    @property
+    def label(self) -> str:
+        if self.calendar is not None:
+            return self.calendar
+        return _window_label(self.days or "", self.from_, self.to)
+
+
+class AlarmRule(_Model):
+    """A reactive rule: when ``alarm`` enters ``state``, move the target by ``change``."""
+
+    alarm: str = Field(min_length=1, description="CloudWatch alarm name.")
+    change: int = Field(description="Copies (or instances) to add; negative removes.")
+    hold: int = Field(default=30, ge=1, description="Minutes a surge floor lasts in bounds mode.")
+    state: Literal["ALARM", "OK", "INSUFFICIENT_DATA"] = Field(default="ALARM", description="Alarm state that triggers the rule.")
+
+    @field_validator("change")
+    @classmethod
+    def _nonzero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("change must not be 0")
+        return value
+
+
+class Cooldown(_Model):
+    """Seconds to wait after an alarm-driven change before the next one in the same direction."""
+
+    out: int = Field(default=60, ge=0, description="Seconds after a scale-out.")
+    in_: int = Field(default=300, ge=0, alias="in", description="Seconds after a scale-in.")
+
+
+class Target(_Model):
+    """One scalable resource: an inference component (copies) or an endpoint variant (instances)."""
+
+    inference_component: str | None = Field(default=None, description="Inference component name (capacity in copies).")
+    endpoint: str | None = Field(default=None, description="Endpoint name (capacity in instances of `variant`).")
+    variant: str | None = Field(default=None, description="Production variant of `endpoint`; default AllTraffic.")
+    kind: Literal["realtime", "async"] | None = Field(default=None, description="Endpoint targets: realtime (default) or async.")
+    park: bool = Field(default=False, description="Real-time endpoints: delete (after a snapshot) in idle windows, recreate after.")
+    min: int = Field(ge=0, description="Minimum outside idle windows (>= 1 for a real-time endpoint).")
+    max: int = Field(ge=1, description="Hard ceiling, never exceeded by anything.")
+    mode: Literal["auto", "bounds", "direct"] = Field(default="auto", description="bounds: write Application Auto Scaling limits; direct: write the count; auto: bounds if a scalable target exists.")
+    cooldown: Cooldown = Field(default_factory=Cooldown, description="Cooldowns for alarm-driven changes.")
+    idle: list[IdleWindow] = Field(default_factory=list, description="Windows in which the target may go to 0.")
+    floors: list[Floor] = Field(default_factory=list, description="Pre-scaling floors; the largest active one wins, even in an idle window.")
+    alarms: list[AlarmRule] = Field(default_factory=list, description="Reactive alarm rules.")
+    wake: bool = Field(default=False, description="Scale out from zero on the first rejected request.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Target:
+        if (self.inference_component is None) == (self.endpoint is None):
+            raise _fail("inference_component", "give exactly one of inference_component or endpoint")
+        if self.inference_component is not None:
+            for name in ("variant", "kind", "park"):
+                if name in self.model_fields_set:
+                    raise _fail(name, "only for endpoint targets")
+        if self.park and self.kind == "async":
+            raise _fail("park", "only real-time endpoints park; an async endpoint scales to 0")
+        if self.min > self.max:
+            raise _fail("min", f"min {self.min} is above max {self.max}")
+        if self.is_realtime and self.min < 1:
+            raise _fail("min", "a real-time endpoint needs min >= 1 (use idle windows with park: true to go to 0)")
+        if self.wake and self.is_realtime:
+            raise _fail("wake", "a real-time variant cannot wake on a rejected request; use an async endpoint or an inference component")
+        seen: set[tuple[str, str]] = set()
+        for i, rule in enumerate(self.alarms):
+            if (rule.alarm, rule.state) in seen:
+                raise _fail(f"alarms[{i}].alarm", f"alarm {rule.alarm!r} in state {rule.state} appears twice")
+            seen.add((rule.alarm, rule.state))
+        return self
+
+    @property
+    def resource_kind(self) -> Literal["inference_component", "realtime", "async"]:
+        """What is scaled: an inference component, or a real-time or async endpoint variant."""
+        if self.inference_component is not None:
+            return "inference_component"
+        return self.kind or "realtime"
+
+    @property
+    def is_realtime(self) -> bool:
+        return self.resource_kind == "realtime"
+
+    @property
+    def variant_name(self) -> str:
+        return self.variant or "AllTraffic"
+
+    @property
+    def zero_when_idle(self) -> bool:
+        """Whether an idle window takes the target to 0 (else to 1)."""
+        return not self.is_realtime or self.park
+
+    @property
+    def resource(self) -> str:
+        """A readable resource id: ``inference-component/NAME`` or ``endpoint/EP/variant/V``."""
+        if self.inference_component is not None:
+            return f"inference-component/{self.inference_component}"
+        return f"endpoint/{self.endpoint}/variant/{self.variant_name}"
+
+
+class Janitor(_Model):
+    """The janitor: finds forgotten endpoints, marks them, deletes them after a grace period."""
+
+    idle_for: int = Field(default=1440, ge=60, description="Minutes without invocations before an endpoint is a candidate.")
+    grace: int = Field(default=2880, ge=0, description="Minutes between mark and delete.")
+    protect: dict[str, str] = Field(default_factory=lambda: {"sagescale:keep": "true"}, description="Tags that forbid deletion.")
+    dry_run: bool = Field(default=True, description="Report only; set false (or pass --apply) to delete.")
+
+
+class Policy(_Model):
+    """A sagescale policy file, version 1."""
+
+    version: Literal[1] = Field(description="Policy format version; 1.")
+    timezone: str = Field(default="UTC", description="IANA time zone, the default for every window and floor.")
+    calendars: dict[str, Calendar] = Field(default_factory=dict, description="Named calendars used by floors.")
+    targets: dict[str, Target] = Field(default_factory=dict, description="Scalable resources by name.")
+    janitor: Janitor = Field(default_factory=Janitor, description="Janitor settings.")
+
+    _zone = field_validator("timezone")(_check_zone)
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Policy:
+        for name in list(self.targets) + list(self.calendars):
+            if not _NAME_RE.match(name):
+                raise ValueError(f"name {name!r}: use letters, digits, '-', '_' or '.' (at most 63)")
+        resources: dict[str, str] = {}
+        for name, target in self.targets.items():
+            for i, floor in enumerate(target.floors):
+                if floor.calendar is not None and floor.calendar not in self.calendars:
+                    known = ", ".join(sorted(self.calendars)) or "none defined"
+                    raise _fail(f"targets.{name}.floors[{i}].calendar", f"unknown calendar {floor.calendar!r} (known: {known})")
+            other = resources.setdefault(target.resource, name)
+            if other != name:
+                raise _fail(f"targets.{name}", f"{target.resource} is already managed by target {other!r}")
+        return self
+
+    @cached_property
+    def schedules(self) -> Mapping[str, Any]:
+        """Compiled schedules per target (see ``core.bounds.TargetSchedule``), built once."""
+        from core.bounds import TargetSchedule
+
+        return {name: TargetSchedule(self, name) for name in self.targets}
+
+
+# ---------------------------------------------------------------------------
+# Loading
+
+
+class _PolicyLoader(yaml.SafeLoader):
+    """YAML 1.2-like booleans and integers: ``NO`` (Norway), ``on`` and ``20:00`` stay strings."""
+
+
+_PolicyLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+}
+_PolicyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_PolicyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*))$"), list("-+0123456789")
+)
+
+
+def format_location(loc: tuple[int | str, ...]) -> str:
+    """``('targets', 'llm', 'floors', 0, 'lead')`` -> ``targets.llm.floors[0].lead``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _problems(exc: ValidationError) -> list[tuple[str, str]]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        path = format_location(tuple(err["loc"]))
+        msg = err["msg"]
+        if err["type"] == "value_error":
+            msg = msg.removeprefix("Value error, ")
+            if msg.startswith(_FIELD_MARK):
+                _, field, msg = msg.split(_FIELD_MARK, 2)
+                path = f"{path}.{field}" if path and not field.startswith("targets.") else field
+        elif err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required"
+        problems.append((path, msg))
+    return problems
+
+
+def parse_policy(data: Any, source: str | None = None) -> Policy:
+    """Validate already-parsed policy data; raises ``PolicyError``."""
+    if not isinstance(data, dict):
+        raise PolicyError([("", "a policy is a mapping with version, targets, ...")], source)
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(_problems(exc), source) from None
+
+
+def loads_policy(text: str, source: str | None = None) -> Policy:
+    """Parse and validate policy YAML (or JSON) text; raises ``PolicyError``."""
+    try:
+        data = yaml.load(text, Loader=_PolicyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise PolicyError([("", f"not valid YAML: {exc}")], source) from None
+    return parse_policy(data, source)
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a policy file; raises ``PolicyError`` (also for an unreadable file)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError([("", f"cannot read policy file: {exc.strerror}")], str(p)) from None
+    return loads_policy(text, str(p))
