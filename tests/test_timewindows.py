@@ -7,7 +7,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.timewindows import DailyWindow, NaiveDatetimeError, WallTime, local_to_instant, parse_days, require_aware
+from core.timewindows import (
+    DailyWindow,
+    NaiveDatetimeError,
+    WallTime,
+    local_to_instant,
+    parse_days,
+    require_aware,
+)
 
 NY = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -19,7 +19,15 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from core.timewindows import DailyWindow, Interval, WallTime, load_zone, local_to_instant, parse_days, require_aware
+from core.timewindows import (
+    DailyWindow,
+    Interval,
+    WallTime,
+    load_zone,
+    local_to_instant,
+    parse_days,
+    require_aware,
+)
 
 if TYPE_CHECKING:
     from core.policy import Calendar, Floor, Policy, Target

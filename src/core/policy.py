@@ -108,12 +108,12 @@ class Calendar(_Model):
         if self.country is not None:
             import holidays
 
-            try:
-                holidays.country_holidays(self.country, subdiv=self.subdivision, years=2026)
-            except NotImplementedError as exc:
-                raise _fail("country", f"no public holidays known for country {self.country!r}") from exc
-            except ValueError as exc:
-                raise _fail("subdivision", str(exc)) from exc
+            supported = holidays.list_supported_countries()
+            if self.country not in supported:
+                raise _fail("country", f"no public holidays known for country {self.country!r} (use an ISO 3166 code such as US)")
+            subdivisions = supported[self.country]
+            if self.subdivision is not None and self.subdivision not in subdivisions:
+                raise _fail("subdivision", f"{self.country} has no subdivision {self.subdivision!r} (known: {', '.join(subdivisions) or 'none'})")
         return self
 
 
@@ -379,7 +379,7 @@ def parse_policy(data: Any, source: str | None = None) -> Policy:
 def loads_policy(text: str, source: str | None = None) -> Policy:
     """Parse and validate policy YAML (or JSON) text; raises ``PolicyError``."""
     try:
-        data = yaml.load(text, Loader=_PolicyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_PolicyLoader)
     except yaml.YAMLError as exc:
         raise PolicyError([("", f"not valid YAML: {exc}")], source) from None
     return parse_policy(data, source)

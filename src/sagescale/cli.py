@@ -76,7 +76,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         "targets": sorted(policy.targets),
         "calendars": sorted(policy.calendars),
     }
-    _emit(args, summary, lambda: f"{args.policy}: valid (targets: {", ".join(sorted(policy.targets)) or "none"}; calendars: {", ".join(sorted(policy.calendars)) or "none"})")
+    targets = ", ".join(sorted(policy.targets)) or "none"
+    calendars = ", ".join(sorted(policy.calendars)) or "none"
+    _emit(args, summary, lambda: f"{args.policy}: valid (targets: {targets}; calendars: {calendars})")
     return 0
 
 
@@ -86,7 +88,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     zone = load_zone(policy.timezone)
     now = parse_instant(args.at, "--at") if args.at else datetime.now(zone)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in _selected_targets(policy, args.target):
         b = effective_bounds(policy, name, now)
         rows.append({"target": name, "min": b.min, "max": b.max, "reasons": list(b.reasons)})
@@ -111,7 +113,7 @@ def cmd_calendar(args: argparse.Namespace) -> int:
         raise UsageError(f"--to {args.to} is not after --from {args.from_}")
     if end - start > timedelta(days=3 * 366):
         raise UsageError("the range is longer than three years; ask for a shorter one")
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "at": t.at.astimezone(zone).isoformat(),
             "target": t.target,

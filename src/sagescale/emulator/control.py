@@ -1,0 +1,183 @@
+"""The emulator's control surface: its clock, its update delay and failure injection.
+
+State transitions of emulated resources (``Creating``/``Updating``/``Deleting`` →
+final state) are evaluated lazily against :meth:`Emulator.now` whenever a SageMaker
+request is handled. Nothing runs in the background, so a test or a scripted demo
+moves time forward by swapping the clock, never by sleeping.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+Clock = Callable[[], datetime]
+
+
+def _system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that only moves when told to; pass it to :meth:`Emulator.set_clock`.
+
+    >>> clock = ManualClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+    >>> clock.advance(timedelta(minutes=2))
+    datetime.datetime(2026, 11, 27, 9, 2, tzinfo=datetime.timezone.utc)
+    """
+
+    def __init__(self, start: datetime) -> None:
+        self._now = _require_aware(start, "start")
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def set(self, when: datetime) -> datetime:
+        """Jump to ``when`` (timezone-aware); returns the new time."""
+        with self._lock:
+            self._now = _require_aware(when, "when")
+            return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move forward by ``delta``; returns the new time."""
+        if delta < timedelta(0):
+            raise ValueError("a ManualClock does not go backwards")
+        with self._lock:
+            self._now = self._now + delta
+            return self._now
+
+
+class Emulator:
+    """Controls the SageMaker extensions: clock, update delay and injected failures.
+
+    One instance, :data:`control`, is shared by the in-process mock and by servers
+    started with :func:`sagescale.emulator.start_server` (they run in this process).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._clock: Clock = _system_clock
+        self._update_delay = timedelta(0)
+
+    # -- time ---------------------------------------------------------------------------
+
+    @property
+    def update_delay(self) -> timedelta:
+        """How long a create, update or delete stays in its transitional status.
+
+        Applies to inference components (``Creating``/``Updating``/``Deleting``) and
+        endpoints (``Creating``/``Updating``/``Deleting``). ``timedelta(0)`` (the default)
+        completes every change within the request that made it.
+        """
+        return self._update_delay
+
+    @update_delay.setter
+    def update_delay(self, value: timedelta) -> None:
+        if not isinstance(value, timedelta):
+            raise TypeError("update_delay must be a datetime.timedelta")
+        if value < timedelta(0):
+            raise ValueError("update_delay must not be negative")
+        self._update_delay = value
+
+    def set_clock(self, clock: Clock) -> None:
+        """Use ``clock`` (returning timezone-aware datetimes) as the emulator's time."""
+        if not callable(clock):
+            raise TypeError("clock must be a callable returning a datetime")
+        _require_aware(clock(), "clock()")
+        self._clock = clock
+
+    def reset_clock(self) -> None:
+        """Go back to the system clock."""
+        self._clock = _system_clock
+
+    def now(self) -> datetime:
+        """The emulator's current time (timezone-aware, UTC)."""
+        return _require_aware(self._clock(), "clock()").astimezone(UTC)
+
+    # -- failures -----------------------------------------------------------------------
+
+    def fail_inference_component(
+        self,
+        name: str,
+        reason: str,
+        *,
+        rollback: bool = False,
+        region: str | None = None,
+        account_id: str | None = None,
+    ) -> None:
+        """Make inference component ``name`` report ``FailureReason`` = ``reason``.
+
+        By default it becomes ``Failed``. With ``rollback=True`` an update in
+        progress is abandoned instead: the component returns to ``InService`` with its
+        previous specification and copy count, and keeps the ``FailureReason``.
+        ``region``/``account_id`` narrow the search when the name exists in several.
+        """
+        from .sagemaker_ext import fail_inference_component
+
+        with self._lock:
+            fail_inference_component(
+                name, reason, rollback=rollback, region=region, account_id=account_id
+            )
+
+    def fail_endpoint(
+        self,
+        name: str,
+        reason: str,
+        *,
+        rollback: bool = False,
+        region: str | None = None,
+        account_id: str | None = None,
+    ) -> None:
+        """Make endpoint ``name`` report ``FailureReason`` = ``reason``.
+
+        By default it becomes ``Failed``. With ``rollback=True`` an update in progress
+        is rolled back the way AWS does it: the endpoint is ``InService`` again, its
+        variants keep their current counts and weights (desired reverts to current), and
+        ``DescribeEndpoint`` shows the ``FailureReason``.
+        """
+        from .sagemaker_ext import fail_endpoint
+
+        with self._lock:
+            fail_endpoint(name, reason, rollback=rollback, region=region, account_id=account_id)
+
+    # -- housekeeping -------------------------------------------------------------------
+
+    def settle(self) -> None:
+        """Complete every transition that is due at :meth:`now` (reads do this too)."""
+        from .sagemaker_ext import settle_all
+
+        with self._lock:
+            settle_all()
+
+    def reset(self) -> None:
+        """Forget extension state: system clock, zero delay, no inference components.
+
+        Endpoints, models and everything else moto keeps are left to moto's own reset
+        (``moto.mock_aws`` resets on entry and exit).
+        """
+        from .sagemaker_ext import clear_extension_state
+
+        with self._lock:
+            self._clock = _system_clock
+            self._update_delay = timedelta(0)
+            clear_extension_state()
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Serialises emulated SageMaker requests and control calls."""
+        return self._lock
+
+
+def _require_aware(value: datetime, what: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise TypeError(f"{what} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, got naive {value.isoformat()}")
+    return value
+
+
+control = Emulator()
+"""The process-wide emulator control object."""

@@ -1,0 +1,119 @@
+"""The policy commands of the CLI: validate, plan, calendar (exit codes, JSON shapes)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sagescale.cli import main
+from tests.conftest import EXAMPLES
+
+EXAMPLE = str(EXAMPLES / "llm-retail.yaml")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_plan_black_friday_floor(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "plan", EXAMPLE, "--at", "2026-11-27T05:00:00-05:00", "--json")
+    assert code == 0
+    assert json.loads(out) == [{"target": "llm", "min": 6, "max": 8, "reasons": ["floor:retail Black Friday"]}]
+
+
+def test_plan_idle_night(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "plan", EXAMPLE, "--at", "2026-11-24T23:00:00-05:00", "--json")
+    assert code == 0
+    (row,) = json.loads(out)
+    assert row["min"] == 0 and row["reasons"][0].startswith("idle:")
+
+
+def test_plan_human_table(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "plan", EXAMPLE, "--at", "2026-11-25T10:00:00-05:00")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1].split() == ["TARGET", "MIN", "MAX", "REASONS"]
+    assert lines[2].split() == ["llm", "1", "8", "min"]
+
+
+def test_calendar_around_fall_back(capsys: pytest.CaptureFixture[str]) -> None:
+    """2026-11-01 is a Sunday and the fall-back day: offsets switch from -04:00 to -05:00."""
+    code, out, _ = run(capsys, "calendar", EXAMPLE, "--from", "2026-10-30", "--to", "2026-11-03", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [(r["at"], r["min"]) for r in rows] == [
+        ("2026-10-30T00:00:00-04:00", 0),  # Thu night window, until Fri 07:00
+        ("2026-10-30T07:00:00-04:00", 1),
+        ("2026-10-30T20:00:00-04:00", 0),  # Fri night, then the weekend, then Sun night
+        ("2026-11-02T07:00:00-05:00", 1),  # Monday morning, after the fall-back
+        ("2026-11-02T20:00:00-05:00", 0),
+        ("2026-11-03T07:00:00-05:00", 1),
+        ("2026-11-03T20:00:00-05:00", 0),
+    ]
+    assert all(set(r) == {"at", "target", "min", "max", "reasons"} for r in rows)
+
+
+def test_calendar_thanksgiving_week(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "calendar", EXAMPLE, "--from", "2026-11-26", "--to", "2026-11-30", "--json")
+    assert code == 0
+    rows = [(r["at"], r["min"]) for r in json.loads(out)]
+    assert ("2026-11-29T22:00:00-05:00", 6) in rows  # Cyber Monday, 2 h lead
+    assert ("2026-11-28T00:00:00-05:00", 0) in rows  # after Black Friday: weekend idle
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("version: 1\ntargets:\n  t: {inference_component: x, min: 1, max: 2, colour: red}\n", "targets.t.colour: unknown key"),
+        ("version: 1\ntimezone: Mars/Base\n", "timezone: unknown time zone"),
+        ("version: 1\ntargets:\n  t: {inference_component: x, min: 3, max: 2}\n", "targets.t.min: min 3 is above max 2"),
+        ("version: 1\ntargets:\n  t: {inference_component: x, min: 1, max: 2, idle: [{days: Mon-Fry}]}\n", "targets.t.idle[0].days: unknown day"),
+        ("version: 1\ntargets:\n  t: {inference_component: x, min: 1, max: 2, floors: [{calendar: nope, min: 1}]}\n", "targets.t.floors[0].calendar: unknown calendar"),
+    ],
+)
+def test_invalid_policy_exits_2_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, words: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(body)
+    for argv in (["validate", str(path)], ["plan", str(path), "--at", "2026-11-24T10:00:00Z"]):
+        code, _, err = run(capsys, *argv)
+        assert code == 2
+        assert words in err
+        assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["plan", EXAMPLE, "--at", "2026-11-24T23:00:00"], "no UTC offset"),
+        (["plan", EXAMPLE, "--at", "tomorrow"], "not ISO 8601"),
+        (["plan", EXAMPLE, "--target", "nope"], "unknown target 'nope'"),
+        (["calendar", EXAMPLE, "--from", "2026-11-08", "--to", "2026-11-01"], "is not after"),
+        (["plan", "/nonexistent/policy.yaml"], "cannot read policy file"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_exits_2(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert words in err
+
+
+def test_validate_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "validate", EXAMPLE, "--json")
+    assert code == 0 and json.loads(out)["targets"] == ["llm"]
+
+
+def test_console_script_entry_point() -> None:
+    """The installed ``sagescale`` script runs, with the exit code of the command."""
+    script = Path(sys.executable).with_name("sagescale")
+    done = subprocess.run([str(script), "plan", EXAMPLE, "--at", "2026-11-27T05:00:00-05:00", "--json"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0]["min"] == 6
+    bad = subprocess.run([str(script), "validate", "/nonexistent.yaml"], capture_output=True, text=True, check=False)
+    assert bad.returncode == 2
