@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any, NoReturn
 
 from core.policy import Policy, PolicyError, load_policy
@@ -133,6 +135,90 @@ def cmd_calendar(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from sagescale.replay import EventFileError, TemplateError, replay
+
+    try:
+        invocation = replay(args.function, args.event, endpoint_url=args.endpoint_url, policy=args.policy, template=args.template)
+    except (EventFileError, TemplateError) as exc:
+        raise UsageError(str(exc)) from None
+    print(json.dumps(invocation.as_dict(), indent=2, default=str))
+    if not invocation.ok:
+        print(f"sagescale: {args.function} failed: {invocation.error_type}: {invocation.error_message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from core.clients import AwsClients
+    from sagescale.emulator import start_server
+    from sagescale.replay import patched_environ
+    from sagescale.seed import seed_policy
+    from sagescale.stack import REGION, Stack, default_template
+
+    stack = Stack(args.template or default_template())
+    policy = load_policy(args.seed) if args.seed else None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        server = start_server(port=args.port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on port {args.port}: {exc.strerror}") from None
+    with server, patched_environ({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}):
+        clients = AwsClients(endpoint_url=server.url)
+        created = stack.create_resources(clients)
+        seeded = seed_policy(clients.sagemaker, policy) if policy is not None else []
+        print(server.url, flush=True)
+        print(f"emulator listening on {server.url} (region {REGION}); stack resources: " + ", ".join(f"{k}={v}" for k, v in created.items()), file=sys.stderr, flush=True)
+        if seeded:
+            print(f"seeded: {', '.join(seeded)}", file=sys.stderr, flush=True)
+        print(f"point tools at it with AWS_ENDPOINT_URL={server.url}; stop with Ctrl-C", file=sys.stderr, flush=True)
+        while not stop.wait(0.5):
+            pass
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sagescale.demo import run_demo
+
+    run_demo(sys.stdout, as_json=args.json)
+    return 0
+
+
+def cmd_override(args: argparse.Namespace) -> int:
+    from core.bounds import Override
+    from core.clients import AwsClients
+    from core.state import StateStore
+
+    policy = load_policy(args.policy)
+    _selected_targets(policy, args.target)
+    table = args.table or os.environ.get("SAGESCALE_STATE_TABLE")
+    if not table:
+        raise UsageError("name the state table with --table or SAGESCALE_STATE_TABLE (the stack output StateTableName)")
+    store = StateStore(table, AwsClients().dynamodb)
+    if args.clear:
+        state = store.set_override(args.target, None)
+        payload: dict[str, Any] = {"target": args.target, "override": None, "version": state.version}
+        _emit(args, payload, lambda: f"{args.target}: override cleared")
+        return 0
+    if args.min is None or args.until is None:
+        raise UsageError("give --min N and --until TIME, or --clear")
+    if args.min < 0:
+        raise UsageError("--min must be 0 or more")
+    until = parse_instant(args.until, "--until")
+    if until <= datetime.now(until.tzinfo):
+        raise UsageError(f"--until {args.until} is in the past")
+    override = Override(args.min, until, by=args.by or os.environ.get("USER", "operator"), why=args.why or "")
+    state = store.set_override(args.target, override)
+    payload = {"target": args.target, "override": {"min": override.min, "until": until.isoformat(), "by": override.by, "why": override.why}, "version": state.version}
+    _emit(args, payload, lambda: f"{args.target}: min {override.min} until {until.isoformat()} (the next reconcile applies it)")
+    return 0
+
+
 def _selected_targets(policy: Policy, wanted: str | None) -> list[str]:
     if wanted is None:
         return list(policy.targets)
@@ -169,6 +255,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", help="only this target")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_calendar)
+
+    p = sub.add_parser("replay", help="invoke a function of template.yaml with an event file, as sam local invoke does")
+    p.add_argument("function", help="logical id in template.yaml, e.g. ReconcileFunction")
+    p.add_argument("event", help="event JSON file, e.g. events/reconcile-tick.json")
+    p.add_argument("--endpoint-url", help="AWS endpoint (e.g. a running 'sagescale local'); default: an embedded emulator")
+    p.add_argument("--policy", help="policy file instead of the one shipped with the function")
+    p.add_argument("--template", type=Path, help="template (default: template.yaml of this checkout)")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("local", help="run the local AWS emulator with the stack's tables, topics and queues")
+    p.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (default 4566; 0 picks a free one)")
+    p.add_argument("--seed", help="also create the endpoints and inference components this policy names")
+    p.add_argument("--template", type=Path, help="template (default: template.yaml of this checkout)")
+    p.set_defaults(func=cmd_local)
+
+    p = sub.add_parser("demo", help="a scripted Thanksgiving week on the embedded emulator")
+    p.add_argument("--json", action="store_true", help="machine-readable timeline")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("override", help="set or clear an operator override of a target's minimum")
+    p.add_argument("target")
+    p.add_argument("--policy", required=True, help="the policy (to check the target name)")
+    p.add_argument("--min", type=int, help="minimum while the override holds")
+    p.add_argument("--until", help="ISO 8601 expiry with offset")
+    p.add_argument("--by", help="who (default: $USER)")
+    p.add_argument("--why", help="reason, shown in decisions")
+    p.add_argument("--clear", action="store_true", help="remove the override")
+    p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_override)
 
     return parser
 

@@ -10,11 +10,13 @@ id parser already reads ``inference-component/<name>`` as resource type
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import Enum
+from typing import Any
 
 import moto.applicationautoscaling.models as aas_models
 import moto.applicationautoscaling.responses as aas_responses
+from moto.utilities.utils import get_partition
 
 from ._patching import PatchSet
 from ._service_model import enum_values
@@ -40,6 +42,52 @@ def extended_enum(original: type[Enum], values: Iterable[str]) -> type[Enum]:
     return extended
 
 
+_SERVICE_LINKED_ROLES = {
+    "sagemaker": (
+        "sagemaker.application-autoscaling.amazonaws.com/"
+        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+    ),
+}
+
+
+def service_linked_role_arn(account_id: str, region: str, namespace: str) -> str | None:
+    """The role AWS records when ``RegisterScalableTarget`` is called without ``RoleARN``."""
+    role = _SERVICE_LINKED_ROLES.get(namespace)
+    if role is None:
+        return None
+    return f"arn:{get_partition(region)}:iam::{account_id}:role/aws-service-role/{role}"
+
+
+def _wrap_register_scalable_target(original: Callable[..., Any]) -> Callable[..., Any]:
+    def register_scalable_target(
+        self: aas_models.ApplicationAutoscalingBackend,
+        namespace: str,
+        r_id: str,
+        dimension: str,
+        min_capacity: int | None,
+        max_capacity: int | None,
+        role_arn: str | None,
+        suspended_state: Any,
+    ) -> aas_models.FakeScalableTarget:
+        """Default ``RoleARN`` to the service-linked role, as AWS does (it is required
+        in ``DescribeScalableTargets`` output)."""
+        if role_arn is None and not self._scalable_target_exists(r_id, dimension):
+            role_arn = service_linked_role_arn(self.account_id, self.region_name, namespace)
+        target: aas_models.FakeScalableTarget = original(
+            self,
+            namespace,
+            r_id,
+            dimension,
+            min_capacity=min_capacity,
+            max_capacity=max_capacity,
+            role_arn=role_arn,
+            suspended_state=suspended_state,
+        )
+        return target
+
+    return register_scalable_target
+
+
 def install(patches: PatchSet) -> None:
     """Replace moto's namespace and dimension enums with botocore-complete ones."""
     dimensions = extended_enum(
@@ -51,3 +99,9 @@ def install(patches: PatchSet) -> None:
     for module in (aas_models, aas_responses):
         patches.set(module, "ScalableDimensionValueSet", dimensions)
         patches.set(module, "ServiceNamespaceValueSet", namespaces)
+    backend = aas_models.ApplicationAutoscalingBackend
+    patches.set(
+        backend,
+        "register_scalable_target",
+        _wrap_register_scalable_target(backend.register_scalable_target),
+    )

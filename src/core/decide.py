@@ -1,0 +1,142 @@
+"""What to do with one target, given its effective bounds and what AWS reports. Pure.
+
+Level-triggered: the decision depends only on the desired state (bounds) and the
+observed state, so a missed run is repaired by the next one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from core.bounds import Bounds
+from core.policy import Target
+
+TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+FAILED = frozenset({"Failed", "UpdateRollbackFailed", "OutOfService"})
+
+Action = Literal["none", "set_bounds", "set_count", "defer", "error", "park"]
+
+
+@dataclass(frozen=True)
+class ScalableBounds:
+    """A registered Application Auto Scaling target's limits."""
+
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What AWS reports about a target's resource."""
+
+    exists: bool
+    status: str | None = None
+    failure_reason: str | None = None
+    desired: int | None = None
+    current: int | None = None
+    scalable: ScalableBounds | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One target's decision for one run: what to write (if anything) and why."""
+
+    target: str
+    resource: str
+    mode: Literal["bounds", "direct"]
+    action: Action
+    bounds: Bounds
+    observed: Observed
+    count: int | None = None
+    scalable: ScalableBounds | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def writes(self) -> bool:
+        return self.action in ("set_bounds", "set_count")
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "target": self.target,
+            "resource": self.resource,
+            "mode": self.mode,
+            "action": self.action,
+            "min": self.bounds.min,
+            "max": self.bounds.max,
+            "reasons": list(self.bounds.reasons),
+            "status": self.observed.status,
+            "desired": self.observed.desired,
+            "current": self.observed.current,
+        }
+        if self.count is not None:
+            out["to"] = self.count
+        if self.scalable is not None:
+            out["to_bounds"] = {"min": self.scalable.min, "max": self.scalable.max}
+        if self.observed.scalable is not None:
+            out["from_bounds"] = {"min": self.observed.scalable.min, "max": self.observed.scalable.max}
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
+
+
+def choose_mode(target: Target, observed: Observed) -> Literal["bounds", "direct"]:
+    """``auto`` is bounds mode when a scalable target is registered, else direct."""
+    if target.mode == "auto":
+        return "bounds" if observed.scalable is not None else "direct"
+    return target.mode
+
+
+def decide(name: str, target: Target, bounds: Bounds, observed: Observed, previous_min: int | None = None) -> Decision:
+    """The action that converges ``target`` towards ``bounds``.
+
+    ``previous_min`` is the minimum applied by the last run. In direct mode, when the
+    minimum drops (a floor ends, an idle window starts) the count comes down by the
+    same amount, never below the new minimum: the controller releases what its own
+    minimum held, and keeps capacity that alarms added on top.
+    """
+    mode = choose_mode(target, observed)
+
+    def make(action: Action, *notes: str, count: int | None = None, scalable: ScalableBounds | None = None) -> Decision:
+        return Decision(name, target.resource, mode, action, bounds, observed, count, scalable, tuple(notes))
+
+    if not observed.exists:
+        return make("error", f"{target.resource} does not exist")
+    status = observed.status or ""
+    if status in FAILED:
+        return make("error", f"{target.resource} is {status}: {observed.failure_reason or 'no reason given'}")
+    notes: list[str] = []
+    if observed.failure_reason:
+        notes.append(f"last update failed: {observed.failure_reason}")
+
+    if target.is_realtime and target.park and bounds.min == 0:
+        return make("park", *notes, "idle window: the endpoint is to be parked")
+
+    wanted = _wanted(target, bounds, observed, mode, previous_min)
+    if wanted is None:
+        return make("none", *notes)
+    if status in TRANSITIONAL:
+        notes.append(f"{target.resource} is {status}; a later run applies the change")
+        return make("defer", *notes, count=wanted.count, scalable=wanted.scalable)
+    return make(wanted.action, *notes, count=wanted.count, scalable=wanted.scalable)
+
+
+@dataclass(frozen=True)
+class _Change:
+    action: Action
+    count: int | None = None
+    scalable: ScalableBounds | None = None
+
+
+def _wanted(target: Target, bounds: Bounds, observed: Observed, mode: str, previous_min: int | None) -> _Change | None:
+    """The write that would converge the target, or ``None`` if it is converged."""
+    if mode == "bounds":
+        floor = max(bounds.min, 1) if target.is_realtime else bounds.min
+        wanted = ScalableBounds(floor, bounds.max)
+        return None if observed.scalable == wanted else _Change("set_bounds", scalable=wanted)
+    current = observed.desired if observed.desired is not None else 0
+    count = current
+    if previous_min is not None and bounds.min < previous_min:
+        count = max(bounds.min, current - (previous_min - bounds.min))
+    count = min(max(count, bounds.min), bounds.max)
+    return None if count == current else _Change("set_count", count=count)

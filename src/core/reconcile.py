@@ -1,0 +1,155 @@
+"""One reconcile run: converge every policy target towards its effective bounds.
+
+Takes the policy, an aware ``now``, the scaling adapter and the state store; the
+handler and the CLI pass them in. An error in one target does not stop the others.
+A steady-state run makes read calls only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from core.bounds import effective_bounds
+from core.decide import Decision, decide
+from core.policy import Policy
+from core.scaling import ScalingAdapter
+from core.state import StateStore, TargetState
+from core.timewindows import require_aware
+
+log = logging.getLogger("sagescale.reconcile")
+
+
+@dataclass(frozen=True)
+class TargetOutcome:
+    """A decision and what became of it: applied, deferred, unchanged, dry-run, parked or error."""
+
+    decision: Decision | None
+    outcome: str
+    message: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        out = self.decision.as_dict() if self.decision is not None else {}
+        out["outcome"] = self.outcome
+        if self.message:
+            out["message"] = self.message
+        return out
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    at: datetime
+    dry_run: bool
+    outcomes: dict[str, TargetOutcome] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[str]:
+        return [name for name, o in self.outcomes.items() if o.outcome == "error"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "dry_run": self.dry_run,
+            "targets": {name: o.as_dict() for name, o in self.outcomes.items()},
+            "errors": self.errors,
+        }
+
+
+def run_reconcile(
+    policy: Policy,
+    now: datetime,
+    adapter: ScalingAdapter,
+    store: StateStore,
+    *,
+    targets: list[str] | None = None,
+    dry_run: bool = False,
+    trigger: str = "schedule",
+) -> ReconcileResult:
+    """Decide and (unless ``dry_run``) apply for ``targets`` (default: all of the policy's)."""
+    require_aware(now, "now")
+    names = list(policy.targets) if targets is None else targets
+    for name in names:
+        if name not in policy.targets:
+            raise ValueError(f"unknown target {name!r} (targets in the policy: {', '.join(sorted(policy.targets)) or 'none'})")
+    selected = {n: policy.targets[n] for n in names}
+    states = store.load(names)
+    scalable = adapter.scalable_targets(selected)
+    result = ReconcileResult(now, dry_run)
+    for name, target in selected.items():
+        try:
+            outcome = _reconcile_one(policy, name, now, adapter, store, states[name], scalable.get(target.resource), dry_run, trigger)
+        except (ClientError, BotoCoreError) as exc:
+            log.exception("target %s failed", name)
+            outcome = TargetOutcome(None, "error", f"{type(exc).__name__}: {exc}")
+        result.outcomes[name] = outcome
+    return result
+
+
+def _reconcile_one(
+    policy: Policy,
+    name: str,
+    now: datetime,
+    adapter: ScalingAdapter,
+    store: StateStore,
+    state: TargetState,
+    scalable: Any,
+    dry_run: bool,
+    trigger: str,
+) -> TargetOutcome:
+    target = policy.targets[name]
+    observed = adapter.observe(target, scalable)
+    live_surges = tuple(s for s in state.surges if s.until > now)
+    override = state.override if state.override is not None and state.override.until > now else None
+    bounds = effective_bounds(policy, name, now, surges=live_surges, override=override)
+    decision = decide(name, target, bounds, observed, state.applied_min)
+    if dry_run:
+        return TargetOutcome(decision, "dry-run")
+    if decision.action == "error":
+        return TargetOutcome(decision, "error", "; ".join(decision.notes))
+    if decision.action == "park":
+        return TargetOutcome(decision, "not-parked", "parking is not available in this version; the endpoint keeps 1 instance")
+    if decision.action == "defer":
+        _record_pending(store, name, decision, now, trigger)
+        return TargetOutcome(decision, "deferred", "; ".join(decision.notes))
+    if decision.action == "none":
+        if state.pending is not None or state.applied_min != bounds.min:
+            store.update(name, lambda s: replace(s, pending=None, applied_min=bounds.min))
+        return TargetOutcome(decision, "unchanged")
+    applied = adapter.apply(target, decision)
+    if applied.outcome == "deferred":
+        _record_pending(store, name, decision, now, trigger)
+        return TargetOutcome(decision, "deferred", applied.message)
+    doc = _action_doc(decision, now, trigger)
+    store.update(name, lambda s: replace(s, last_action=doc, pending=None, applied_min=bounds.min))
+    return TargetOutcome(decision, "applied")
+
+
+def _action_doc(decision: Decision, now: datetime, trigger: str) -> dict[str, Any]:
+    before: Any = decision.observed.desired
+    after: Any = decision.count
+    if decision.scalable is not None:
+        prev = decision.observed.scalable
+        before = {"min": prev.min, "max": prev.max} if prev else None
+        after = {"min": decision.scalable.min, "max": decision.scalable.max}
+    return {
+        "at": now.isoformat(),
+        "action": "set_bounds" if decision.scalable is not None else "set_count",
+        "from": before,
+        "to": after,
+        "reasons": list(decision.bounds.reasons),
+        "trigger": trigger,
+    }
+
+
+def _record_pending(store: StateStore, name: str, decision: Decision, now: datetime, trigger: str) -> None:
+    doc = _action_doc(decision, now, trigger)
+
+    def change(s: TargetState) -> TargetState | None:
+        same = s.pending is not None and {k: v for k, v in s.pending.items() if k != "at"} == {k: v for k, v in doc.items() if k != "at"}
+        return None if same else replace(s, pending=doc)
+
+    store.update(name, change)

@@ -1,0 +1,144 @@
+"""AWS adapter for scaling: read targets and their scalable targets, write counts or bounds.
+
+Reads are batched (Application Auto Scaling takes 50 resource ids a call). A write
+against a resource in progress is a deferral, not a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from botocore.exceptions import ClientError
+
+from core.decide import Decision, Observed, ScalableBounds
+from core.policy import Target
+
+if TYPE_CHECKING:
+    from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
+    from mypy_boto3_sagemaker import SageMakerClient
+
+IC_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+_IN_PROGRESS = ("in-progress", "in progress", "is in the process of", "cannot update")
+
+
+def scalable_dimension(target: Target) -> str:
+    return IC_DIMENSION if target.inference_component is not None else VARIANT_DIMENSION
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    outcome: Literal["applied", "deferred"]
+    message: str = ""
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _is_not_found(exc: ClientError) -> bool:
+    message = str(exc.response.get("Error", {}).get("Message", "")).lower()
+    return _error_code(exc) in ("ValidationException", "ResourceNotFound") and ("could not find" in message or "not found" in message)
+
+
+def is_in_progress(exc: ClientError) -> bool:
+    """A write refused because the resource is being created, updated or deleted."""
+    message = str(exc.response.get("Error", {}).get("Message", "")).lower()
+    return _error_code(exc) == "ValidationException" and any(words in message for words in _IN_PROGRESS)
+
+
+class ScalingAdapter:
+    """Reads and writes the capacity of policy targets through SageMaker and Application Auto Scaling."""
+
+    def __init__(self, sagemaker: SageMakerClient, autoscaling: ApplicationAutoScalingClient) -> None:
+        self.sagemaker = sagemaker
+        self.autoscaling = autoscaling
+
+    # -- reads ---------------------------------------------------------------
+
+    def scalable_targets(self, targets: Mapping[str, Target]) -> dict[str, ScalableBounds]:
+        """Registered scalable targets by resource id (``inference-component/X``, ``endpoint/E/variant/V``)."""
+        wanted = {t.resource: scalable_dimension(t) for t in targets.values()}
+        ids = sorted(wanted)
+        found: dict[str, ScalableBounds] = {}
+        for i in range(0, len(ids), 50):
+            token: str | None = None
+            while True:
+                kwargs: dict[str, object] = {"ServiceNamespace": "sagemaker", "ResourceIds": ids[i : i + 50]}
+                if token:
+                    kwargs["NextToken"] = token
+                resp = self.autoscaling.describe_scalable_targets(**kwargs)  # type: ignore[arg-type]
+                for st in resp.get("ScalableTargets", []):
+                    if wanted.get(st["ResourceId"]) == st["ScalableDimension"]:
+                        found[st["ResourceId"]] = ScalableBounds(st["MinCapacity"], st["MaxCapacity"])
+                token = resp.get("NextToken")
+                if not token:
+                    break
+        return found
+
+    def observe(self, target: Target, scalable: ScalableBounds | None) -> Observed:
+        """The resource's status and counts as SageMaker reports them."""
+        try:
+            if target.inference_component is not None:
+                ic = self.sagemaker.describe_inference_component(InferenceComponentName=target.inference_component)
+                runtime = ic.get("RuntimeConfig", {})
+                return Observed(
+                    exists=True,
+                    status=ic.get("InferenceComponentStatus"),
+                    failure_reason=ic.get("FailureReason"),
+                    desired=runtime.get("DesiredCopyCount"),
+                    current=runtime.get("CurrentCopyCount"),
+                    scalable=scalable,
+                )
+            ep = self.sagemaker.describe_endpoint(EndpointName=target.endpoint or "")
+        except ClientError as exc:
+            if _is_not_found(exc):
+                return Observed(exists=False, scalable=scalable)
+            raise
+        variant = next((v for v in ep.get("ProductionVariants", []) if v.get("VariantName") == target.variant_name), None)
+        if variant is None:
+            return Observed(exists=False, status=ep.get("EndpointStatus"), scalable=scalable)
+        return Observed(
+            exists=True,
+            status=ep.get("EndpointStatus"),
+            failure_reason=ep.get("FailureReason"),
+            desired=variant.get("DesiredInstanceCount", variant.get("CurrentInstanceCount")),
+            current=variant.get("CurrentInstanceCount"),
+            scalable=scalable,
+        )
+
+    # -- writes --------------------------------------------------------------
+
+    def apply(self, target: Target, decision: Decision) -> ApplyResult:
+        """Carry out a ``set_count`` or ``set_bounds`` decision; in-progress refusals are deferrals."""
+        try:
+            if decision.action == "set_bounds" and decision.scalable is not None:
+                self.autoscaling.register_scalable_target(
+                    ServiceNamespace="sagemaker",
+                    ResourceId=target.resource,
+                    ScalableDimension=scalable_dimension(target),  # type: ignore[arg-type]
+                    MinCapacity=decision.scalable.min,
+                    MaxCapacity=decision.scalable.max,
+                )
+            elif decision.action == "set_count" and decision.count is not None:
+                self.set_count(target, decision.count)
+            else:
+                raise ValueError(f"nothing to apply for action {decision.action}")
+        except ClientError as exc:
+            if is_in_progress(exc):
+                return ApplyResult("deferred", str(exc.response.get("Error", {}).get("Message", "")))
+            raise
+        return ApplyResult("applied")
+
+    def set_count(self, target: Target, count: int) -> None:
+        if target.inference_component is not None:
+            self.sagemaker.update_inference_component_runtime_config(
+                InferenceComponentName=target.inference_component, DesiredRuntimeConfig={"CopyCount": count}
+            )
+        else:
+            self.sagemaker.update_endpoint_weights_and_capacities(
+                EndpointName=target.endpoint or "",
+                DesiredWeightsAndCapacities=[{"VariantName": target.variant_name, "DesiredInstanceCount": count}],
+            )

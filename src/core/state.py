@@ -1,0 +1,142 @@
+"""Per-target state in DynamoDB: last action, overrides, surges, deferred decisions.
+
+One item per target (``pk = target#NAME``, ``sk = state``) holding a JSON document
+and a ``version``. Every write is conditional on the version read, so two
+concurrent runs cannot lose an update; a conflict is retried on fresh data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from core.bounds import Override, Surge
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class StateConflict(RuntimeError):
+    """A conditional write kept losing to concurrent writers."""
+
+
+@dataclass(frozen=True)
+class TargetState:
+    """What sagescale remembers about one target."""
+
+    name: str
+    version: int = 0
+    last_action: dict[str, Any] | None = None
+    override: Override | None = None
+    surges: tuple[Surge, ...] = ()
+    pending: dict[str, Any] | None = None
+    cooldowns: dict[str, str] = field(default_factory=dict)
+    applied_min: int | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "last_action": self.last_action,
+            "override": _override_doc(self.override),
+            "surges": [{"min": s.min, "until": s.until.isoformat(), "alarm": s.alarm} for s in self.surges],
+            "pending": self.pending,
+            "cooldowns": self.cooldowns,
+            "applied_min": self.applied_min,
+        }
+
+    @classmethod
+    def from_doc(cls, name: str, version: int, doc: dict[str, Any]) -> TargetState:
+        ov = doc.get("override")
+        return cls(
+            name=name,
+            version=version,
+            last_action=doc.get("last_action"),
+            override=Override(ov["min"], datetime.fromisoformat(ov["until"]), ov.get("by", "operator"), ov.get("why", "")) if ov else None,
+            surges=tuple(Surge(s["min"], datetime.fromisoformat(s["until"]), s["alarm"]) for s in doc.get("surges", [])),
+            pending=doc.get("pending"),
+            cooldowns=dict(doc.get("cooldowns", {})),
+            applied_min=doc.get("applied_min"),
+        )
+
+
+def _override_doc(ov: Override | None) -> dict[str, Any] | None:
+    if ov is None:
+        return None
+    doc = asdict(ov)
+    doc["until"] = ov.until.isoformat()
+    return doc
+
+
+class StateStore:
+    """Conditional read-modify-write of target state in one DynamoDB table."""
+
+    def __init__(self, table: str, dynamodb: DynamoDBClient, *, max_attempts: int = 8) -> None:
+        self.table = table
+        self.dynamodb = dynamodb
+        self.max_attempts = max_attempts
+
+    @staticmethod
+    def _key(name: str) -> dict[str, Any]:
+        return {"pk": {"S": f"target#{name}"}, "sk": {"S": "state"}}
+
+    def get(self, name: str) -> TargetState:
+        item = self.dynamodb.get_item(TableName=self.table, Key=self._key(name), ConsistentRead=True).get("Item")
+        return self._parse(name, item)
+
+    def load(self, names: Sequence[str]) -> dict[str, TargetState]:
+        """State of many targets with BatchGetItem (100 keys a call); absent ones are fresh."""
+        found: dict[str, TargetState] = {n: TargetState(n) for n in names}
+        pending = [self._key(n) for n in names]
+        while pending:
+            chunk, pending = pending[:100], pending[100:]
+            request: dict[str, Any] = {self.table: {"Keys": chunk, "ConsistentRead": True}}
+            while request:
+                resp = self.dynamodb.batch_get_item(RequestItems=request)
+                for item in resp.get("Responses", {}).get(self.table, []):
+                    name = item["pk"]["S"].removeprefix("target#")
+                    found[name] = self._parse(name, item)
+                request = dict(resp.get("UnprocessedKeys") or {})
+        return found
+
+    @staticmethod
+    def _parse(name: str, item: dict[str, Any] | None) -> TargetState:
+        if not item:
+            return TargetState(name)
+        return TargetState.from_doc(name, int(item["version"]["N"]), json.loads(item["doc"]["S"]))
+
+    def update(self, name: str, change: Callable[[TargetState], TargetState | None]) -> TargetState:
+        """Apply ``change`` to fresh state and write it if the version is unchanged; retry on conflict.
+
+        ``change`` returns the new state, or ``None`` to write nothing.
+        """
+        for _ in range(self.max_attempts):
+            current = self.get(name)
+            new = change(current)
+            if new is None:
+                return current
+            new = replace(new, version=current.version + 1)
+            condition = "attribute_not_exists(pk)" if current.version == 0 else "version = :v"
+            values = {":v": {"N": str(current.version)}} if current.version else None
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "Item": {**self._key(name), "version": {"N": str(new.version)}, "doc": {"S": json.dumps(new.to_doc(), sort_keys=True)}},
+                "ConditionExpression": condition,
+            }
+            if values:
+                kwargs["ExpressionAttributeValues"] = values
+            try:
+                self.dynamodb.put_item(**kwargs)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                    continue
+                raise
+            return new
+        raise StateConflict(f"state of {name} changed under {self.max_attempts} attempts in a row")
+
+    def set_override(self, name: str, override: Override | None) -> TargetState:
+        """Set (or with ``None`` clear) the operator override of a target."""
+        return self.update(name, lambda s: replace(s, override=override))

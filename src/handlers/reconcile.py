@@ -1,0 +1,37 @@
+"""Reconcile function: the scheduler's tick or a manual run converges every target."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from core.events import parse_reconcile_event
+from core.reconcile import run_reconcile
+from handlers.runtime import get_runtime
+
+logger = Logger(service="sagescale")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = parse_reconcile_event(event)
+    runtime = get_runtime()
+    targets = [request.target] if request.target else None
+    result = run_reconcile(
+        runtime.policy,
+        runtime.clock(),
+        runtime.scaling,
+        runtime.store,
+        targets=targets,
+        dry_run=request.dry_run,
+        trigger=f"{request.source}:{context.aws_request_id}",
+    )
+    for outcome in result.outcomes.values():
+        record = outcome.as_dict()
+        if outcome.outcome == "error":
+            logger.error("decision", extra={"decision": record})
+        else:
+            logger.info("decision", extra={"decision": record})
+    return result.as_dict()

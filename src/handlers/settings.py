@@ -1,0 +1,53 @@
+"""Settings of the functions, read once from the environment into a frozen, validated object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.clients import AwsClients
+from core.policy import Policy, load_policy, loads_policy
+
+CODE_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(RuntimeError):
+    """A missing or bad environment variable; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_table: str
+    policy_file: Path | None
+    policy_parameter: str | None
+    topic_arn: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        table = env.get("SAGESCALE_STATE_TABLE", "").strip()
+        if not table:
+            raise SettingsError("SAGESCALE_STATE_TABLE is not set: the name of the state table")
+        parameter = env.get("SAGESCALE_POLICY_PARAMETER", "").strip() or None
+        file_text = env.get("SAGESCALE_POLICY_FILE", "").strip()
+        if not file_text and parameter is None:
+            raise SettingsError("set SAGESCALE_POLICY_FILE (a path in the package) or SAGESCALE_POLICY_PARAMETER (an SSM parameter)")
+        policy_file = None
+        if file_text:
+            policy_file = Path(file_text)
+            if not policy_file.is_absolute():
+                policy_file = CODE_ROOT / policy_file
+            if parameter is None and not policy_file.is_file():
+                raise SettingsError(f"SAGESCALE_POLICY_FILE: no file at {policy_file}")
+        return cls(table, policy_file, parameter, env.get("SAGESCALE_TOPIC_ARN", "").strip() or None)
+
+    def load_policy(self, clients: AwsClients) -> Policy:
+        """The policy from the SSM parameter if one is named, else from the file."""
+        if self.policy_parameter is not None:
+            ssm = clients.client("ssm")
+            text = ssm.get_parameter(Name=self.policy_parameter)["Parameter"]["Value"]
+            return loads_policy(text, f"ssm:{self.policy_parameter}")
+        assert self.policy_file is not None
+        return load_policy(self.policy_file)

@@ -1,0 +1,75 @@
+"""Create, on the emulator, the SageMaker resources a policy names: a model, an endpoint
+config, an endpoint and (for inference-component targets) the inference component.
+
+For ``sagescale local --seed``, the demo and the tests; never used against real AWS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.policy import Policy, Target
+
+ROLE = "arn:aws:iam::123456789012:role/sagescale-emulated-sagemaker"
+IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4-tgi3.0-gpu-py311-cu124-ubuntu22.04"
+
+
+def seed_target(sagemaker: Any, target: Target, *, copies: int | None = None, instance_type: str = "ml.g5.12xlarge") -> None:
+    """Create the endpoint (and inference component) behind ``target``, ``copies`` copies/instances."""
+    count = target.min if copies is None else copies
+    if target.inference_component is not None:
+        endpoint = f"{target.inference_component}-endpoint"
+        model = f"{target.inference_component}-model"
+        sagemaker.create_model(ModelName=model, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=endpoint,
+            ExecutionRoleArn=ROLE,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "InstanceType": instance_type,
+                    "InitialInstanceCount": 1,
+                    "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 4},
+                    "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
+                }
+            ],
+        )
+        sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=endpoint)
+        sagemaker.create_inference_component(
+            InferenceComponentName=target.inference_component,
+            EndpointName=endpoint,
+            VariantName="AllTraffic",
+            Specification={
+                "ModelName": model,
+                "ComputeResourceRequirements": {
+                    "NumberOfAcceleratorDevicesRequired": 1,
+                    "NumberOfCpuCoresRequired": 4,
+                    "MinMemoryRequiredInMb": 16384,
+                },
+            },
+            RuntimeConfig={"CopyCount": count},
+        )
+        return
+    endpoint = target.endpoint or ""
+    model = f"{endpoint}-model"
+    sagemaker.create_model(ModelName=model, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+    variant: dict[str, Any] = {
+        "VariantName": target.variant_name,
+        "ModelName": model,
+        "InstanceType": instance_type,
+        "InitialInstanceCount": max(count, 1),
+    }
+    config: dict[str, Any] = {"EndpointConfigName": endpoint, "ProductionVariants": [variant]}
+    if target.kind == "async":
+        config["AsyncInferenceConfig"] = {"OutputConfig": {"S3OutputPath": f"s3://sagescale-emulated/{endpoint}/"}}
+    sagemaker.create_endpoint_config(**config)
+    sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=endpoint)
+
+
+def seed_policy(sagemaker: Any, policy: Policy) -> list[str]:
+    """Seed every target of ``policy``; returns the resources created."""
+    made = []
+    for target in policy.targets.values():
+        seed_target(sagemaker, target)
+        made.append(target.resource)
+    return made

@@ -1,0 +1,327 @@
+"""The reconcile function end to end: the real handler, through botocore, on the emulator
+(in-process and over HTTP), with the clock injected."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from core.clients import AwsClients
+from core.policy import Policy, load_policy
+from handlers import reconcile
+from handlers.runtime import Runtime, reset_runtime
+from handlers.settings import Settings
+from sagescale.emulator import ManualClock, emulated_aws, start_server
+from sagescale.replay import LambdaContext, load_event, patched_environ
+from sagescale.seed import seed_target
+from sagescale.stack import Stack, default_template
+from tests.conftest import EVENTS
+
+NY = ZoneInfo("America/New_York")
+READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Query", "Scan")
+
+POLICY = """
+version: 1
+timezone: America/New_York
+calendars:
+  retail:
+    dates: [{date: 2026-11-27, name: Black Friday}]
+targets:
+  llm:
+    inference_component: llm-ic
+    min: 1
+    max: 8
+    idle: [{days: Mon-Fri, from: "20:00", to: "07:00"}]
+    floors: [{calendar: retail, min: 6, lead: 120}]
+"""
+
+
+class CallCounter:
+    """Counts AWS operations made through a client (a botocore event hook)."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+    def attach(self, *clients: Any) -> CallCounter:
+        for client in clients:
+            client.meta.events.register("before-call.*.*", self)
+        return self
+
+    @property
+    def writes(self) -> Counter[str]:
+        return Counter({op: n for op, n in self.calls.items() if not op.startswith(READ_PREFIXES)})
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+
+@dataclass
+class Env:
+    clients: AwsClients
+    clock: ManualClock
+    policy: Policy
+    runtime: Runtime
+    counter: CallCounter
+    emulator: Any
+
+    def invoke(self, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = reconcile.handler(event or {"source": "sagescale.schedule", "action": "reconcile"}, LambdaContext("reconcile", 256, 120))
+        return result
+
+    def copies(self) -> tuple[str, int, int]:
+        ic = self.clients.sagemaker.describe_inference_component(InferenceComponentName="llm-ic")
+        return ic["InferenceComponentStatus"], ic["RuntimeConfig"]["DesiredCopyCount"], ic["RuntimeConfig"]["CurrentCopyCount"]
+
+    def register(self, low: int, high: int) -> None:
+        self.clients.autoscaling.register_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId="inference-component/llm-ic",
+            ScalableDimension="sagemaker:inference-component:DesiredCopyCount", MinCapacity=low, MaxCapacity=high,
+        )
+
+    def scalable(self) -> tuple[int, int]:
+        (st,) = self.clients.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=["inference-component/llm-ic"])["ScalableTargets"]
+        return st["MinCapacity"], st["MaxCapacity"]
+
+
+def build_env(tmp_path: Path, clients: AwsClients, emulator: Any, policy_text: str = POLICY) -> Env:
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(policy_text)
+    policy = load_policy(policy_file)
+    clock = ManualClock(datetime(2026, 11, 24, 12, 0, tzinfo=NY))
+    emulator.set_clock(clock)
+    names = Stack(default_template()).create_resources(clients)
+    seed_target(clients.sagemaker, policy.targets["llm"], copies=1)
+    settings = Settings(names["StateTable"], policy_file, None, None)
+    runtime = Runtime(settings, clients, clock=clock)
+    reset_runtime(runtime)
+    counter = CallCounter().attach(clients.sagemaker, clients.autoscaling, clients.dynamodb)
+    return Env(clients, clock, policy, runtime, counter, emulator)
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def env(tmp_path: Path, aws_env: None) -> Iterator[Env]:
+    with emulated_aws() as emulator:
+        yield build_env(tmp_path, AwsClients(), emulator)
+    reset_runtime()
+
+
+@pytest.fixture
+def http_env(tmp_path: Path, aws_env: None) -> Iterator[Env]:
+    from sagescale.emulator import control
+
+    with start_server() as server:
+        control.reset()
+        yield build_env(tmp_path, AwsClients(endpoint_url=server.url), control)
+        control.reset()
+    reset_runtime()
+
+
+@pytest.fixture(params=["in-process", "http"])
+def any_env(request: pytest.FixtureRequest) -> Env:
+    name = "env" if request.param == "in-process" else "http_env"
+    result: Env = request.getfixturevalue(name)
+    return result
+
+
+def test_direct_mode_writes_the_copy_count(any_env: Env) -> None:
+    env = any_env
+    env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))  # Black Friday floor, 2 h lead
+    env.counter.reset()
+    out = env.invoke()["targets"]["llm"]
+    assert (out["mode"], out["outcome"], out["to"]) == ("direct", "applied", 6)
+    assert env.counter.writes == Counter({"UpdateInferenceComponentRuntimeConfig": 1, "PutItem": 1})
+    assert env.copies()[1] == 6
+
+
+def test_bounds_mode_writes_only_min_and_max(any_env: Env) -> None:
+    env = any_env
+    env.register(1, 4)
+    env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))
+    env.counter.reset()
+    out = env.invoke()["targets"]["llm"]
+    assert (out["mode"], out["outcome"], out["to_bounds"]) == ("bounds", "applied", {"min": 6, "max": 8})
+    assert "UpdateInferenceComponentRuntimeConfig" not in env.counter.calls
+    assert env.counter.writes["RegisterScalableTarget"] == 1
+    assert env.scalable() == (6, 8)
+    assert env.copies()[1] == 1  # the count is Application Auto Scaling's business
+
+
+def test_second_run_makes_zero_writes(any_env: Env) -> None:
+    env = any_env
+    env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))
+    env.invoke()
+    env.clock.advance(timedelta(minutes=5))
+    env.counter.reset()
+    out = env.invoke()["targets"]["llm"]
+    assert out["outcome"] == "unchanged"
+    assert env.counter.writes == Counter(), env.counter.calls
+    assert env.counter.calls  # it did read
+
+
+def test_updating_target_is_deferred_then_converged(env: Env) -> None:
+    env.emulator.update_delay = timedelta(minutes=10)
+    env.clock.set(datetime(2026, 11, 24, 12, 0, tzinfo=NY))
+    env.clients.sagemaker.update_inference_component_runtime_config(InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 2})
+    assert env.copies()[0] == "Updating"
+    env.clock.set(datetime(2026, 11, 24, 12, 5, tzinfo=NY))
+    env.runtime.store.set_override("llm", __import__("core.bounds", fromlist=["Override"]).Override(5, env.clock() + timedelta(hours=2), "test"))
+    env.counter.reset()
+    out = env.invoke()["targets"]["llm"]
+    assert out["outcome"] == "deferred" and out["to"] == 5
+    assert "UpdateInferenceComponentRuntimeConfig" not in env.counter.calls
+    pending = env.runtime.store.get("llm").pending
+    assert pending is not None and pending["to"] == 5
+    env.clock.advance(timedelta(minutes=5))  # the update finished at 12:10
+    out = env.invoke()["targets"]["llm"]
+    assert out["outcome"] == "applied" and out["to"] == 5
+    assert env.runtime.store.get("llm").pending is None
+
+
+def test_in_progress_error_is_a_deferral(env: Env) -> None:
+    """The resource turned Updating between our read and our write: AWS refuses, we defer."""
+    env.emulator.update_delay = timedelta(minutes=10)
+    real_describe = env.clients.sagemaker.describe_inference_component
+
+    def stale_describe(**kwargs: Any) -> Any:
+        result = real_describe(**kwargs)
+        env.clients.sagemaker.update_inference_component_runtime_config(InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 1})
+        result["InferenceComponentStatus"] = "InService"
+        return result
+
+    env.clients.sagemaker.describe_inference_component = stale_describe  # type: ignore[method-assign]
+    env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))
+    out = env.invoke()["targets"]["llm"]
+    assert out["outcome"] == "deferred"
+    assert "in-progress" in out["message"].lower() or "updating" in out["message"].lower()
+
+
+def test_failed_target_is_reported(env: Env) -> None:
+    env.emulator.fail_inference_component("llm-ic", "CUDA out of memory while loading the model")
+    env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))
+    env.counter.reset()
+    result = env.invoke()
+    out = result["targets"]["llm"]
+    assert out["outcome"] == "error" and "CUDA out of memory" in out["message"]
+    assert result["errors"] == ["llm"]
+    assert not env.counter.writes
+
+
+def test_missing_resource_does_not_stop_other_targets(tmp_path: Path, aws_env: None) -> None:
+    text = POLICY + "  ghost:\n    inference_component: no-such-ic\n    min: 1\n    max: 2\n"
+    with emulated_aws() as emulator:
+        env = build_env(tmp_path, AwsClients(), emulator, text)
+        env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))
+        result = env.invoke()
+        assert result["targets"]["ghost"]["outcome"] == "error"
+        assert result["targets"]["llm"]["outcome"] == "applied"
+    reset_runtime()
+
+
+def test_idle_window_releases_what_the_floor_held(env: Env) -> None:
+    """Direct mode: when the minimum drops, the count drops by as much (never below the new min)."""
+    env.clock.set(datetime(2026, 11, 27, 12, 0, tzinfo=NY))
+    assert env.invoke()["targets"]["llm"]["to"] == 6
+    env.clock.set(datetime(2026, 11, 30, 12, 0, tzinfo=NY))  # Monday noon: min 1
+    assert env.invoke()["targets"]["llm"]["to"] == 1
+    env.clock.set(datetime(2026, 11, 30, 20, 0, tzinfo=NY))  # idle: min 0
+    out = env.invoke()["targets"]["llm"]
+    assert (out["to"], out["reasons"]) == (0, ["idle:Mon-Fri 20:00-07:00"])
+    assert env.copies()[1] == 0
+
+
+def test_dry_run_writes_nothing(env: Env) -> None:
+    env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))
+    env.counter.reset()
+    out = env.invoke(load_event(EVENTS / "reconcile-dry-run.json"))
+    assert out["dry_run"] is True and out["targets"]["llm"]["outcome"] == "dry-run"
+    assert out["targets"]["llm"]["action"] == "set_count"
+    assert not env.counter.writes
+    assert env.copies()[1] == 1
+
+
+def test_manual_one_target_event(env: Env) -> None:
+    env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))
+    out = env.invoke(load_event(EVENTS / "reconcile-target.json"))
+    assert list(out["targets"]) == ["llm"] and out["targets"]["llm"]["outcome"] == "applied"
+
+
+def test_scheduler_tick_event(env: Env) -> None:
+    env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))
+    out = env.invoke(load_event(EVENTS / "reconcile-tick.json"))
+    assert out["targets"]["llm"]["to"] == 6
+
+
+@pytest.mark.parametrize(
+    ("event", "words"),
+    [
+        ({"target": "nope"}, "unknown target 'nope'"),
+        ({"dry_run": "perhaps"}, "dry_run"),
+        ({"colour": "red"}, "colour"),
+        ([], "JSON object"),
+    ],
+)
+def test_bad_events_fail_the_invocation(env: Env, event: Any, words: str) -> None:
+    env.counter.reset()
+    with pytest.raises(ValueError, match=words):
+        reconcile.handler(event, LambdaContext("reconcile", 256, 120))
+    assert not env.counter.writes
+
+
+def test_every_event_file_parses() -> None:
+    from core.events import parse_reconcile_event
+
+    files = sorted(EVENTS.glob("reconcile-*.json"))
+    assert len(files) == 3
+    for path in files:
+        parse_reconcile_event(load_event(path))
+
+
+def test_handler_writes_structured_decision_logs(env: Env, capfd: pytest.CaptureFixture[str]) -> None:
+    env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))
+    reconcile.logger.setLevel("INFO")
+    env.invoke()
+    records = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
+    decision = next(r for r in records if r.get("message") == "decision")
+    assert decision["decision"]["target"] == "llm" and decision["decision"]["outcome"] == "applied"
+    assert decision["function_request_id"]
+
+
+def test_settings_name_the_missing_variable() -> None:
+    from handlers.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="SAGESCALE_STATE_TABLE"):
+        Settings.from_env({})
+    with pytest.raises(SettingsError, match="SAGESCALE_POLICY_FILE"):
+        Settings.from_env({"SAGESCALE_STATE_TABLE": "t"})
+    with pytest.raises(SettingsError, match="no file at"):
+        Settings.from_env({"SAGESCALE_STATE_TABLE": "t", "SAGESCALE_POLICY_FILE": "nope.yaml"})
+    shipped = Settings.from_env({"SAGESCALE_STATE_TABLE": "t", "SAGESCALE_POLICY_FILE": "policy/policy.yaml"})
+    assert shipped.policy_file is not None and shipped.policy_file.is_file()
+
+
+def test_template_environment_is_what_replay_uses(aws_env: None) -> None:
+    spec = Stack(default_template()).function("ReconcileFunction")
+    assert spec.handler == "handlers.reconcile.handler"
+    assert spec.environment["SAGESCALE_STATE_TABLE"] == "sagescale-StateTable"
+    assert spec.environment["SAGESCALE_POLICY_FILE"] == "policy/policy.yaml"
+    with patched_environ({**spec.environment}):
+        assert Settings.from_env().state_table == "sagescale-StateTable"
