@@ -295,11 +295,21 @@ def test_every_event_file_parses() -> None:
         parse_reconcile_event(load_event(path))
 
 
-def test_handler_writes_structured_decision_logs(env: Env, capfd: pytest.CaptureFixture[str]) -> None:
+def test_handler_writes_structured_decision_logs(env: Env) -> None:
+    import io
+    import logging
+
     env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))
     reconcile.logger.setLevel("INFO")
-    env.invoke()
-    records = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
+    handler = reconcile.logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    sink = io.StringIO()
+    old = handler.setStream(sink)
+    try:
+        env.invoke()
+    finally:
+        handler.setStream(old)
+    records = [json.loads(line) for line in sink.getvalue().splitlines()]
     decision = next(r for r in records if r.get("message") == "decision")
     assert decision["decision"]["target"] == "llm" and decision["decision"]["outcome"] == "applied"
     assert decision["function_request_id"]

@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from core.bounds import effective_bounds
 from core.decide import Decision, decide
+from core.events import EventError
 from core.policy import Policy
 from core.scaling import ScalingAdapter
 from core.state import StateStore, TargetState
@@ -74,7 +75,7 @@ def run_reconcile(
     names = list(policy.targets) if targets is None else targets
     for name in names:
         if name not in policy.targets:
-            raise ValueError(f"unknown target {name!r} (targets in the policy: {', '.join(sorted(policy.targets)) or 'none'})")
+            raise EventError(f"unknown target {name!r} (targets in the policy: {', '.join(sorted(policy.targets)) or 'none'})")
     selected = {n: policy.targets[n] for n in names}
     states = store.load(names)
     scalable = adapter.scalable_targets(selected)

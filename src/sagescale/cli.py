@@ -199,23 +199,24 @@ def cmd_override(args: argparse.Namespace) -> int:
     table = args.table or os.environ.get("SAGESCALE_STATE_TABLE")
     if not table:
         raise UsageError("name the state table with --table or SAGESCALE_STATE_TABLE (the stack output StateTableName)")
+    override = None
+    if not args.clear:
+        if args.min is None or args.until is None:
+            raise UsageError("give --min N and --until TIME, or --clear")
+        if args.min < 0:
+            raise UsageError("--min must be 0 or more")
+        until = parse_instant(args.until, "--until")
+        if until <= datetime.now(until.tzinfo):
+            raise UsageError(f"--until {args.until} is in the past")
+        override = Override(args.min, until, by=args.by or os.environ.get("USER", "operator"), why=args.why or "")
     store = StateStore(table, AwsClients().dynamodb)
-    if args.clear:
-        state = store.set_override(args.target, None)
+    state = store.set_override(args.target, override)
+    if override is None:
         payload: dict[str, Any] = {"target": args.target, "override": None, "version": state.version}
         _emit(args, payload, lambda: f"{args.target}: override cleared")
         return 0
-    if args.min is None or args.until is None:
-        raise UsageError("give --min N and --until TIME, or --clear")
-    if args.min < 0:
-        raise UsageError("--min must be 0 or more")
-    until = parse_instant(args.until, "--until")
-    if until <= datetime.now(until.tzinfo):
-        raise UsageError(f"--until {args.until} is in the past")
-    override = Override(args.min, until, by=args.by or os.environ.get("USER", "operator"), why=args.why or "")
-    state = store.set_override(args.target, override)
-    payload = {"target": args.target, "override": {"min": override.min, "until": until.isoformat(), "by": override.by, "why": override.why}, "version": state.version}
-    _emit(args, payload, lambda: f"{args.target}: min {override.min} until {until.isoformat()} (the next reconcile applies it)")
+    payload = {"target": args.target, "override": {"min": override.min, "until": override.until.isoformat(), "by": override.by, "why": override.why}, "version": state.version}
+    _emit(args, payload, lambda: f"{args.target}: min {override.min} until {override.until.isoformat()} (the next reconcile applies it)")
     return 0
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 from zoneinfo import ZoneInfo
 
 from core.bounds import Override
@@ -80,7 +80,6 @@ def run_demo(out: TextIO, *, as_json: bool = False, policy_path: Path = EXAMPLE)
         runtime = Runtime(settings, clients, clock=clock)
         reset_runtime(runtime)
         reconcile.logger.setLevel(logging.WARNING)
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         if not as_json:
             print(f"sagescale demo: policy {policy_path.name}, target llm = inference component {target.inference_component}, emulator {server.url}", file=out)
             print("each reconcile is the Lambda handler on a scheduler tick; SageMaker updates take 2 emulated minutes\n", file=out)
@@ -96,7 +95,7 @@ def run_demo(out: TextIO, *, as_json: bool = False, policy_path: Path = EXAMPLE)
                 for when, action in scripted.items():
                     if when == clock():
                         action()
-                response = reconcile.handler(dict(TICK), LambdaContext("sagescale-ReconcileFunction", 256, 120))
+                response = reconcile.handler(dict(TICK), cast(Any, LambdaContext("sagescale-ReconcileFunction", 256, 120)))
                 result.runs += 1
                 for name, rec in response["targets"].items():
                     if rec["outcome"] in ("applied", "deferred", "error"):

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from core.policy import AlarmRule, Calendar, Cooldown, DateEvent, Floor, IdleWindow, Janitor, Policy, Target
+from core.policy import (
+    AlarmRule,
+    Calendar,
+    Cooldown,
+    DateEvent,
+    Floor,
+    IdleWindow,
+    Janitor,
+    Policy,
+    Target,
+)
 
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("top level", Policy),

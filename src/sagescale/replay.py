@@ -110,17 +110,31 @@ def invoke(stack: Stack, function_id: str, event: Any, env: Mapping[str, str]) -
         sys.path.insert(0, code_dir)
     from handlers.runtime import reset_runtime
 
-    with patched_environ(env):
+    with patched_environ(env), ExitStack() as restore:
         reset_runtime()
+        restore.callback(reset_runtime)
         try:
             module = importlib.import_module(module_name)
             handler = getattr(module, attr)
+            _logs_to_stderr(module, restore)
             context = LambdaContext(stack.physical_name(function_id), spec.memory, spec.timeout)
             return Invocation(result=handler(event, context))
         except Exception as exc:  # reported the way Lambda reports a failed invocation
             return Invocation(error_type=type(exc).__name__, error_message=str(exc))
-        finally:
-            reset_runtime()
+
+
+def _logs_to_stderr(module: Any, restore: ExitStack) -> None:
+    """Send the function's log lines to stderr, as ``sam local invoke`` does, keeping stdout for the result."""
+    import logging
+
+    from aws_lambda_powertools import Logger
+
+    for value in vars(module).values():
+        if isinstance(value, Logger) and isinstance(value.registered_handler, logging.StreamHandler):
+            stream_handler = value.registered_handler
+            previous = stream_handler.setStream(sys.stderr)
+            if previous is not None:
+                restore.callback(stream_handler.setStream, previous)
 
 
 def replay(

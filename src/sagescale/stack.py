@@ -7,6 +7,7 @@ process and a ``sagescale replay`` process agree on them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ class Stack:
     def __init__(self, template: Path) -> None:
         self.path = template
         try:
-            self.doc: dict[str, Any] = yaml.load(template.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506
+            self.doc: dict[str, Any] = yaml.load(template.read_text(encoding="utf-8"), Loader=_CfnLoader)
         except OSError as exc:
             raise TemplateError(f"cannot read template {template}: {exc.strerror}") from None
         self.resources: dict[str, Any] = self.doc.get("Resources", {})
@@ -109,33 +110,32 @@ class Stack:
             return [self.resolve(v) for v in value]
         if not isinstance(value, dict):
             return value
-        if len(value) != 1:
-            return {k: self.resolve(v) for k, v in value.items()}
-        (key, arg), = value.items()
-        if key == "Ref":
-            return self.ref(arg)
-        if key == "Fn::GetAtt":
-            logical, attr = arg if isinstance(arg, list) else str(arg).split(".", 1)
-            if attr == "Arn":
-                return self.arn(logical)
-            if attr == "QueueName":
-                return self.physical_name(logical)
-            return self.ref(logical)
-        if key == "Fn::Sub":
-            text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
-            return self._substitute(text, extra)
-        if key == "Fn::If":
-            name, yes, no = arg
-            return self.resolve(yes if self.condition(name) else no)
-        if key == "Fn::Not":
-            return not self.resolve(arg[0])
-        if key == "Fn::Equals":
-            return self.resolve(arg[0]) == self.resolve(arg[1])
-        if key == "Fn::Join":
-            return str(arg[0]).join(str(self.resolve(v)) for v in arg[1])
-        if key == "Condition":
-            return self.condition(arg)
-        return {key: self.resolve(arg)}
+        if len(value) == 1:
+            ((key, arg),) = value.items()
+            intrinsic = self._intrinsics().get(key)
+            if intrinsic is not None:
+                return intrinsic(arg)
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def _intrinsics(self) -> dict[str, Callable[[Any], Any]]:
+        return {
+            "Ref": self.ref,
+            "Fn::GetAtt": self._get_att,
+            "Fn::Sub": lambda arg: self._substitute(arg, {}) if isinstance(arg, str) else self._substitute(arg[0], self.resolve(arg[1])),
+            "Fn::If": lambda arg: self.resolve(arg[1] if self.condition(arg[0]) else arg[2]),
+            "Fn::Not": lambda arg: not self.resolve(arg[0]),
+            "Fn::Equals": lambda arg: self.resolve(arg[0]) == self.resolve(arg[1]),
+            "Fn::Join": lambda arg: str(arg[0]).join(str(self.resolve(v)) for v in arg[1]),
+            "Condition": self.condition,
+        }
+
+    def _get_att(self, arg: Any) -> str:
+        logical, attr = arg if isinstance(arg, list) else str(arg).split(".", 1)
+        if attr == "Arn":
+            return self.arn(logical)
+        if attr == "QueueName":
+            return self.physical_name(logical)
+        return self.ref(logical)
 
     def _substitute(self, text: str, extra: dict[str, Any]) -> str:
         out, i = "", 0
@@ -150,7 +150,7 @@ class Stack:
             if name in extra:
                 out += str(extra[name])
             elif "." in name:
-                out += str(self.resolve({"Fn::GetAtt": name.split(".", 1)}))
+                out += self._get_att(name.split(".", 1))
             else:
                 out += self.ref(name)
             i = end + 1

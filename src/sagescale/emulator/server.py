@@ -172,9 +172,15 @@ def start_server(port: int = 0, host: str = "127.0.0.1") -> RunningServer:
 
     from . import install_extensions
 
+    class QuietRequestHandler(MotoRequestHandler):
+        """No access-log line per request: the controller makes thousands of them."""
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            return None
+
     install_extensions()
     app = ControlMiddleware(DomainDispatcherApplication(create_backend_app))
-    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
     thread = threading.Thread(
         target=server.serve_forever, name=f"sagescale-emulator-{server.port}", daemon=True
     )

@@ -1,0 +1,157 @@
+"""Operator commands on the emulator: replay, local (in another process), demo, override."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+
+from core.bounds import effective_bounds
+from core.policy import load_policy
+from sagescale.cli import main
+from tests.conftest import EVENTS, ROOT
+
+SCRIPT = str(Path(sys.executable).with_name("sagescale"))
+ALWAYS_THREE = """
+version: 1
+timezone: Europe/Berlin
+targets:
+  llm:
+    inference_component: llm-ic
+    min: 1
+    max: 8
+    floors: [{days: Mon-Sun, min: 3}]
+"""
+
+
+@pytest.fixture
+def creds(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+@pytest.fixture
+def local_emulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """``sagescale local --port 0 --seed POLICY`` in its own process; yields its URL."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(ALWAYS_THREE)
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    proc = subprocess.Popen([SCRIPT, "local", "--port", "0", "--seed", str(policy)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), (url, proc.stderr.read() if proc.stderr else "")
+        yield url, policy
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+
+
+def test_local_and_replay_in_two_processes(local_emulator: tuple[str, Path], creds: None) -> None:
+    url, policy = local_emulator
+    sm = boto3.client("sagemaker", endpoint_url=url, region_name="us-east-1")
+    before = sm.describe_inference_component(InferenceComponentName="llm-ic")["RuntimeConfig"]["DesiredCopyCount"]
+    done = subprocess.run(
+        [SCRIPT, "replay", "ReconcileFunction", str(EVENTS / "reconcile-tick.json"), "--endpoint-url", url, "--policy", str(policy)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    expected = effective_bounds(load_policy(policy), "llm", datetime.now(UTC)).min
+    assert (before, expected) == (1, 3)
+    assert result["targets"]["llm"]["outcome"] == "applied"
+    after = sm.describe_inference_component(InferenceComponentName="llm-ic")["RuntimeConfig"]["DesiredCopyCount"]
+    assert after == expected
+
+
+def test_replay_on_embedded_emulator_reports_missing_resources(capsys: pytest.CaptureFixture[str], creds: None) -> None:
+    """Without --endpoint-url an empty embedded emulator runs: the shipped policy's IC does not exist."""
+    code = main(["replay", "ReconcileFunction", str(EVENTS / "reconcile-dry-run.json")])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out["dry_run"] is True
+    assert out["targets"]["llm"]["outcome"] == "dry-run" and out["targets"]["llm"]["action"] == "error"
+
+
+def test_replay_failed_invocation_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str], creds: None) -> None:
+    event = tmp_path / "bad.json"
+    event.write_text('{"target": "nope"}')
+    code = main(["replay", "ReconcileFunction", str(event)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert json.loads(captured.out)["errorType"] == "EventError"
+    assert "unknown target 'nope'" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["replay", "NoSuchFunction", str(EVENTS / "reconcile-tick.json")], "no function 'NoSuchFunction'"),
+        (["replay", "ReconcileFunction", "/nonexistent.json"], "cannot read event file"),
+    ],
+)
+def test_replay_bad_input_exits_2(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:
+    assert main(argv) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_replay_rejects_event_that_is_not_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    event = tmp_path / "e.json"
+    event.write_text("{not json")
+    assert main(["replay", "ReconcileFunction", str(event)]) == 2
+    assert "is not JSON" in capsys.readouterr().err
+
+
+def test_demo_timeline(capsys: pytest.CaptureFixture[str], creds: None) -> None:
+    assert main(["demo", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    details = [(row["at"][:16], row["event"], row["detail"]) for row in out["timeline"]]
+    assert ("2026-11-25T20:00", "applied") in {(a, e) for a, e, _ in details}
+    text = "\n".join(d for _, _, d in details)
+    assert "copies 1 -> 0 (idle:Sun-Fri 20:00-07:00)" in text
+    assert "copies 0 -> 6 (floor:retail Thanksgiving Day)" in text
+    assert "copies 6 -> 8 (override:alice load test)" in text
+    assert "scalable target min/max -> 6/8" in text
+    assert out["runs"] > 600
+    assert out["writes"] == 6
+
+
+def test_override_set_and_clear(local_emulator: tuple[str, Path], creds: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    url, policy = local_emulator
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    until = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    argv = ["override", "llm", "--policy", str(policy), "--min", "5", "--until", until, "--why", "launch", "--table", "sagescale-StateTable", "--json"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["override"]["min"] == 5
+    done = subprocess.run(
+        [SCRIPT, "replay", "ReconcileFunction", str(EVENTS / "reconcile-target.json"), "--endpoint-url", url, "--policy", str(policy)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    llm = json.loads(done.stdout)["targets"]["llm"]
+    assert (llm["to"], llm["reasons"]) == (5, ["override:" + os.environ.get("USER", "operator") + " launch"])
+    assert main(["override", "llm", "--policy", str(policy), "--clear", "--table", "sagescale-StateTable"]) == 0
+    assert "override cleared" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--min", "2", "--until", "2020-01-01T00:00:00Z", "--table", "t"], "in the past"),
+        (["--min", "2", "--table", "t"], "--until"),
+        (["--min", "2", "--until", "2099-01-01T00:00:00Z"], "--table"),
+    ],
+)
+def test_override_bad_input(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, extra: list[str], words: str) -> None:
+    monkeypatch.delenv("SAGESCALE_STATE_TABLE", raising=False)
+    code = main(["override", "llm", "--policy", str(ROOT / "examples" / "llm-retail.yaml"), *extra])
+    assert code == 2
+    assert words in capsys.readouterr().err
