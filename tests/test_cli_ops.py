@@ -121,6 +121,9 @@ def test_demo_timeline(capsys: pytest.CaptureFixture[str], creds: None) -> None:
     assert "copies 0 -> 6 (floor:retail Thanksgiving Day)" in text
     assert "copies 6 -> 8 (override:alice load test)" in text
     assert "scalable target min/max -> 6/8" in text
+    # a deployment keeps the IC Updating 13:55-14:07: the override is deferred, then applied
+    assert ("2026-11-27T14:00", "deferred") in {(a, e) for a, e, _ in details}
+    assert ("2026-11-27T14:10", "applied") in {(a, e) for a, e, _ in details}
     assert out["runs"] > 600
     assert out["writes"] == 6
 

@@ -335,3 +335,20 @@ def test_template_environment_is_what_replay_uses(aws_env: None) -> None:
     assert spec.environment["SAGESCALE_POLICY_FILE"] == "policy/policy.yaml"
     with patched_environ({**spec.environment}):
         assert Settings.from_env().state_table == "sagescale-StateTable"
+
+
+def test_state_write_conflict_is_retried_on_fresh_state(env: Env) -> None:
+    """A writer holding a stale version loses the conditional write, re-reads, and keeps both changes."""
+    from dataclasses import replace
+
+    from core.state import TargetState
+
+    store = env.runtime.store
+    stale = store.get("llm")
+    store.update("llm", lambda s: replace(s, cooldowns={"out": "2026-11-24T12:00:00+00:00"}))
+    env.counter.reset()
+    result = store.update("llm", lambda s: replace(s, applied_min=3), known=stale)
+    assert env.counter.calls["PutItem"] == 2  # the stale attempt failed its condition
+    assert result.version == 2
+    fresh: TargetState = store.get("llm")
+    assert fresh.applied_min == 3 and fresh.cooldowns == {"out": "2026-11-24T12:00:00+00:00"}

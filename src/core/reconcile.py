@@ -114,18 +114,18 @@ def _reconcile_one(
     if decision.action == "park":
         return TargetOutcome(decision, "not-parked", "parking is not available in this version; the endpoint keeps 1 instance")
     if decision.action == "defer":
-        _record_pending(store, name, decision, now, trigger)
+        _record_pending(store, state, decision, now, trigger)
         return TargetOutcome(decision, "deferred", "; ".join(decision.notes))
     if decision.action == "none":
         if state.pending is not None or state.applied_min != bounds.min:
-            store.update(name, lambda s: replace(s, pending=None, applied_min=bounds.min))
+            store.update(name, lambda s: replace(s, pending=None, applied_min=bounds.min), known=state)
         return TargetOutcome(decision, "unchanged")
     applied = adapter.apply(target, decision)
     if applied.outcome == "deferred":
-        _record_pending(store, name, decision, now, trigger)
+        _record_pending(store, state, decision, now, trigger)
         return TargetOutcome(decision, "deferred", applied.message)
     doc = _action_doc(decision, now, trigger)
-    store.update(name, lambda s: replace(s, last_action=doc, pending=None, applied_min=bounds.min))
+    store.update(name, lambda s: replace(s, last_action=doc, pending=None, applied_min=bounds.min), known=state)
     return TargetOutcome(decision, "applied")
 
 
@@ -146,11 +146,11 @@ def _action_doc(decision: Decision, now: datetime, trigger: str) -> dict[str, An
     }
 
 
-def _record_pending(store: StateStore, name: str, decision: Decision, now: datetime, trigger: str) -> None:
+def _record_pending(store: StateStore, state: TargetState, decision: Decision, now: datetime, trigger: str) -> None:
     doc = _action_doc(decision, now, trigger)
 
     def change(s: TargetState) -> TargetState | None:
         same = s.pending is not None and {k: v for k, v in s.pending.items() if k != "at"} == {k: v for k, v in doc.items() if k != "at"}
         return None if same else replace(s, pending=doc)
 
-    store.update(name, change)
+    store.update(state.name, change, known=state)

@@ -108,13 +108,14 @@ class StateStore:
             return TargetState(name)
         return TargetState.from_doc(name, int(item["version"]["N"]), json.loads(item["doc"]["S"]))
 
-    def update(self, name: str, change: Callable[[TargetState], TargetState | None]) -> TargetState:
-        """Apply ``change`` to fresh state and write it if the version is unchanged; retry on conflict.
+    def update(self, name: str, change: Callable[[TargetState], TargetState | None], known: TargetState | None = None) -> TargetState:
+        """Apply ``change`` to the state and write it if the version is unchanged; retry on conflict.
 
-        ``change`` returns the new state, or ``None`` to write nothing.
+        ``change`` returns the new state, or ``None`` to write nothing. ``known`` is state
+        just read (its version guards the first attempt); later attempts read afresh.
         """
-        for _ in range(self.max_attempts):
-            current = self.get(name)
+        for attempt in range(self.max_attempts):
+            current = known if attempt == 0 and known is not None else self.get(name)
             new = change(current)
             if new is None:
                 return current

@@ -86,6 +86,7 @@ def run_demo(out: TextIO, *, as_json: bool = False, policy_path: Path = EXAMPLE)
         note("start", f"{_copies(clients, target.inference_component)}; policy: {_plan(policy, clock())}")
 
         scripted: dict[datetime, Callable[[], None]] = {
+            datetime(2026, 11, 27, 13, 55, tzinfo=zone): lambda: _deploy(clients, server_control, target.inference_component or "", note),
             datetime(2026, 11, 27, 14, 0, tzinfo=zone): lambda: _override(runtime, clock, note),
             datetime(2026, 11, 27, 16, 30, tzinfo=zone): lambda: _register_scalable_target(clients, target.inference_component or "", note),
         }
@@ -139,6 +140,18 @@ def _describe(name: str, rec: dict[str, Any]) -> str:
         tb = rec["to_bounds"]
         return f"{name}: scalable target min/max -> {tb['min']}/{tb['max']} ({reasons})"
     return f"{name}: {rec['action']} ({reasons}) {'; '.join(rec.get('notes', []))}"
+
+
+def _deploy(clients: AwsClients, emulator: Any, ic: str, note: Callable[[str, str], None]) -> None:
+    """A model deployment that keeps the inference component Updating for 12 minutes."""
+    spec = clients.sagemaker.describe_inference_component(InferenceComponentName=ic)["Specification"]
+    emulator.update_delay = timedelta(minutes=12)
+    clients.sagemaker.update_inference_component(
+        InferenceComponentName=ic,
+        Specification={"ModelName": spec.get("ModelName", ""), "ComputeResourceRequirements": spec["ComputeResourceRequirements"]},
+    )
+    emulator.update_delay = timedelta(minutes=2)
+    note("deploy", "team deploys a new model version: llm-ic is Updating for 12 minutes")
 
 
 def _override(runtime: Any, clock: Callable[[], datetime], note: Callable[[str, str], None]) -> None:

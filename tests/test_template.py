@@ -1,0 +1,58 @@
+"""template.yaml: least privilege for the scaling function, and what replay relies on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagescale.stack import Stack, default_template
+
+SCALING_FUNCTIONS = ["ReconcileFunction"]
+
+
+def statements(stack: Stack, function_id: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for policy in stack.resources[function_id]["Properties"].get("Policies", []):
+        assert isinstance(policy, dict) and set(policy) == {"Statement"}, f"{function_id}: use explicit statements, not {policy}"
+        out.extend(policy["Statement"])
+    return out
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    value = statement["Action"]
+    return [value] if isinstance(value, str) else list(value)
+
+
+def test_scaling_functions_have_no_wildcard_or_delete_actions() -> None:
+    stack = Stack(default_template())
+    for function_id in SCALING_FUNCTIONS:
+        for st in statements(stack, function_id):
+            for action in actions(st):
+                assert "*" not in action, f"{function_id}: wildcard action {action}"
+                assert ":Delete" not in action, f"{function_id}: delete action {action}"
+
+
+def test_resource_star_only_for_application_auto_scaling() -> None:
+    """Application Auto Scaling has no resource-level permissions; everything else is scoped."""
+    stack = Stack(default_template())
+    for function_id in SCALING_FUNCTIONS:
+        for st in statements(stack, function_id):
+            if st["Resource"] == "*":
+                assert all(a.startswith("application-autoscaling:") for a in actions(st)), st
+
+
+def test_every_function_has_a_dead_letter_queue_and_scheduled_retries() -> None:
+    stack = Stack(default_template())
+    for function_id in stack.function_ids():
+        props = stack.resources[function_id]["Properties"]
+        assert "DeadLetterQueue" in props, function_id
+        for event in props.get("Events", {}).values():
+            if event["Type"] == "ScheduleV2":
+                assert event["Properties"]["DeadLetterConfig"] and event["Properties"]["RetryPolicy"]
+                assert event["Properties"]["ScheduleExpressionTimezone"]
+                assert event["Properties"]["Input"]
+
+
+def test_functions_run_python313_on_arm64() -> None:
+    stack = Stack(default_template())
+    globals_ = stack.doc["Globals"]["Function"]
+    assert globals_["Runtime"] == "python3.13" and globals_["Architectures"] == ["arm64"]
