@@ -148,7 +148,8 @@ def test_direct_mode_writes_the_copy_count(any_env: Env) -> None:
     env.counter.reset()
     out = env.invoke()["targets"]["llm"]
     assert (out["mode"], out["outcome"], out["to"]) == ("direct", "applied", 6)
-    assert env.counter.writes == Counter({"UpdateInferenceComponentRuntimeConfig": 1, "PutItem": 1})
+    # the SageMaker write, and the state record inside the target's lock (put + release)
+    assert env.counter.writes == Counter({"UpdateInferenceComponentRuntimeConfig": 1, "PutItem": 2, "DeleteItem": 1})
     assert env.copies()[1] == 6
 
 
@@ -200,11 +201,13 @@ def test_in_progress_error_is_a_deferral(env: Env) -> None:
     """The resource turned Updating between our read and our write: AWS refuses, we defer."""
     env.emulator.update_delay = timedelta(minutes=10)
     real_describe = env.clients.sagemaker.describe_inference_component
+    reads = []
 
     def stale_describe(**kwargs: Any) -> Any:
         result = real_describe(**kwargs)
-        env.clients.sagemaker.update_inference_component_runtime_config(InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 1})
-        result["InferenceComponentStatus"] = "InService"
+        reads.append(result)
+        if len(reads) == 2:  # the read under the lock, just before the write
+            env.clients.sagemaker.update_inference_component_runtime_config(InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 1})
         return result
 
     env.clients.sagemaker.describe_inference_component = stale_describe  # type: ignore[method-assign]

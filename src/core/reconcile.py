@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from core.bounds import effective_bounds
 from core.decide import Decision, decide
 from core.events import EventError
-from core.policy import Policy
+from core.policy import Policy, Target
 from core.scaling import ScalingAdapter
 from core.state import StateStore, TargetState
 from core.timewindows import require_aware
@@ -101,14 +101,39 @@ def _reconcile_one(
     dry_run: bool,
     trigger: str,
 ) -> TargetOutcome:
+    decision = _evaluate(policy, name, now, adapter, state, scalable)
+    if dry_run:
+        return TargetOutcome(decision, "dry-run")
+    if decision.writes:
+        # decide again under the target's lock, on fresh state, so that a concurrent
+        # alarm step cannot be lost or pushed past max
+        with store.lock(name):
+            state = store.get(name)
+            decision = _evaluate(policy, name, now, adapter, state, scalable)
+            return _act(name, policy.targets[name], decision, state, now, adapter, store, trigger)
+    return _act(name, policy.targets[name], decision, state, now, adapter, store, trigger)
+
+
+def _evaluate(policy: Policy, name: str, now: datetime, adapter: ScalingAdapter, state: TargetState, scalable: Any) -> Decision:
     target = policy.targets[name]
     observed = adapter.observe(target, scalable)
     live_surges = tuple(s for s in state.surges if s.until > now)
     override = state.override if state.override is not None and state.override.until > now else None
     bounds = effective_bounds(policy, name, now, surges=live_surges, override=override)
-    decision = decide(name, target, bounds, observed, state.applied_min)
-    if dry_run:
-        return TargetOutcome(decision, "dry-run")
+    return decide(name, target, bounds, observed, state.applied_min)
+
+
+def _act(
+    name: str,
+    target: Target,
+    decision: Decision,
+    state: TargetState,
+    now: datetime,
+    adapter: ScalingAdapter,
+    store: StateStore,
+    trigger: str,
+) -> TargetOutcome:
+    bounds = decision.bounds
     if decision.action == "error":
         return TargetOutcome(decision, "error", "; ".join(decision.notes))
     if decision.action == "park":

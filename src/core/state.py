@@ -8,7 +8,11 @@ concurrent runs cannot lose an update; a conflict is retried on fresh data.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -21,8 +25,15 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
+MAX_STEPS = 200  # alarm steps kept per target: enough to recognise any duplicate delivery
+
+
 class StateConflict(RuntimeError):
     """A conditional write kept losing to concurrent writers."""
+
+
+class LockTimeout(RuntimeError):
+    """Another writer held a target's lock for longer than we would wait."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,7 @@ class TargetState:
     pending: dict[str, Any] | None = None
     cooldowns: dict[str, str] = field(default_factory=dict)
     applied_min: int | None = None
+    steps: tuple[dict[str, Any], ...] = ()
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -46,6 +58,7 @@ class TargetState:
             "pending": self.pending,
             "cooldowns": self.cooldowns,
             "applied_min": self.applied_min,
+            "steps": list(self.steps[-MAX_STEPS:]),
         }
 
     @classmethod
@@ -60,7 +73,12 @@ class TargetState:
             pending=doc.get("pending"),
             cooldowns=dict(doc.get("cooldowns", {})),
             applied_min=doc.get("applied_min"),
+            steps=tuple(doc.get("steps", [])),
         )
+
+    def applied(self, key: str) -> bool:
+        """Whether the alarm state change ``key`` has already moved this target."""
+        return any(step.get("key") == key for step in self.steps)
 
 
 def _override_doc(ov: Override | None) -> dict[str, Any] | None:
@@ -137,6 +155,47 @@ class StateStore:
                 raise
             return new
         raise StateConflict(f"state of {name} changed under {self.max_attempts} attempts in a row")
+
+    @contextmanager
+    def lock(self, name: str, *, lease_seconds: int = 60, wait_seconds: float = 30.0) -> Iterator[str]:
+        """Hold the target's write lock: a leased item, taken with a conditional put, released by its owner.
+
+        Serialises the read-decide-write of alarm steps and reconcile writes on one target,
+        so concurrent invocations cannot lose a step or push past ``max``. A crashed holder's
+        lease expires after ``lease_seconds``.
+        """
+        owner = uuid.uuid4().hex
+        key = {"pk": {"S": f"target#{name}"}, "sk": {"S": "lock"}}
+        deadline = time.monotonic() + wait_seconds
+        pause = 0.01
+        while True:
+            now_ms = int(time.time() * 1000)
+            try:
+                self.dynamodb.put_item(
+                    TableName=self.table,
+                    Item={**key, "owner": {"S": owner}, "lease_until": {"N": str(now_ms + lease_seconds * 1000)}, "expires_at": {"N": str(now_ms // 1000 + 86400)}},
+                    ConditionExpression="attribute_not_exists(pk) OR lease_until < :now",
+                    ExpressionAttributeValues={":now": {"N": str(now_ms)}},
+                )
+                break
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+                if time.monotonic() > deadline:
+                    raise LockTimeout(f"target {name} stayed locked for {wait_seconds:.0f} s") from None
+                time.sleep(pause * (1 + random.random()))
+                pause = min(pause * 2, 0.25)
+        try:
+            yield owner
+        finally:
+            try:
+                self.dynamodb.delete_item(
+                    TableName=self.table, Key=key, ConditionExpression="#o = :owner",
+                    ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":owner": {"S": owner}},
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
 
     def set_override(self, name: str, override: Override | None) -> TargetState:
         """Set (or with ``None`` clear) the operator override of a target."""

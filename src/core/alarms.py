@@ -1,0 +1,245 @@
+"""Alarm-driven scaling (DESIGN.md section 4): rules, cooldowns, surge floors, wake from zero.
+
+On a matching state change a rule ``{alarm, change}`` moves the target:
+- direct mode: the count moves by ``change``, clamped to the effective bounds of the instant;
+- bounds mode: a positive change sets a surge floor ``current + change`` for ``hold``
+  minutes (the scalable target's minimum follows); a negative change lowers active surge
+  floors to ``current + change`` (ends a surge early). Scaling in below the floors is
+  Application Auto Scaling's business.
+A wake alarm (``sagescale-wake-<target>``) sets at least 1 at once, whatever the cooldown.
+Cooldowns (``cooldown.out`` / ``cooldown.in``, seconds) are per direction and kept in the
+state table. Each state change acts once per target: its key is recorded with the step.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from core.bounds import Bounds, Surge, effective_bounds
+from core.decide import FAILED, TRANSITIONAL, Decision, Observed, ScalableBounds, choose_mode
+from core.events import AlarmRecord
+from core.policy import Policy, Target
+from core.scaling import ScalingAdapter
+from core.state import StateStore, TargetState
+
+log = logging.getLogger("sagescale.alarms")
+
+WAKE_PREFIX = "sagescale-wake-"
+WAKE_HOLD_MINUTES = 30
+
+
+def wake_alarm_name(target: str) -> str:
+    """The CloudWatch alarm that wakes ``target`` from zero on its first rejected request."""
+    return f"{WAKE_PREFIX}{target}"
+
+
+@dataclass(frozen=True)
+class AlarmMatch:
+    """A target that an alarm state change moves, and how."""
+
+    target: str
+    change: int
+    hold: int
+    wake: bool = False
+
+    @property
+    def direction(self) -> Literal["out", "in"]:
+        return "out" if self.change > 0 else "in"
+
+
+def match_alarm(policy: Policy, record: AlarmRecord) -> list[AlarmMatch]:
+    """Every (target, rule) the state change triggers; empty for an alarm the policy does not know."""
+    matches: list[AlarmMatch] = []
+    if record.alarm.startswith(WAKE_PREFIX) and record.state == "ALARM":
+        name = record.alarm.removeprefix(WAKE_PREFIX)
+        target = policy.targets.get(name)
+        if target is not None and target.wake:
+            matches.append(AlarmMatch(name, 1, WAKE_HOLD_MINUTES, wake=True))
+    for name, target in policy.targets.items():
+        for rule in target.alarms:
+            if rule.alarm == record.alarm and rule.state == record.state:
+                matches.append(AlarmMatch(name, rule.change, rule.hold))
+    return matches
+
+
+@dataclass(frozen=True)
+class AlarmStep:
+    """What an alarm does to one target: a decision to apply, or why it does nothing."""
+
+    decision: Decision | None
+    outcome: Literal["apply", "blocked", "unchanged", "deferred", "error", "duplicate"]
+    note: str = ""
+    surges: tuple[Surge, ...] | None = None
+
+
+def cooldown_until(target: Target, state: TargetState, direction: Literal["out", "in"]) -> datetime | None:
+    """When the cooldown after the last alarm-driven change in ``direction`` ends, if one was made."""
+    last = state.cooldowns.get(direction)
+    if last is None:
+        return None
+    seconds = target.cooldown.out if direction == "out" else target.cooldown.in_
+    return datetime.fromisoformat(last) + timedelta(seconds=seconds)
+
+
+def decide_alarm(
+    policy: Policy,
+    match: AlarmMatch,
+    record: AlarmRecord,
+    observed: Observed,
+    state: TargetState,
+    now: datetime,
+) -> AlarmStep:
+    """The step ``match`` makes on its target at ``now``. Pure."""
+    name, target = match.target, policy.targets[match.target]
+    if state.applied(record.key):
+        return AlarmStep(None, "duplicate", f"{record.alarm} {record.state} at {record.changed_at} already applied")
+    if not match.wake:
+        until = cooldown_until(target, state, match.direction)
+        if until is not None and now < until:
+            return AlarmStep(None, "blocked", f"cooldown {match.direction} until {until.isoformat()}")
+    if not observed.exists:
+        return AlarmStep(None, "error", f"{target.resource} does not exist")
+    if (observed.status or "") in FAILED:
+        return AlarmStep(None, "error", f"{target.resource} is {observed.status}: {observed.failure_reason or 'no reason given'}")
+
+    mode = choose_mode(target, observed)
+    current = observed.desired if observed.desired is not None else 0
+    live = tuple(s for s in state.surges if s.until > now)
+    override = state.override if state.override is not None and state.override.until > now else None
+    reason = f"{'wake' if match.wake else 'alarm'}:{record.alarm} {record.state}"
+
+    def decision(action: Literal["set_count", "set_bounds", "none"], bounds: Bounds, count: int | None = None, scalable: ScalableBounds | None = None) -> Decision:
+        with_reason = Bounds(bounds.min, bounds.max, (reason, *bounds.reasons))
+        return Decision(name, target.resource, mode, action, with_reason, observed, count, scalable)
+
+    if mode == "direct":
+        bounds = effective_bounds(policy, name, now, surges=live, override=override)
+        wanted = max(current, 1) if match.wake else current + match.change
+        count = min(max(wanted, bounds.min), bounds.max)
+        if count == current:
+            return AlarmStep(decision("none", bounds), "unchanged", f"already at {current} within [{bounds.min}, {bounds.max}]")
+        return _ready(decision("set_count", bounds, count=count), observed, None)
+
+    # bounds mode: move the surge floors, then the scalable target's limits follow
+    if match.wake or match.change > 0:
+        floor = max(current, 1) if match.wake else current + match.change
+        surges = (*live, Surge(floor, now + timedelta(minutes=match.hold), record.alarm))
+    else:
+        cap = max(current + match.change, 0)
+        surges = tuple(replace(s, min=min(s.min, cap)) for s in live)
+    bounds = effective_bounds(policy, name, now, surges=surges, override=override)
+    floor_min = max(bounds.min, 1) if target.is_realtime else bounds.min
+    scalable = ScalableBounds(floor_min, bounds.max)
+    if scalable == observed.scalable:
+        return AlarmStep(decision("none", bounds), "unchanged", f"scalable target already {scalable.min}..{scalable.max}", surges)
+    return _ready(decision("set_bounds", bounds, scalable=scalable), observed, surges)
+
+
+def _ready(decision: Decision, observed: Observed, surges: tuple[Surge, ...] | None) -> AlarmStep:
+    if (observed.status or "") in TRANSITIONAL and decision.action == "set_count":
+        return AlarmStep(decision, "deferred", f"{decision.resource} is {observed.status}", surges)
+    return AlarmStep(decision, "apply", "", surges)
+
+
+class TargetBusy(RuntimeError):
+    """A target was in progress: the invocation fails so that Lambda retries it later."""
+
+
+@dataclass(frozen=True)
+class AlarmOutcome:
+    target: str
+    outcome: str
+    change: int
+    wake: bool
+    decision: Decision | None = None
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"target": self.target, "outcome": self.outcome, "change": self.change, "wake": self.wake}
+        if self.decision is not None:
+            d = self.decision.as_dict()
+            out.update({k: d[k] for k in ("mode", "action", "min", "max", "reasons", "desired") if k in d})
+            if "to" in d:
+                out["to"] = d["to"]
+            if "to_bounds" in d:
+                out["to_bounds"] = d["to_bounds"]
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def run_alarm(
+    policy: Policy,
+    record: AlarmRecord,
+    now: datetime,
+    adapter: ScalingAdapter,
+    store: StateStore,
+) -> list[AlarmOutcome]:
+    """Apply one alarm state change to every target it moves; raises ``TargetBusy`` if one was in progress."""
+    outcomes: list[AlarmOutcome] = []
+    busy: list[str] = []
+    matches = match_alarm(policy, record)
+    if not matches:
+        log.info("alarm %s (%s) matches no rule of the policy; ignored", record.alarm, record.state)
+    for match in matches:
+        target = policy.targets[match.target]
+        try:
+            with store.lock(match.target):
+                outcome = _apply_one(policy, match, target, record, now, adapter, store)
+        except (ClientError, BotoCoreError) as exc:
+            log.exception("alarm %s on target %s failed", record.alarm, match.target)
+            outcome = AlarmOutcome(match.target, "error", match.change, match.wake, note=f"{type(exc).__name__}: {exc}")
+        if outcome.outcome == "deferred":
+            busy.append(match.target)
+        outcomes.append(outcome)
+    if busy:
+        raise TargetBusy(f"alarm {record.alarm}: {', '.join(busy)} in progress; the invocation is retried")
+    return outcomes
+
+
+def _apply_one(
+    policy: Policy,
+    match: AlarmMatch,
+    target: Target,
+    record: AlarmRecord,
+    now: datetime,
+    adapter: ScalingAdapter,
+    store: StateStore,
+) -> AlarmOutcome:
+    state = store.get(match.target)
+    scalable = adapter.scalable_targets({match.target: target}).get(target.resource)
+    observed = adapter.observe(target, scalable)
+    step = decide_alarm(policy, match, record, observed, state, now)
+    keeps_surge = step.outcome == "unchanged" and step.surges is not None and step.surges != state.surges
+    if (step.outcome != "apply" and not keeps_surge) or step.decision is None:
+        return AlarmOutcome(match.target, step.outcome, match.change, match.wake, step.decision, step.note)
+    if step.outcome == "apply":
+        applied = adapter.apply(target, step.decision)
+        if applied.outcome == "deferred":
+            return AlarmOutcome(match.target, "deferred", match.change, match.wake, step.decision, applied.message)
+    decision = step.decision
+    before: Any = observed.desired if decision.action == "set_count" else ({"min": observed.scalable.min, "max": observed.scalable.max} if observed.scalable else None)
+    after: Any = decision.count if decision.action == "set_count" else ({"min": decision.scalable.min, "max": decision.scalable.max} if decision.scalable else None)
+    step_doc = {"key": record.key, "alarm": record.alarm, "state": record.state, "change": match.change, "wake": match.wake, "from": before, "to": after, "at": now.isoformat()}
+
+    def record_step(s: TargetState) -> TargetState:
+        cooldowns = dict(s.cooldowns)
+        if not match.wake:
+            cooldowns[match.direction] = now.isoformat()
+        return replace(
+            s,
+            steps=(*s.steps, step_doc),
+            cooldowns=cooldowns,
+            surges=step.surges if step.surges is not None else s.surges,
+            last_action={"at": now.isoformat(), "action": decision.action, "from": before, "to": after, "reasons": list(decision.bounds.reasons), "trigger": f"alarm:{record.key}"},
+        )
+
+    store.update(match.target, record_step, known=state)
+    if keeps_surge:
+        return AlarmOutcome(match.target, "surge-recorded", match.change, match.wake, decision, step.note)
+    return AlarmOutcome(match.target, "applied", match.change, match.wake, decision)
