@@ -17,3 +17,6 @@ time.tzset()
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 EVENTS = ROOT / "events"
+
+
+from tests.emulated import any_env, aws_env, env, http_env  # noqa: E402,F401 - shared fixtures

@@ -5,141 +5,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from core.clients import AwsClients
-from core.policy import Policy, load_policy
 from handlers import reconcile
-from handlers.runtime import Runtime, reset_runtime
+from handlers.runtime import reset_runtime
 from handlers.settings import Settings
-from sagescale.emulator import ManualClock, emulated_aws, start_server
+from sagescale.emulator import emulated_aws
 from sagescale.replay import LambdaContext, load_event, patched_environ
-from sagescale.seed import seed_target
 from sagescale.stack import Stack, default_template
 from tests.conftest import EVENTS
-
-NY = ZoneInfo("America/New_York")
-READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Query", "Scan")
-
-POLICY = """
-version: 1
-timezone: America/New_York
-calendars:
-  retail:
-    dates: [{date: 2026-11-27, name: Black Friday}]
-targets:
-  llm:
-    inference_component: llm-ic
-    min: 1
-    max: 8
-    idle: [{days: Mon-Fri, from: "20:00", to: "07:00"}]
-    floors: [{calendar: retail, min: 6, lead: 120}]
-"""
-
-
-class CallCounter:
-    """Counts AWS operations made through a client (a botocore event hook)."""
-
-    def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
-
-    def __call__(self, model: Any, **_: Any) -> None:
-        self.calls[model.name] += 1
-
-    def attach(self, *clients: Any) -> CallCounter:
-        for client in clients:
-            client.meta.events.register("before-call.*.*", self)
-        return self
-
-    @property
-    def writes(self) -> Counter[str]:
-        return Counter({op: n for op, n in self.calls.items() if not op.startswith(READ_PREFIXES)})
-
-    def reset(self) -> None:
-        self.calls.clear()
-
-
-@dataclass
-class Env:
-    clients: AwsClients
-    clock: ManualClock
-    policy: Policy
-    runtime: Runtime
-    counter: CallCounter
-    emulator: Any
-
-    def invoke(self, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = reconcile.handler(event or {"source": "sagescale.schedule", "action": "reconcile"}, LambdaContext("reconcile", 256, 120))
-        return result
-
-    def copies(self) -> tuple[str, int, int]:
-        ic = self.clients.sagemaker.describe_inference_component(InferenceComponentName="llm-ic")
-        return ic["InferenceComponentStatus"], ic["RuntimeConfig"]["DesiredCopyCount"], ic["RuntimeConfig"]["CurrentCopyCount"]
-
-    def register(self, low: int, high: int) -> None:
-        self.clients.autoscaling.register_scalable_target(
-            ServiceNamespace="sagemaker", ResourceId="inference-component/llm-ic",
-            ScalableDimension="sagemaker:inference-component:DesiredCopyCount", MinCapacity=low, MaxCapacity=high,
-        )
-
-    def scalable(self) -> tuple[int, int]:
-        (st,) = self.clients.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=["inference-component/llm-ic"])["ScalableTargets"]
-        return st["MinCapacity"], st["MaxCapacity"]
-
-
-def build_env(tmp_path: Path, clients: AwsClients, emulator: Any, policy_text: str = POLICY) -> Env:
-    policy_file = tmp_path / "policy.yaml"
-    policy_file.write_text(policy_text)
-    policy = load_policy(policy_file)
-    clock = ManualClock(datetime(2026, 11, 24, 12, 0, tzinfo=NY))
-    emulator.set_clock(clock)
-    names = Stack(default_template()).create_resources(clients)
-    seed_target(clients.sagemaker, policy.targets["llm"], copies=1)
-    settings = Settings(names["StateTable"], policy_file, None, None)
-    runtime = Runtime(settings, clients, clock=clock)
-    reset_runtime(runtime)
-    counter = CallCounter().attach(clients.sagemaker, clients.autoscaling, clients.dynamodb)
-    return Env(clients, clock, policy, runtime, counter, emulator)
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
-@pytest.fixture
-def env(tmp_path: Path, aws_env: None) -> Iterator[Env]:
-    with emulated_aws() as emulator:
-        yield build_env(tmp_path, AwsClients(), emulator)
-    reset_runtime()
-
-
-@pytest.fixture
-def http_env(tmp_path: Path, aws_env: None) -> Iterator[Env]:
-    from sagescale.emulator import control
-
-    with start_server() as server:
-        control.reset()
-        yield build_env(tmp_path, AwsClients(endpoint_url=server.url), control)
-        control.reset()
-    reset_runtime()
-
-
-@pytest.fixture(params=["in-process", "http"])
-def any_env(request: pytest.FixtureRequest) -> Env:
-    name = "env" if request.param == "in-process" else "http_env"
-    result: Env = request.getfixturevalue(name)
-    return result
+from tests.emulated import NY, POLICY, Env, build_env
 
 
 def test_direct_mode_writes_the_copy_count(any_env: Env) -> None:
@@ -149,7 +29,7 @@ def test_direct_mode_writes_the_copy_count(any_env: Env) -> None:
     out = env.invoke()["targets"]["llm"]
     assert (out["mode"], out["outcome"], out["to"]) == ("direct", "applied", 6)
     # the SageMaker write, and the state record inside the target's lock (put + release)
-    assert env.counter.writes == Counter({"UpdateInferenceComponentRuntimeConfig": 1, "PutItem": 2, "DeleteItem": 1})
+    assert env.counter.writes == Counter({"UpdateInferenceComponentRuntimeConfig": 1, "PutItem": 2, "UpdateItem": 1})
     assert env.copies()[1] == 6
 
 

@@ -3,9 +3,9 @@
 On a matching state change a rule ``{alarm, change}`` moves the target:
 - direct mode: the count moves by ``change``, clamped to the effective bounds of the instant;
 - bounds mode: a positive change sets a surge floor ``current + change`` for ``hold``
-  minutes (the scalable target's minimum follows); a negative change lowers active surge
-  floors to ``current + change`` (ends a surge early). Scaling in below the floors is
-  Application Auto Scaling's business.
+  minutes (the scalable target's minimum follows); a negative change ends the active
+  surge floors above ``current + change``. Scaling in below the floors is Application
+  Auto Scaling's business.
 A wake alarm (``sagescale-wake-<target>``) sets at least 1 at once, whatever the cooldown.
 Cooldowns (``cooldown.out`` / ``cooldown.in``, seconds) are per direction and kept in the
 state table. Each state change acts once per target: its key is recorded with the step.
@@ -125,13 +125,15 @@ def decide_alarm(
             return AlarmStep(decision("none", bounds), "unchanged", f"already at {current} within [{bounds.min}, {bounds.max}]")
         return _ready(decision("set_count", bounds, count=count), observed, None)
 
-    # bounds mode: move the surge floors, then the scalable target's limits follow
+    # bounds mode: move the surge floors, then the scalable target's limits follow. A surge
+    # never sits below the minimum that holds without it (it would lower it); a negative
+    # change ends the surges above current + change.
     if match.wake or match.change > 0:
+        base = effective_bounds(policy, name, now, surges=live, override=override)
         floor = max(current, 1) if match.wake else current + match.change
-        surges = (*live, Surge(floor, now + timedelta(minutes=match.hold), record.alarm))
+        surges = (*live, Surge(max(floor, base.min), now + timedelta(minutes=match.hold), record.alarm))
     else:
-        cap = max(current + match.change, 0)
-        surges = tuple(replace(s, min=min(s.min, cap)) for s in live)
+        surges = tuple(s for s in live if s.min <= current + match.change)
     bounds = effective_bounds(policy, name, now, surges=surges, override=override)
     floor_min = max(bounds.min, 1) if target.is_realtime else bounds.min
     scalable = ScalableBounds(floor_min, bounds.max)

@@ -15,12 +15,13 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from core.bounds import effective_bounds
-from core.decide import Decision, decide
+from core.decide import Decision, Observed, choose_mode, decide
 from core.events import EventError
 from core.policy import Policy, Target
 from core.scaling import ScalingAdapter
 from core.state import StateStore, TargetState
 from core.timewindows import require_aware
+from core.wake import WakeAlarms
 
 log = logging.getLogger("sagescale.reconcile")
 
@@ -46,16 +47,19 @@ class ReconcileResult:
     at: datetime
     dry_run: bool
     outcomes: dict[str, TargetOutcome] = field(default_factory=dict)
+    wake: dict[str, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[str]:
-        return [name for name, o in self.outcomes.items() if o.outcome == "error"]
+        failed = [name for name, o in self.outcomes.items() if o.outcome == "error"]
+        return failed + [name for name, w in self.wake.items() if w.startswith("error") and name not in failed]
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "at": self.at.isoformat(),
             "dry_run": self.dry_run,
             "targets": {name: o.as_dict() for name, o in self.outcomes.items()},
+            "wake_alarms": self.wake,
             "errors": self.errors,
         }
 
@@ -69,8 +73,13 @@ def run_reconcile(
     targets: list[str] | None = None,
     dry_run: bool = False,
     trigger: str = "schedule",
+    wake: WakeAlarms | None = None,
 ) -> ReconcileResult:
-    """Decide and (unless ``dry_run``) apply for ``targets`` (default: all of the policy's)."""
+    """Decide and (unless ``dry_run``) apply for ``targets`` (default: all of the policy's).
+
+    With ``wake``, also keep the wake-from-zero alarms (and step policies) of targets
+    with ``wake: true`` in place.
+    """
     require_aware(now, "now")
     names = list(policy.targets) if targets is None else targets
     for name in names:
@@ -87,6 +96,13 @@ def run_reconcile(
             log.exception("target %s failed", name)
             outcome = TargetOutcome(None, "error", f"{type(exc).__name__}: {exc}")
         result.outcomes[name] = outcome
+    if wake is not None and not dry_run:
+        modes = {n: choose_mode(t, Observed(True, scalable=scalable.get(t.resource))) for n, t in selected.items()}
+        try:
+            result.wake.update(wake.ensure(selected, modes))
+        except (ClientError, BotoCoreError) as exc:
+            log.exception("wake alarms")
+            result.wake.update({n: f"error: {type(exc).__name__}: {exc}" for n, t in selected.items() if t.wake})
     return result
 
 

@@ -161,8 +161,8 @@ class StateStore:
         """Hold the target's write lock: a leased item, taken with a conditional put, released by its owner.
 
         Serialises the read-decide-write of alarm steps and reconcile writes on one target,
-        so concurrent invocations cannot lose a step or push past ``max``. A crashed holder's
-        lease expires after ``lease_seconds``.
+        so concurrent invocations cannot lose a step or push past ``max``. Release ends the
+        lease; a crashed holder's lease expires after ``lease_seconds``.
         """
         owner = uuid.uuid4().hex
         key = {"pk": {"S": f"target#{name}"}, "sk": {"S": "lock"}}
@@ -188,10 +188,10 @@ class StateStore:
         try:
             yield owner
         finally:
-            try:
-                self.dynamodb.delete_item(
-                    TableName=self.table, Key=key, ConditionExpression="#o = :owner",
-                    ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":owner": {"S": owner}},
+            try:  # release: end the lease (an update, so no delete permission is needed)
+                self.dynamodb.update_item(
+                    TableName=self.table, Key=key, UpdateExpression="SET lease_until = :zero", ConditionExpression="#o = :owner",
+                    ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":owner": {"S": owner}, ":zero": {"N": "0"}},
                 )
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":

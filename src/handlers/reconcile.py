@@ -27,6 +27,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         targets=targets,
         dry_run=request.dry_run,
         trigger=f"{request.source}:{context.aws_request_id}",
+        wake=runtime.wake_alarms,
     )
     for outcome in result.outcomes.values():
         record = outcome.as_dict()

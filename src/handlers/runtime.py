@@ -7,10 +7,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+
 from core.clients import AwsClients
 from core.policy import Policy
 from core.scaling import ScalingAdapter
 from core.state import StateStore
+from core.wake import WakeAlarms
 from handlers.settings import Settings
 
 
@@ -31,6 +35,26 @@ class Runtime:
     @cached_property
     def scaling(self) -> ScalingAdapter:
         return ScalingAdapter(self.clients.sagemaker, self.clients.autoscaling)
+
+    @cached_property
+    def wake_alarms(self) -> WakeAlarms:
+        return WakeAlarms(self.clients.cloudwatch, self.clients.autoscaling)
+
+    def idempotency(self) -> tuple[BasePersistenceLayer, IdempotencyConfig]:
+        """Powertools Idempotency in the state table: one record per alarm state change, kept a day.
+
+        Built per invocation (cheap: the client is shared), as the layer keeps per-call state.
+        """
+        persistence = DynamoDBPersistenceLayer(
+            table_name=self.settings.state_table,
+            key_attr="pk",
+            sort_key_attr="sk",
+            static_pk_value="idempotency#alarm",
+            expiry_attr="expires_at",
+            boto3_client=self.clients.dynamodb,
+        )
+        config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=24 * 3600, raise_on_no_idempotency_key=True)
+        return persistence, config
 
 
 _current: Runtime | None = None

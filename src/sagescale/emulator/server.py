@@ -44,11 +44,16 @@ class ControlMiddleware:
     def __init__(self, app: WSGIApp, emulator: Emulator = control) -> None:
         self._app = app
         self._emulator = emulator
+        # moto's backends are not thread-safe: a DynamoDB conditional write is a check and
+        # a write that two threads can interleave. AWS makes each request atomic; so do we,
+        # by serving one AWS request at a time (the server still accepts them concurrently).
+        self._serial = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "")
         if not path.startswith(CONTROL_PREFIX):
-            return self._app(environ, start_response)
+            with self._serial:
+                return list(self._app(environ, start_response))
         try:
             body = self._handle(environ["REQUEST_METHOD"], path[len(CONTROL_PREFIX) :], environ)
             status = "200 OK"

@@ -1,0 +1,122 @@
+"""Wake from zero: the CloudWatch alarm that fires on a target's first rejected request, and,
+in bounds mode, the Application Auto Scaling step policy (+1) it triggers.
+
+- inference component: ``AWS/SageMaker`` ``NoCapacityInvocationFailures`` by ``InferenceComponentName``;
+- async endpoint: ``AWS/SageMaker`` ``HasBacklogWithoutCapacity`` by ``EndpointName``.
+The alarm fires on one datapoint ``>= 1`` in one minute, and missing data is not breaching.
+In direct mode it has no action: EventBridge routes its state change to the alarm function.
+Reconcile keeps both in place; a run that finds them as they should be only reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+from core.alarms import wake_alarm_name
+from core.policy import Target
+from core.scaling import scalable_dimension
+
+if TYPE_CHECKING:
+    from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
+
+
+def wake_alarm_definition(name: str, target: Target, action_arns: list[str]) -> dict[str, Any]:
+    """``put_metric_alarm`` arguments of the wake alarm of target ``name``."""
+    if target.inference_component is not None:
+        metric, dimensions, statistic = "NoCapacityInvocationFailures", [{"Name": "InferenceComponentName", "Value": target.inference_component}], "Sum"
+    else:
+        metric, dimensions, statistic = "HasBacklogWithoutCapacity", [{"Name": "EndpointName", "Value": target.endpoint or ""}], "Maximum"
+    return {
+        "AlarmName": wake_alarm_name(name),
+        "AlarmDescription": f"sagescale: wake {target.resource} from zero on the first rejected request",
+        "Namespace": "AWS/SageMaker",
+        "MetricName": metric,
+        "Dimensions": dimensions,
+        "Statistic": statistic,
+        "Period": 60,
+        "EvaluationPeriods": 1,
+        "DatapointsToAlarm": 1,
+        "Threshold": 1.0,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+        "ActionsEnabled": True,
+        "AlarmActions": action_arns,
+    }
+
+
+def wake_step_policy(name: str, target: Target) -> dict[str, Any]:
+    """``put_scaling_policy`` arguments of the +1 step policy the wake alarm triggers in bounds mode."""
+    return {
+        "PolicyName": wake_alarm_name(name),
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": target.resource,
+        "ScalableDimension": scalable_dimension(target),
+        "PolicyType": "StepScaling",
+        "StepScalingPolicyConfiguration": {
+            "AdjustmentType": "ChangeInCapacity",
+            "StepAdjustments": [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}],
+            "Cooldown": 60,
+            "MetricAggregationType": "Maximum",
+        },
+    }
+
+
+_COMPARED = ("Namespace", "MetricName", "Statistic", "Period", "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData", "AlarmActions")
+
+
+def _same_alarm(existing: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    if any(existing.get(k) != wanted[k] for k in _COMPARED):
+        return False
+    dims = sorted((d["Name"], d["Value"]) for d in existing.get("Dimensions", []))
+    return dims == sorted((d["Name"], d["Value"]) for d in wanted["Dimensions"])
+
+
+class WakeAlarms:
+    """Creates or repairs wake alarms and step policies; reads only when all is in place."""
+
+    def __init__(self, cloudwatch: CloudWatchClient, autoscaling: ApplicationAutoScalingClient) -> None:
+        self.cloudwatch = cloudwatch
+        self.autoscaling = autoscaling
+
+    def ensure(self, targets: Mapping[str, Target], modes: Mapping[str, Literal["bounds", "direct"]]) -> dict[str, str]:
+        """For every target with ``wake: true``: ``ok``, ``created`` or ``updated``."""
+        wanted = {n: t for n, t in targets.items() if t.wake}
+        if not wanted:
+            return {}
+        existing = self._alarms([wake_alarm_name(n) for n in wanted])
+        bounds_targets = [n for n in wanted if modes.get(n) == "bounds"]
+        policies = self._policies([wake_alarm_name(n) for n in bounds_targets])
+        out: dict[str, str] = {}
+        for name, target in wanted.items():
+            actions: list[str] = []
+            if name in bounds_targets:
+                arn = policies.get(wake_alarm_name(name))
+                if arn is None:
+                    arn = self.autoscaling.put_scaling_policy(**wake_step_policy(name, target))["PolicyARN"]
+                actions = [arn]
+            definition = wake_alarm_definition(name, target, actions)
+            current = existing.get(definition["AlarmName"])
+            if current is not None and _same_alarm(current, definition):
+                out[name] = "ok"
+                continue
+            self.cloudwatch.put_metric_alarm(**definition)
+            out[name] = "created" if current is None else "updated"
+        return out
+
+    def _alarms(self, names: list[str]) -> dict[str, Mapping[str, Any]]:
+        found: dict[str, Mapping[str, Any]] = {}
+        for i in range(0, len(names), 100):
+            for page in self.cloudwatch.get_paginator("describe_alarms").paginate(AlarmNames=names[i : i + 100], AlarmTypes=["MetricAlarm"]):
+                for alarm in page.get("MetricAlarms", []):
+                    found[alarm["AlarmName"]] = alarm
+        return found
+
+    def _policies(self, names: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for i in range(0, len(names), 50):
+            for page in self.autoscaling.get_paginator("describe_scaling_policies").paginate(ServiceNamespace="sagemaker", PolicyNames=names[i : i + 50]):
+                for policy in page.get("ScalingPolicies", []):
+                    found[policy["PolicyName"]] = policy["PolicyARN"]
+        return found

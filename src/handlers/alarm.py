@@ -1,0 +1,43 @@
+"""Alarm function: a CloudWatch alarm state change (EventBridge, Lambda alarm action or SNS)
+moves the targets whose rules name the alarm. Each state change acts once."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.idempotency import idempotent_function
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from core.alarms import run_alarm
+from core.events import AlarmRecord, parse_alarm_event
+from handlers.runtime import Runtime, get_runtime
+
+logger = Logger(service="sagescale")
+
+
+def _process(runtime: Runtime, record: dict[str, Any]) -> dict[str, Any]:
+    alarm = AlarmRecord(**{k: v for k, v in record.items() if k != "key"} | {"dimensions": tuple(tuple(d) for d in record["dimensions"])})
+    outcomes = run_alarm(runtime.policy, alarm, runtime.clock(), runtime.scaling, runtime.store)
+    for outcome in outcomes:
+        logger.info("alarm step", extra={"step": outcome.as_dict()})
+    return {"alarm": alarm.alarm, "state": alarm.state, "key": alarm.key, "targets": [o.as_dict() for o in outcomes]}
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    records = parse_alarm_event(event)  # a malformed event fails here, before any AWS call
+    runtime = get_runtime()
+    persistence, config = runtime.idempotency()
+    config.register_lambda_context(context)
+
+    @idempotent_function(data_keyword_argument="record", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
+    def process(record: dict[str, Any]) -> dict[str, Any]:
+        return _process(runtime, record)
+
+    results = []
+    for alarm in records:
+        logger.append_keys(alarm=alarm.alarm, alarm_state=alarm.state, alarm_key=alarm.key)
+        results.append(process(record={**asdict(alarm), "key": alarm.key}))
+    return {"alarms": results}

@@ -1,0 +1,414 @@
+"""Alarm-driven scaling end to end: the alarm handler on the emulator, with the clock injected."""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.clients import AwsClients
+from core.events import EventError, parse_alarm_event
+from handlers import alarm
+from sagescale.emulator import emulated_aws
+from sagescale.replay import load_event
+from tests.conftest import EVENTS
+from tests.emulated import NY, Env, build_env, context, reset_server
+
+ALARM_POLICY = """
+version: 1
+timezone: America/New_York
+calendars:
+  retail:
+    dates: [{date: 2026-11-27, name: Black Friday}]
+targets:
+  llm:
+    inference_component: llm-ic
+    min: 1
+    max: 8
+    cooldown: {out: 60, in: 300}
+    idle: [{days: Mon-Fri, from: "20:00", to: "07:00"}]
+    floors: [{calendar: retail, min: 6, lead: 120}]
+    alarms:
+      - {alarm: llm-latency-high, change: 2, hold: 30}
+      - {alarm: llm-invocations-low, change: -1}
+    wake: true
+"""
+TUESDAY_NOON = datetime(2026, 11, 24, 12, 0, tzinfo=NY)
+SHAPES = ["alarm-eventbridge-alarm.json", "alarm-lambda-action.json", "alarm-sns-alarm.json"]
+SAGEMAKER_WRITES = {"UpdateInferenceComponentRuntimeConfig", "RegisterScalableTarget", "UpdateEndpointWeightsAndCapacities"}
+
+
+@pytest.fixture
+def aenv(tmp_path: Path, aws_env: None) -> Any:
+    from handlers.runtime import reset_runtime
+
+    with emulated_aws() as emulator:
+        env = build_env(tmp_path, AwsClients(), emulator, ALARM_POLICY)
+        env.clock.set(TUESDAY_NOON)
+        yield env
+    reset_runtime()
+
+
+@pytest.fixture
+def http_aenv(tmp_path: Path, aws_env: None) -> Any:
+    from handlers.runtime import reset_runtime
+    from sagescale.emulator import control, start_server
+
+    with start_server() as server:
+        reset_server(server.url)
+        env = build_env(tmp_path, AwsClients(endpoint_url=server.url), control, ALARM_POLICY)
+        env.clock.set(TUESDAY_NOON)
+        yield env
+        reset_server(server.url)
+    reset_runtime()
+
+
+def event(name: str, *, at: str | None = None, alarm_name: str | None = None, state: str | None = None) -> Any:
+    """A sample event from events/, optionally with another state-change time, alarm or state."""
+    doc = copy.deepcopy(load_event(EVENTS / name))
+    if "Records" in doc:
+        message = json.loads(doc["Records"][0]["Sns"]["Message"])
+        message.update({k: v for k, v in {"StateChangeTime": at, "AlarmName": alarm_name, "NewStateValue": state}.items() if v})
+        doc["Records"][0]["Sns"]["Message"] = json.dumps(message)
+        return doc
+    data = doc["alarmData"] if "alarmData" in doc else doc["detail"]
+    if at:
+        data["state"]["timestamp"] = at
+    if alarm_name:
+        data["alarmName"] = alarm_name
+    if state:
+        data["state"]["value"] = state
+    return doc
+
+
+def sagemaker_writes(env: Env) -> Counter[str]:
+    return Counter({k: v for k, v in env.counter.calls.items() if k in SAGEMAKER_WRITES})
+
+
+# --- parsing ----------------------------------------------------------------------------
+
+
+def test_three_shapes_parse_to_the_same_record() -> None:
+    records = [parse_alarm_event(load_event(EVENTS / name)) for name in SHAPES]
+    assert all(len(r) == 1 for r in records)
+    first = records[0][0]
+    for (rec,) in records[1:]:
+        assert (rec.alarm, rec.state, rec.previous_state, rec.changed_at, rec.key) == (first.alarm, first.state, first.previous_state, first.changed_at, first.key)
+        assert ("InferenceComponentName", "llm-ic") in rec.dimensions
+    assert {r[0].shape for r in records} == {"eventbridge", "lambda-action", "sns"}
+    assert first.alarm == "llm-latency-high" and first.state == "ALARM" and first.previous_state == "OK"
+
+
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        ({}, "non-empty JSON object"),
+        ([], "non-empty JSON object"),
+        ({"hello": 1}, "not an alarm event"),
+        ({"detail-type": "CloudWatch Alarm State Change", "detail": {}}, "missing field detail.alarmName"),
+        ({"detail": {"alarmName": "x", "state": {"value": "PANIC"}}, "time": "t"}, "detail.state.value must be one of"),
+        ({"detail": {"alarmName": 7, "state": {"value": "ALARM"}}}, "detail.alarmName must be a non-empty string"),
+        ({"detail": "nope"}, "detail must be an object"),
+        ({"alarmData": {"alarmName": "x"}}, "missing field alarmData.state"),
+        ({"Records": []}, "non-empty list"),
+        ({"Records": [{"Sns": {"Message": "{not json"}}]}, "Records[0].Sns.Message is not valid JSON"),
+        ({"Records": [{"Sns": {"Message": 5}}]}, "Records[0].Sns.Message must be a JSON string"),
+        ({"Records": [{"Sns": {"Message": "{\"AlarmName\": \"x\", \"NewStateValue\": \"ALARM\"}"}}]}, "missing field Trigger"),
+        ({"Records": [{"Sns": {"Message": "[1]"}}]}, "must be a JSON object"),
+        ({"detail-type": "EC2 Instance State-change Notification", "detail": {}}, "is not a CloudWatch Alarm State Change"),
+    ],
+)
+def test_malformed_events_fail_with_a_clear_error_and_no_aws_call(aenv: Env, bad: Any, words: str) -> None:
+    aenv.counter.reset()
+    with pytest.raises(EventError) as info:
+        alarm.handler(bad, context("alarm"))
+    assert words in str(info.value)
+    assert not aenv.counter.calls
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=12,
+)
+shaped = st.one_of(
+    st.dictionaries(st.sampled_from(["detail", "detail-type", "alarmData", "Records", "time", "source"]), json_values, max_size=4),
+    st.builds(lambda d: {"detail": d}, st.dictionaries(st.sampled_from(["alarmName", "state", "previousState"]), json_values, max_size=3)),
+    st.builds(lambda m: {"Records": [{"Sns": {"Message": m}}]}, st.text(max_size=40) | json_values.map(json.dumps)),
+    json_values,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(shaped)
+def test_fuzzed_events_either_parse_or_fail_clearly(aenv: Env, bad: Any) -> None:
+    """Any JSON: either a valid alarm record, or an EventError, never another exception, never a write."""
+    aenv.counter.reset()
+    try:
+        records = parse_alarm_event(bad)
+    except EventError as exc:
+        assert str(exc)
+        with pytest.raises(EventError):
+            alarm.handler(bad, context("alarm"))
+        assert not aenv.counter.calls
+        return
+    assert records and all(r.alarm and r.state in ("ALARM", "OK", "INSUFFICIENT_DATA") for r in records)
+
+
+# --- rules ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_alarm_moves_target_by_its_change(aenv: Env, shape: str) -> None:
+    out = aenv.alarm(load_event(EVENTS / shape))
+    (step,) = out["alarms"][0]["targets"]
+    assert (step["outcome"], step["mode"], step["desired"], step["to"]) == ("applied", "direct", 1, 3)
+    assert aenv.copies()[1] == 3
+
+
+def test_duplicate_deliveries_act_once_across_shapes(aenv: Env) -> None:
+    """EventBridge is at-least-once, and the same change may also arrive by SNS: one step."""
+    aenv.alarm(load_event(EVENTS / "alarm-eventbridge-alarm.json"))
+    aenv.counter.reset()
+    aenv.alarm(load_event(EVENTS / "alarm-eventbridge-alarm.json"))
+    again = aenv.alarm(load_event(EVENTS / "alarm-sns-alarm.json"))
+    assert not sagemaker_writes(aenv)
+    assert again["alarms"][0]["key"] == "llm-latency-high|ALARM|2026-11-27T14:00:12.345+0000"
+    assert aenv.copies()[1] == 3
+    assert len(aenv.runtime.store.get("llm").steps) == 1
+
+
+def test_ok_and_unknown_alarms_change_nothing(aenv: Env) -> None:
+    aenv.counter.reset()
+    ok = aenv.alarm(load_event(EVENTS / "alarm-eventbridge-ok.json"))
+    unknown = aenv.alarm(load_event(EVENTS / "alarm-unknown.json"))
+    assert ok["alarms"][0]["targets"] == [] and unknown["alarms"][0]["targets"] == []
+    assert not sagemaker_writes(aenv)
+    assert aenv.copies()[1] == 1
+
+
+def test_cooldown_blocks_a_second_scale_out_then_allows_it(aenv: Env) -> None:
+    aenv.alarm(event("alarm-eventbridge-alarm.json", at="2026-11-24T17:00:00.000+0000"))
+    aenv.clock.advance(timedelta(seconds=59))
+    blocked = aenv.alarm(event("alarm-eventbridge-alarm.json", at="2026-11-24T17:00:59.000+0000"))
+    (step,) = blocked["alarms"][0]["targets"]
+    assert step["outcome"] == "blocked" and "cooldown out until" in step["note"]
+    assert aenv.copies()[1] == 3
+    aenv.clock.advance(timedelta(seconds=1))
+    allowed = aenv.alarm(event("alarm-eventbridge-alarm.json", at="2026-11-24T17:01:00.000+0000"))
+    assert allowed["alarms"][0]["targets"][0]["outcome"] == "applied"
+    assert aenv.copies()[1] == 5
+
+
+def test_scale_in_has_its_own_cooldown(aenv: Env) -> None:
+    aenv.alarm(event("alarm-eventbridge-alarm.json", at="2026-11-24T17:00:00.000+0000"))  # 1 -> 3, cooldown out
+    aenv.clock.advance(timedelta(seconds=5))
+    low = aenv.alarm(event("alarm-eventbridge-alarm.json", alarm_name="llm-invocations-low", at="2026-11-24T17:00:05.000+0000"))
+    assert low["alarms"][0]["targets"][0]["outcome"] == "applied"  # out's cooldown does not block in
+    aenv.clock.advance(timedelta(seconds=100))
+    again = aenv.alarm(event("alarm-eventbridge-alarm.json", alarm_name="llm-invocations-low", at="2026-11-24T17:01:45.000+0000"))
+    assert again["alarms"][0]["targets"][0]["outcome"] == "blocked"
+    assert aenv.copies()[1] == 2
+
+
+def test_rule_never_exceeds_max(aenv: Env) -> None:
+    aenv.clients.sagemaker.update_inference_component_runtime_config(InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 7})
+    out = aenv.alarm(load_event(EVENTS / "alarm-eventbridge-alarm.json"))
+    assert out["alarms"][0]["targets"][0]["to"] == 8
+    assert aenv.copies()[1] == 8
+
+
+def test_rule_never_goes_under_an_active_floor(aenv: Env) -> None:
+    aenv.clock.set(datetime(2026, 11, 27, 12, 0, tzinfo=NY))  # Black Friday: floor 6
+    aenv.invoke()  # reconcile: 1 -> 6
+    out = aenv.alarm(event("alarm-eventbridge-alarm.json", alarm_name="llm-invocations-low"))
+    (step,) = out["alarms"][0]["targets"]
+    assert step["outcome"] == "unchanged" and step["min"] == 6
+    assert aenv.copies()[1] == 6
+
+
+def test_wake_acts_during_cooldown(aenv: Env) -> None:
+    aenv.clock.set(datetime(2026, 11, 24, 21, 0, tzinfo=NY))  # idle window: min 0
+    aenv.alarm(event("alarm-eventbridge-alarm.json", at="2026-11-25T02:00:00.000+0000"))  # cooldown out starts
+    aenv.clients.sagemaker.update_inference_component_runtime_config(InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 0})
+    aenv.clock.advance(timedelta(seconds=10))
+    out = aenv.alarm(load_event(EVENTS / "alarm-wake.json"))
+    (step,) = out["alarms"][0]["targets"]
+    assert (step["outcome"], step["wake"], step["to"]) == ("applied", True, 1)
+    assert aenv.copies()[1] == 1
+
+
+def test_wake_when_already_running_changes_nothing(aenv: Env) -> None:
+    out = aenv.alarm(load_event(EVENTS / "alarm-wake.json"))
+    assert out["alarms"][0]["targets"][0]["outcome"] == "unchanged"
+
+
+def test_bounds_mode_surge_floor_expires_after_hold(aenv: Env) -> None:
+    aenv.register(1, 8)
+    aenv.alarm(event("alarm-eventbridge-alarm.json", at="2026-11-24T17:00:00.000+0000"))
+    assert aenv.scalable() == (3, 8)  # surge floor = current (1) + 2
+    assert aenv.copies()[1] == 1  # the count is Application Auto Scaling's
+    aenv.clock.advance(timedelta(minutes=29))
+    aenv.counter.reset()
+    assert aenv.invoke()["targets"]["llm"]["outcome"] == "unchanged"
+    assert "RegisterScalableTarget" not in aenv.counter.calls
+    aenv.clock.advance(timedelta(minutes=1))
+    out = aenv.invoke()["targets"]["llm"]
+    assert (out["outcome"], out["to_bounds"]) == ("applied", {"min": 1, "max": 8})
+
+
+def test_bounds_mode_negative_change_ends_a_surge_early(aenv: Env) -> None:
+    aenv.register(1, 8)
+    aenv.alarm(event("alarm-eventbridge-alarm.json", at="2026-11-24T17:00:00.000+0000"))
+    aenv.clock.advance(timedelta(minutes=6))  # past the in-cooldown of the (absent) last scale-in
+    out = aenv.alarm(event("alarm-eventbridge-alarm.json", alarm_name="llm-invocations-low", at="2026-11-24T17:06:00.000+0000"))
+    assert out["alarms"][0]["targets"][0]["to_bounds"] == {"min": 1, "max": 8}  # the surge (3) ended; min back to 1
+    assert aenv.scalable() == (1, 8)
+
+
+def test_bounds_mode_surge_never_lowers_the_minimum(aenv: Env) -> None:
+    """Regression: a surge below the policy's minimum acted as a floor and lowered it."""
+    aenv.register(1, 8)
+    aenv.clock.set(datetime(2026, 11, 27, 12, 0, tzinfo=NY))  # Black Friday floor 6; AAS still at 1 copy
+    out = aenv.alarm(load_event(EVENTS / "alarm-eventbridge-alarm.json"))
+    assert out["alarms"][0]["targets"][0]["to_bounds"]["min"] == 6  # not current (1) + 2
+    aenv.clock.advance(timedelta(minutes=6))
+    low = aenv.alarm(event("alarm-eventbridge-alarm.json", alarm_name="llm-invocations-low", at="2026-11-27T17:06:00.000+0000"))
+    assert low["alarms"][0]["targets"][0].get("to_bounds", {"min": 6})["min"] == 6
+    assert aenv.scalable() == (6, 8)
+
+
+def test_in_progress_target_fails_the_invocation_for_a_retry(aenv: Env) -> None:
+    from core.alarms import TargetBusy
+
+    aenv.emulator.update_delay = timedelta(minutes=5)
+    aenv.clients.sagemaker.update_inference_component_runtime_config(InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 2})
+    with pytest.raises(TargetBusy):
+        aenv.alarm(load_event(EVENTS / "alarm-eventbridge-alarm.json"))
+    aenv.clock.advance(timedelta(minutes=5))
+    retried = aenv.alarm(load_event(EVENTS / "alarm-eventbridge-alarm.json"))  # the retry runs, it is not a duplicate
+    assert retried["alarms"][0]["targets"][0]["to"] == 4
+
+
+# --- wake alarm definition ----------------------------------------------------------------
+
+
+def breaches(alarm_def: dict[str, Any], value: float) -> bool:
+    ops = {"GreaterThanOrEqualToThreshold": float.__ge__, "GreaterThanThreshold": float.__gt__}
+    return bool(ops[alarm_def["ComparisonOperator"]](float(value), float(alarm_def["Threshold"])))
+
+
+def test_reconcile_keeps_the_wake_alarm_in_place(aenv: Env) -> None:
+    first = aenv.invoke()
+    assert first["wake_alarms"] == {"llm": "created"}
+    (definition,) = aenv.clients.cloudwatch.describe_alarms(AlarmNames=["sagescale-wake-llm"])["MetricAlarms"]
+    assert (definition["Namespace"], definition["MetricName"], definition["Statistic"]) == ("AWS/SageMaker", "NoCapacityInvocationFailures", "Sum")
+    assert definition["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "llm-ic"}]
+    assert (definition["ComparisonOperator"], definition["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1.0)
+    assert (definition["Period"], definition["EvaluationPeriods"], definition["DatapointsToAlarm"]) == (60, 1, 1)
+    assert definition["TreatMissingData"] == "notBreaching"
+    assert breaches(definition, 1.0), "one rejected request in a minute must fire the wake alarm"
+    assert not breaches(definition, 0.0)
+    assert definition["AlarmActions"] == []  # direct mode: EventBridge routes it to the alarm function
+    aenv.counter.reset()
+    aenv.clients.cloudwatch.meta.events.register("before-call.*.*", aenv.counter)
+    assert aenv.invoke()["wake_alarms"] == {"llm": "ok"}
+    assert "PutMetricAlarm" not in aenv.counter.calls
+
+
+def test_bounds_mode_wake_alarm_triggers_a_step_policy(aenv: Env) -> None:
+    aenv.register(0, 8)
+    assert aenv.invoke()["wake_alarms"] == {"llm": "created"}
+    (policy,) = aenv.clients.autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker", PolicyNames=["sagescale-wake-llm"])["ScalingPolicies"]
+    config = policy["StepScalingPolicyConfiguration"]
+    assert policy["PolicyType"] == "StepScaling" and config["StepAdjustments"] == [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}]
+    (definition,) = aenv.clients.cloudwatch.describe_alarms(AlarmNames=["sagescale-wake-llm"])["MetricAlarms"]
+    assert definition["AlarmActions"] == [policy["PolicyARN"]]
+    assert aenv.invoke()["wake_alarms"] == {"llm": "ok"}
+
+
+# --- concurrency, over HTTP ------------------------------------------------------------------
+
+
+def run_threads(calls: list[Any]) -> tuple[list[Any], list[BaseException]]:
+    results: list[Any] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(calls))
+
+    def worker(fn: Any) -> None:
+        barrier.wait()
+        try:
+            value = fn()
+            with lock:
+                results.append(value)
+        except BaseException as exc:  # collected and inspected by the test
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(fn,)) for fn in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results, errors
+
+
+def test_ten_duplicate_deliveries_make_one_change(http_aenv: Env) -> None:
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+    )
+
+    doc = load_event(EVENTS / "alarm-eventbridge-alarm.json")
+    http_aenv.counter.reset()
+    results, errors = run_threads([lambda: http_aenv.alarm(copy.deepcopy(doc)) for _ in range(10)])
+    assert all(isinstance(e, IdempotencyAlreadyInProgressError) for e in errors), errors
+    assert len(results) + len(errors) == 10 and results
+    assert sagemaker_writes(http_aenv) == Counter({"UpdateInferenceComponentRuntimeConfig": 1})
+    assert http_aenv.copies()[1] == 3
+    assert len(http_aenv.runtime.store.get("llm").steps) == 1
+
+
+def test_fifty_concurrent_alarms_stay_within_bounds_and_record_each_step_once(tmp_path: Path, aws_env: None) -> None:
+    from handlers.runtime import reset_runtime
+    from sagescale.emulator import control, start_server
+
+    rules = "\n".join(f"      - {{alarm: burst-{i}, change: 1}}" for i in range(50))
+    policy = f"""
+version: 1
+timezone: America/New_York
+targets:
+  llm:
+    inference_component: llm-ic
+    min: 1
+    max: 8
+    cooldown: {{out: 0, in: 0}}
+    alarms:
+{rules}
+"""
+    with start_server() as server:
+        reset_server(server.url)
+        env = build_env(tmp_path, AwsClients(endpoint_url=server.url), control, policy)
+        env.clock.set(TUESDAY_NOON)
+        events = [event("alarm-eventbridge-alarm.json", alarm_name=f"burst-{i}") for i in range(50)]
+        results, errors = run_threads([lambda e=e: env.alarm(e) for e in events])
+        assert not errors, errors[:3]
+        steps = [r["alarms"][0]["targets"][0] for r in results]
+        applied = [s for s in steps if s["outcome"] == "applied"]
+        final = env.copies()[1]
+        assert 1 <= final <= 8
+        assert final == 1 + len(applied) == 8  # every applied +1 counted once, then max holds
+        assert {s["outcome"] for s in steps} <= {"applied", "unchanged"}
+        recorded = env.runtime.store.get("llm").steps
+        assert len(recorded) == len(applied) == len({s["key"] for s in recorded})
+        assert sorted(s["to"] for s in recorded) == list(range(2, 9))
+        reset_server(server.url)
+    reset_runtime()
