@@ -19,6 +19,7 @@ from core.events import EventError, parse_alarm_event
 from handlers import alarm
 from sagescale.emulator import emulated_aws
 from sagescale.replay import load_event
+from sagescale.samples import alarm_sample
 from tests.conftest import EVENTS
 from tests.emulated import NY, Env, build_env, context, reset_server
 
@@ -72,21 +73,7 @@ def http_aenv(tmp_path: Path, aws_env: None) -> Any:
 
 
 def event(name: str, *, at: str | None = None, alarm_name: str | None = None, state: str | None = None) -> Any:
-    """A sample event from events/, optionally with another state-change time, alarm or state."""
-    doc = copy.deepcopy(load_event(EVENTS / name))
-    if "Records" in doc:
-        message = json.loads(doc["Records"][0]["Sns"]["Message"])
-        message.update({k: v for k, v in {"StateChangeTime": at, "AlarmName": alarm_name, "NewStateValue": state}.items() if v})
-        doc["Records"][0]["Sns"]["Message"] = json.dumps(message)
-        return doc
-    data = doc["alarmData"] if "alarmData" in doc else doc["detail"]
-    if at:
-        data["state"]["timestamp"] = at
-    if alarm_name:
-        data["alarmName"] = alarm_name
-    if state:
-        data["state"]["value"] = state
-    return doc
+    return alarm_sample(name, at=at, alarm=alarm_name, state=state, events=EVENTS)
 
 
 def sagemaker_writes(env: Env) -> Counter[str]:
@@ -171,6 +158,7 @@ def test_alarm_moves_target_by_its_change(aenv: Env, shape: str) -> None:
     out = aenv.alarm(load_event(EVENTS / shape))
     (step,) = out["alarms"][0]["targets"]
     assert (step["outcome"], step["mode"], step["desired"], step["to"]) == ("applied", "direct", 1, 3)
+    assert out["alarms"][0]["duplicate"] is False
     assert aenv.copies()[1] == 3
 
 
@@ -180,6 +168,7 @@ def test_duplicate_deliveries_act_once_across_shapes(aenv: Env) -> None:
     aenv.counter.reset()
     aenv.alarm(load_event(EVENTS / "alarm-eventbridge-alarm.json"))
     again = aenv.alarm(load_event(EVENTS / "alarm-sns-alarm.json"))
+    assert again["alarms"][0]["duplicate"] is True
     assert not sagemaker_writes(aenv)
     assert again["alarms"][0]["key"] == "llm-latency-high|ALARM|2026-11-27T14:00:12.345+0000"
     assert aenv.copies()[1] == 3

@@ -118,14 +118,18 @@ def test_demo_timeline(capsys: pytest.CaptureFixture[str], creds: None) -> None:
     assert ("2026-11-25T20:00", "applied") in {(a, e) for a, e, _ in details}
     text = "\n".join(d for _, _, d in details)
     assert "copies 1 -> 0 (idle:Sun-Fri 20:00-07:00)" in text
-    assert "copies 0 -> 6 (floor:retail Thanksgiving Day)" in text
-    assert "copies 6 -> 8 (override:alice load test)" in text
+    assert "copies 1 -> 6 (floor:retail Thanksgiving Day)" in text
+    assert "copies 7 -> 8 (override:alice load test)" in text
     assert "scalable target min/max -> 6/8" in text
     # a deployment keeps the IC Updating 13:55-14:07: the override is deferred, then applied
     assert ("2026-11-27T14:00", "deferred") in {(a, e) for a, e, _ in details}
     assert ("2026-11-27T14:10", "applied") in {(a, e) for a, e, _ in details}
+    assert "copies 0 -> 1 (wake:sagescale-wake-llm ALARM" in text
+    assert "copies 6 -> 8 (alarm:llm-latency-high ALARM" in text
+    assert "the same state change again, by SNS: a duplicate delivery, already handled" in text
+    assert "copies 8 -> 7 (alarm:llm-invocations-low ALARM" in text
     assert out["runs"] > 600
-    assert out["writes"] == 6
+    assert out["writes"] == 9  # 6 reconcile writes, 3 alarm steps (the duplicate wrote nothing)
 
 
 def test_override_set_and_clear(local_emulator: tuple[str, Path], creds: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,12 +17,13 @@ from handlers.runtime import Runtime, get_runtime
 logger = Logger(service="sagescale")
 
 
-def _process(runtime: Runtime, record: dict[str, Any]) -> dict[str, Any]:
-    alarm = AlarmRecord(**{k: v for k, v in record.items() if k != "key"} | {"dimensions": tuple(tuple(d) for d in record["dimensions"])})
+def _process(runtime: Runtime, record: dict[str, Any], request_id: str) -> dict[str, Any]:
+    fields = {k: v for k, v in record.items() if k != "key"}
+    alarm = AlarmRecord(**fields | {"dimensions": tuple((str(n), str(v)) for n, v in record["dimensions"])})
     outcomes = run_alarm(runtime.policy, alarm, runtime.clock(), runtime.scaling, runtime.store)
     for outcome in outcomes:
         logger.info("alarm step", extra={"step": outcome.as_dict()})
-    return {"alarm": alarm.alarm, "state": alarm.state, "key": alarm.key, "targets": [o.as_dict() for o in outcomes]}
+    return {"alarm": alarm.alarm, "state": alarm.state, "key": alarm.key, "request_id": request_id, "targets": [o.as_dict() for o in outcomes]}
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -34,10 +35,15 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
 
     @idempotent_function(data_keyword_argument="record", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
     def process(record: dict[str, Any]) -> dict[str, Any]:
-        return _process(runtime, record)
+        return _process(runtime, record, context.aws_request_id)
 
     results = []
     for alarm in records:
         logger.append_keys(alarm=alarm.alarm, alarm_state=alarm.state, alarm_key=alarm.key)
-        results.append(process(record={**asdict(alarm), "key": alarm.key}))
+        result = process(record={**asdict(alarm), "key": alarm.key})
+        # a duplicate delivery gets the stored response of the invocation that acted
+        duplicate = result.get("request_id") != context.aws_request_id
+        if duplicate:
+            logger.info("duplicate delivery: already handled", extra={"handled_by": result.get("request_id")})
+        results.append({**result, "duplicate": duplicate})
     return {"alarms": results}

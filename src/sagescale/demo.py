@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO, cast
 from zoneinfo import ZoneInfo
@@ -45,11 +45,13 @@ class DemoResult:
 
 def run_demo(out: TextIO, *, as_json: bool = False, policy_path: Path = EXAMPLE) -> DemoResult:
     """Run the scripted week and print its timeline; returns what happened."""
+    from handlers import alarm as alarm_handler
     from handlers import reconcile
     from handlers.runtime import Runtime, reset_runtime
     from handlers.settings import Settings
     from sagescale.emulator import ManualClock, start_server
     from sagescale.replay import LambdaContext, patched_environ
+    from sagescale.samples import alarm_sample
     from sagescale.seed import seed_target
     from sagescale.stack import REGION, Stack, default_template
 
@@ -80,12 +82,31 @@ def run_demo(out: TextIO, *, as_json: bool = False, policy_path: Path = EXAMPLE)
         runtime = Runtime(settings, clients, clock=clock)
         reset_runtime(runtime)
         reconcile.logger.setLevel(logging.WARNING)
+        alarm_handler.logger.setLevel(logging.WARNING)
         if not as_json:
             print(f"sagescale demo: policy {policy_path.name}, target llm = inference component {target.inference_component}, emulator {server.url}", file=out)
             print("each reconcile is the Lambda handler on a scheduler tick; SageMaker updates take 2 emulated minutes\n", file=out)
         note("start", f"{_copies(clients, target.inference_component)}; policy: {_plan(policy, clock())}")
 
+        def alarm(sample: str, what: str, **change: str) -> Callable[[], None]:
+            def run() -> None:
+                at = clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+                doc = alarm_sample(sample, at=change.get("at", at), alarm=change.get("alarm"))
+                response = alarm_handler.handler(doc, cast(Any, LambdaContext("sagescale-AlarmFunction", 256, 60)))
+                if response["alarms"][0]["duplicate"]:
+                    note("alarm", f"{what}: a duplicate delivery, already handled; nothing written  [{_copies(clients, target.inference_component)}]")
+                    return
+                for step in response["alarms"][0]["targets"] or [{"outcome": "ignored"}]:
+                    result.writes += step["outcome"] == "applied"
+                    note("alarm", f"{what}: {_describe_step(step)}  [{_copies(clients, target.inference_component)}]")
+            return run
+
+        first_latency = datetime(2026, 11, 27, 15, 0, tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
         scripted: dict[datetime, Callable[[], None]] = {
+            datetime(2026, 11, 25, 21, 10, tzinfo=zone): alarm("alarm-wake.json", "a request hits 0 copies, sagescale-wake-llm fires"),
+            datetime(2026, 11, 27, 10, 0, tzinfo=zone): alarm("alarm-eventbridge-alarm.json", "llm-latency-high ALARM (EventBridge)", at=first_latency),
+            datetime(2026, 11, 27, 10, 1, tzinfo=zone): alarm("alarm-sns-alarm.json", "the same state change again, by SNS", at=first_latency),
+            datetime(2026, 11, 27, 11, 0, tzinfo=zone): alarm("alarm-eventbridge-alarm.json", "llm-invocations-low ALARM", alarm="llm-invocations-low"),
             datetime(2026, 11, 27, 13, 55, tzinfo=zone): lambda: _deploy(clients, server_control, target.inference_component or "", note),
             datetime(2026, 11, 27, 14, 0, tzinfo=zone): lambda: _override(runtime, clock, note),
             datetime(2026, 11, 27, 16, 30, tzinfo=zone): lambda: _register_scalable_target(clients, target.inference_component or "", note),
@@ -93,16 +114,21 @@ def run_demo(out: TextIO, *, as_json: bool = False, policy_path: Path = EXAMPLE)
         end = datetime(2026, 11, 28, 0, 30, tzinfo=zone)
         try:
             while clock() <= end:
-                for when, action in scripted.items():
-                    if when == clock():
-                        action()
+                tick = clock()
+                for when in sorted(w for w in scripted if tick <= w < tick + timedelta(minutes=5)):
+                    clock.set(when)
+                    scripted[when]()
+                clock.set(tick)
                 response = reconcile.handler(dict(TICK), cast(Any, LambdaContext("sagescale-ReconcileFunction", 256, 120)))
                 result.runs += 1
+                for name, state in response["wake_alarms"].items():
+                    if state != "ok":
+                        note("wake alarm", f"{name}: sagescale-wake-{name} {state} (NoCapacityInvocationFailures >= 1 in 1 minute)")
                 for name, rec in response["targets"].items():
                     if rec["outcome"] in ("applied", "deferred", "error"):
                         result.writes += rec["outcome"] == "applied"
                         note(rec["outcome"], _describe(name, rec) + f"  [{_copies(clients, target.inference_component)}]")
-                clock.advance(timedelta(minutes=5))
+                clock.set(tick + timedelta(minutes=5))
         finally:
             reset_runtime()
             server_control.reset()
@@ -152,6 +178,18 @@ def _deploy(clients: AwsClients, emulator: Any, ic: str, note: Callable[[str, st
     )
     emulator.update_delay = timedelta(minutes=2)
     note("deploy", "team deploys a new model version: llm-ic is Updating for 12 minutes")
+
+
+def _describe_step(step: dict[str, Any]) -> str:
+    if step["outcome"] == "ignored":
+        return "no rule names it; ignored"
+    if step["outcome"] == "applied" and "to" in step:
+        return f"copies {step['desired']} -> {step['to']} ({', '.join(step['reasons'])})"
+    if step["outcome"] == "applied" and "to_bounds" in step:
+        return f"scalable target min -> {step['to_bounds']['min']} ({', '.join(step['reasons'])})"
+    if step["outcome"] == "duplicate":
+        return "already applied: acts once"
+    return f"{step['outcome']}{': ' + step['note'] if step.get('note') else ''}"
 
 
 def _override(runtime: Any, clock: Callable[[], datetime], note: Callable[[str, str], None]) -> None:

@@ -1,0 +1,80 @@
+"""Every sample event in events/ replays through `sagescale replay` against the emulator with
+its documented effect (the table in the README)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from core.policy import loads_policy
+from sagescale.cli import main
+from sagescale.emulator import start_server
+from sagescale.seed import seed_target
+from tests.conftest import EVENTS
+from tests.emulated import reset_server
+
+# a policy whose bounds do not depend on the time of day, so the replay (which runs at the
+# real current time, as a deployed function does) has a fixed expected effect
+POLICY = """
+version: 1
+timezone: America/New_York
+targets:
+  llm:
+    inference_component: llm-ic
+    min: 1
+    max: 8
+    alarms:
+      - {alarm: llm-latency-high, change: 2}
+      - {alarm: llm-invocations-low, change: -1}
+    wake: true
+"""
+
+# event file -> (function, copies before, copies after)
+EFFECTS = {
+    "reconcile-tick.json": ("ReconcileFunction", 0, 1),
+    "reconcile-target.json": ("ReconcileFunction", 0, 1),
+    "reconcile-dry-run.json": ("ReconcileFunction", 0, 0),
+    "alarm-eventbridge-alarm.json": ("AlarmFunction", 1, 3),
+    "alarm-lambda-action.json": ("AlarmFunction", 1, 3),
+    "alarm-sns-alarm.json": ("AlarmFunction", 1, 3),
+    "alarm-eventbridge-ok.json": ("AlarmFunction", 1, 1),
+    "alarm-unknown.json": ("AlarmFunction", 1, 1),
+    "alarm-wake.json": ("AlarmFunction", 0, 1),
+}
+
+
+def test_every_event_file_has_a_documented_effect() -> None:
+    assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted(EFFECTS)
+    readme = (EVENTS.parent / "README.md").read_text(encoding="utf-8")
+    for name in EFFECTS:
+        assert f"`events/{name}`" in readme, f"README's events table misses {name}"
+
+
+@pytest.fixture
+def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Path, object]]:
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(POLICY)
+    with start_server() as server:
+        reset_server(server.url)
+        sagemaker = boto3.client("sagemaker", endpoint_url=server.url)
+        yield server.url, policy_file, sagemaker
+        reset_server(server.url)
+
+
+@pytest.mark.parametrize("name", sorted(EFFECTS))
+def test_event_replays_with_its_effect(name: str, seeded: tuple[str, Path, object], capsys: pytest.CaptureFixture[str]) -> None:
+    url, policy_file, sagemaker = seeded
+    function, before, after = EFFECTS[name]
+    seed_target(sagemaker, loads_policy(POLICY).targets["llm"], copies=before)
+    code = main(["replay", function, str(EVENTS / name), "--endpoint-url", url, "--policy", str(policy_file)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    json.loads(out)
+    copies = sagemaker.describe_inference_component(InferenceComponentName="llm-ic")["RuntimeConfig"]["DesiredCopyCount"]  # type: ignore[attr-defined]
+    assert copies == after
