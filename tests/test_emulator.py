@@ -1015,3 +1015,14 @@ def test_emulated_aws_resets_the_control_object(clock: ManualClock) -> None:
         assert em.update_delay == DELAY and em.now() == START
     assert control.update_delay == timedelta(0)
     assert abs(control.now() - datetime.now(UTC)) < timedelta(minutes=1)  # system clock again
+
+
+def test_deregistering_a_scalable_target_deletes_its_policies() -> None:
+    """AWS deletes a scalable target's scaling policies with it; moto 5.2.5 kept them."""
+    with emulated_aws():
+        aas = boto3.client("application-autoscaling", region_name="us-east-1")
+        target = {"ServiceNamespace": "sagemaker", "ResourceId": "inference-component/x", "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount"}
+        aas.register_scalable_target(**target, MinCapacity=0, MaxCapacity=2)
+        aas.put_scaling_policy(PolicyName="p", PolicyType="StepScaling", StepScalingPolicyConfiguration={"AdjustmentType": "ChangeInCapacity", "StepAdjustments": [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}]}, **target)
+        aas.deregister_scalable_target(**target)
+        assert aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"] == []

@@ -37,13 +37,30 @@ def test_scaling_functions_have_no_wildcard_or_delete_actions() -> None:
     assert not [a for a in reconcile if ":Delete" in a]
 
 
-def test_resource_star_only_for_application_auto_scaling() -> None:
-    """Application Auto Scaling has no resource-level permissions; everything else is scoped."""
+# actions that AWS offers no narrower resource for
+UNSCOPED = {
+    "sagemaker:ListEndpoints", "sagemaker:ListInferenceComponents", "tag:GetResources",
+    "cloudwatch:ListMetrics", "cloudwatch:GetMetricData",
+}
+
+
+def test_resource_star_only_where_aws_offers_nothing_narrower() -> None:
+    """Application Auto Scaling has no resource-level permissions, nor do the list calls; everything else is scoped."""
     stack = Stack(default_template())
-    for function_id in SCALING_FUNCTIONS:
+    for function_id in stack.function_ids():
         for st in statements(stack, function_id):
             if st["Resource"] == "*":
-                assert all(a.startswith("application-autoscaling:") for a in actions(st)), st
+                assert all(a.startswith("application-autoscaling:") or a in UNSCOPED for a in actions(st)), st
+
+
+def test_janitor_deletes_only_marked_endpoints_and_scalers_delete_nothing() -> None:
+    stack = Stack(default_template())
+    janitor = statements(stack, "JanitorFunction")
+    (delete_endpoint,) = [st for st in janitor if "sagemaker:DeleteEndpoint" in actions(st)]
+    assert delete_endpoint["Condition"] == {"StringLike": {"aws:ResourceTag/sagescale:janitor": "delete@*"}}
+    for function_id in SCALING_FUNCTIONS:
+        granted = {a for st in statements(stack, function_id) for a in actions(st)}
+        assert not {a for a in granted if a.startswith("sagemaker:Delete")}, function_id
 
 
 def test_every_function_has_a_dead_letter_queue_and_scheduled_retries() -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.policy import format_location
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class EventError(ValueError):
@@ -26,15 +28,35 @@ class ReconcileRequest(BaseModel):
     dry_run: bool = Field(default=False, description="Decide and report, write nothing.")
 
 
+class JanitorRequest(BaseModel):
+    """A janitor run: the scheduler's tick, or a manual ``{"dry_run": true}`` / ``{"endpoint": NAME}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str = Field(default="manual", description="Who asked: sagescale.schedule for the scheduler's tick.")
+    action: str = Field(default="janitor", pattern="^janitor$")
+    endpoint: str | None = Field(default=None, min_length=1, description="Only this endpoint.")
+    dry_run: bool = Field(default=False, description="Report only, even if the policy says dry_run: false.")
+
+
+def parse_janitor_event(event: Any) -> JanitorRequest:
+    """Validate a janitor event; raises ``EventError`` naming the bad field."""
+    return _parse_model(JanitorRequest, event, "janitor")
+
+
 def parse_reconcile_event(event: Any) -> ReconcileRequest:
     """Validate a reconcile event; raises ``EventError`` naming the bad field."""
+    return _parse_model(ReconcileRequest, event, "reconcile")
+
+
+def _parse_model(model: type[_M], event: Any, what: str) -> _M:
     if not isinstance(event, dict):
-        raise EventError(f"a reconcile event is a JSON object, got {type(event).__name__}")
+        raise EventError(f"a {what} event is a JSON object, got {type(event).__name__}")
     try:
-        return ReconcileRequest.model_validate(event)
+        return model.model_validate(event)
     except ValidationError as exc:
         problems = "; ".join(f"{format_location(tuple(e['loc'])) or 'event'}: {e['msg']}" for e in exc.errors(include_url=False))
-        raise EventError(f"bad reconcile event: {problems}") from None
+        raise EventError(f"bad {what} event: {problems}") from None
 
 
 # ---------------------------------------------------------------------------

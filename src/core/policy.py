@@ -276,10 +276,11 @@ class Target(_Model):
 class Janitor(_Model):
     """The janitor: finds forgotten endpoints, marks them, deletes them after a grace period."""
 
-    idle_for: int = Field(default=1440, ge=60, description="Minutes without invocations before an endpoint is a candidate.")
+    idle_for: int = Field(default=1440, ge=60, le=20160, description="Minutes without invocations before an endpoint is a candidate (at most 14 days: what CloudWatch can prove).")
     grace: int = Field(default=2880, ge=0, description="Minutes between mark and delete.")
     protect: dict[str, str] = Field(default_factory=lambda: {"sagescale:keep": "true"}, description="Tags that forbid deletion.")
-    dry_run: bool = Field(default=True, description="Report only; set false (or pass --apply) to delete.")
+    dry_run: bool = Field(default=True, description="Report only; set false (or pass --apply) to mark and delete.")
+    include_managed: bool = Field(default=False, description="Also collect endpoints that a policy target manages.")
 
 
 class Policy(_Model):

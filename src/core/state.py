@@ -7,6 +7,8 @@ concurrent runs cannot lose an update; a conflict is retried on fresh data.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import random
 import time
@@ -30,6 +32,10 @@ MAX_STEPS = 200  # alarm steps kept per target: enough to recognise any duplicat
 
 class StateConflict(RuntimeError):
     """A conditional write kept losing to concurrent writers."""
+
+
+class SnapshotTooLarge(RuntimeError):
+    """A snapshot that does not fit a DynamoDB item even compressed: nothing is deleted."""
 
 
 class LockTimeout(RuntimeError):
@@ -196,6 +202,50 @@ class StateStore:
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                     raise
+
+    # -- snapshots and janitor records ------------------------------------------------------
+
+    def put_snapshot(self, snapshot: dict[str, Any]) -> str:
+        """Store an endpoint snapshot (compressed when large); returns its key (the time it was taken)."""
+        text = json.dumps(snapshot, sort_keys=True, default=str)
+        item: dict[str, Any] = {"pk": {"S": f"snapshot#{snapshot['endpoint']}"}, "sk": {"S": snapshot["taken_at"]}}
+        if len(text) > 100_000:
+            packed = base64.b64encode(gzip.compress(text.encode())).decode()
+            if len(packed) > 380_000:
+                raise SnapshotTooLarge(f"snapshot of {snapshot['endpoint']} is {len(packed)} bytes compressed; a DynamoDB item holds 400 KB")
+            item["gz"] = {"S": packed}
+        else:
+            item["doc"] = {"S": text}
+        self.dynamodb.put_item(TableName=self.table, Item=item)
+        return str(snapshot["taken_at"])
+
+    def snapshot(self, endpoint: str, key: str | None = None) -> dict[str, Any] | None:
+        """The snapshot of ``endpoint`` taken at ``key``, or its latest one; ``None`` if there is none."""
+        if key is not None:
+            item = self.dynamodb.get_item(TableName=self.table, Key={"pk": {"S": f"snapshot#{endpoint}"}, "sk": {"S": key}}, ConsistentRead=True).get("Item")
+        else:
+            items = self.dynamodb.query(
+                TableName=self.table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": f"snapshot#{endpoint}"}},
+                ScanIndexForward=False, Limit=1, ConsistentRead=True,
+            ).get("Items", [])
+            item = items[0] if items else None
+        if not item:
+            return None
+        text = gzip.decompress(base64.b64decode(item["gz"]["S"])).decode() if "gz" in item else item["doc"]["S"]
+        doc: dict[str, Any] = json.loads(text)
+        return doc
+
+    def record(self, kind: str, name: str) -> dict[str, Any] | None:
+        """A small JSON record (e.g. a janitor deletion in progress), or ``None``."""
+        item = self.dynamodb.get_item(TableName=self.table, Key={"pk": {"S": f"{kind}#{name}"}, "sk": {"S": kind}}, ConsistentRead=True).get("Item")
+        return json.loads(item["doc"]["S"]) if item else None
+
+    def put_record(self, kind: str, name: str, doc: dict[str, Any] | None) -> None:
+        """Write (or with ``None`` clear) a record; cleared records keep an empty document."""
+        self.dynamodb.put_item(
+            TableName=self.table,
+            Item={"pk": {"S": f"{kind}#{name}"}, "sk": {"S": kind}, "doc": {"S": json.dumps(doc, sort_keys=True, default=str)}},
+        )
 
     def set_override(self, name: str, override: Override | None) -> TargetState:
         """Set (or with ``None`` clear) the operator override of a target."""

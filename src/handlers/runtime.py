@@ -11,8 +11,10 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
 from core.clients import AwsClients
+from core.janitor import FleetReader
 from core.policy import Policy
 from core.scaling import ScalingAdapter
+from core.snapshot import Clients as SnapshotClients
 from core.state import StateStore
 from core.wake import WakeAlarms
 from handlers.settings import Settings
@@ -35,6 +37,19 @@ class Runtime:
     @cached_property
     def scaling(self) -> ScalingAdapter:
         return ScalingAdapter(self.clients.sagemaker, self.clients.autoscaling)
+
+    @cached_property
+    def fleet(self) -> FleetReader:
+        return FleetReader(self.clients.sagemaker, self.clients.client("resourcegroupstaggingapi"), self.clients.cloudwatch)
+
+    @cached_property
+    def snapshot_clients(self) -> SnapshotClients:
+        return SnapshotClients(self.clients.sagemaker, self.clients.autoscaling, self.clients.cloudwatch)
+
+    def notify(self, subject: str, message: str) -> None:
+        """Publish to the notification topic, if one is configured."""
+        if self.settings.topic_arn:
+            self.clients.sns.publish(TopicArn=self.settings.topic_arn, Subject=subject[:99], Message=message)
 
     @cached_property
     def wake_alarms(self) -> WakeAlarms:

@@ -287,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_override)
 
+    from sagescale import ops
+
+    ops.add_parsers(sub)
     return parser
 
 

@@ -88,6 +88,17 @@ def _wrap_register_scalable_target(original: Callable[..., Any]) -> Callable[...
     return register_scalable_target
 
 
+def _wrap_deregister_scalable_target(original: Callable[..., Any]) -> Callable[..., Any]:
+    def deregister_scalable_target(self: Any, namespace: str, r_id: str, dimension: str) -> None:
+        """As AWS does: deregistering a scalable target deletes its scaling policies too."""
+        original(self, namespace, r_id, dimension)
+        prefix = f"{namespace}\t{r_id}\t{dimension}\t"
+        for key in [k for k in self.policies if k.startswith(prefix)]:
+            del self.policies[key]
+
+    return deregister_scalable_target
+
+
 def install(patches: PatchSet) -> None:
     """Replace moto's namespace and dimension enums with botocore-complete ones."""
     dimensions = extended_enum(
@@ -104,4 +115,9 @@ def install(patches: PatchSet) -> None:
         backend,
         "register_scalable_target",
         _wrap_register_scalable_target(backend.register_scalable_target),
+    )
+    patches.set(
+        backend,
+        "deregister_scalable_target",
+        _wrap_deregister_scalable_target(backend.deregister_scalable_target),
     )

@@ -1,0 +1,194 @@
+"""Operator commands for endpoints: ``janitor``, ``delete`` (safe manual delete) and ``restore``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from core.clients import AwsClients
+from core.policy import Policy, load_policy
+
+SHIPPED_POLICY = Path(__file__).resolve().parent.parent / "policy" / "policy.yaml"
+
+
+def _usage(message: str) -> Exception:
+    from sagescale.cli import UsageError
+
+    return UsageError(message)
+
+
+def _now(text: str | None) -> datetime:
+    from sagescale.cli import parse_instant
+
+    return parse_instant(text, "--now") if text else datetime.now(UTC)
+
+
+def _table_name(args: argparse.Namespace, required: bool) -> str | None:
+    table = args.table or os.environ.get("SAGESCALE_STATE_TABLE")
+    if required and not table:
+        raise _usage("name the state table with --table or SAGESCALE_STATE_TABLE (the stack output StateTableName)")
+    return table
+
+
+def _snapshot_clients(clients: AwsClients) -> Any:
+    from core.snapshot import Clients
+
+    return Clients(clients.sagemaker, clients.autoscaling, clients.cloudwatch)
+
+
+# ---------------------------------------------------------------------------
+# janitor
+
+
+def cmd_janitor(args: argparse.Namespace) -> int:
+    from core.janitor import FleetReader, JanitorActions, run_janitor, summarize
+    from core.state import StateStore
+
+    policy: Policy = load_policy(args.policy)
+    now = _now(args.now)
+    clients = AwsClients()
+    reader = FleetReader(clients.sagemaker, clients.client("resourcegroupstaggingapi"), clients.cloudwatch)
+    apply = args.apply or not policy.janitor.dry_run
+    actions = None
+    if apply:
+        table = _table_name(args, required=True)
+        topic = args.topic or os.environ.get("SAGESCALE_TOPIC_ARN")
+
+        def notify(subject: str, message: str) -> None:
+            if topic:
+                clients.sns.publish(TopicArn=topic, Subject=subject[:99], Message=message)
+
+        actions = JanitorActions(_snapshot_clients(clients), StateStore(table or "", clients.dynamodb), notify)
+    result = run_janitor(policy, now, reader, actions, endpoint=args.endpoint)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return 0
+    mode = "APPLY" if apply else "dry run (nothing is changed; --apply acts)"
+    print(f"janitor at {now.isoformat()}: {mode}; idle_for {policy.janitor.idle_for} min, grace {policy.janitor.grace} min")
+    from sagescale.cli import _table
+
+    rows = [
+        [v.endpoint, v.action, v.due.isoformat() if v.due else "", "; ".join(v.reasons), result.done.get(v.endpoint, "")]
+        for v in result.verdicts
+    ]
+    print(_table(["ENDPOINT", "VERDICT", "DELETE AFTER", "WHY", "DONE"], rows) if rows else "no endpoints")
+    print("summary: " + ", ".join(f"{k} {n}" for k, n in sorted(summarize(result.verdicts).items())))
+    return 1 if any(d.startswith("error") for d in result.done.values()) else 0
+
+
+# ---------------------------------------------------------------------------
+# delete and restore
+
+
+def _save_local(snapshot: dict[str, Any], directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = snapshot["taken_at"].replace(":", "").replace("+", "p")
+    path = directory / f"{snapshot['endpoint']}-{stamp}.json"
+    path.write_text(json.dumps(snapshot, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    return path
+
+
+def _confirm(endpoint: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise _usage(f"refusing to delete {endpoint} without --yes (no terminal to confirm on)")
+    answer = input(f"Delete endpoint {endpoint} and its inference components, scaling and alarms? Type its name to confirm: ")
+    if answer.strip() != endpoint:
+        raise _usage("not confirmed; nothing deleted")
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from core.snapshot import SnapshotError, capture, leftovers, teardown
+    from core.state import StateStore
+
+    clients = AwsClients()
+    sc = _snapshot_clients(clients)
+    try:
+        snapshot = capture(args.endpoint, sc, datetime.now(UTC))
+    except SnapshotError as exc:
+        raise _usage(str(exc)) from None
+    _confirm(args.endpoint, args.yes)
+    local = _save_local(snapshot, Path(args.snapshot_dir))
+    print(f"snapshot: {local}")
+    table = _table_name(args, required=False)
+    if table:
+        StateStore(table, clients.dynamodb).put_snapshot(snapshot)
+        print(f"snapshot: state table {table}, key {snapshot['taken_at']}")
+    failure = None
+    try:
+        done = teardown(snapshot, sc, with_config_and_models=args.with_config_and_models)
+        for step in done.steps:
+            print(f"  {step}")
+    except (ClientError, BotoCoreError) as exc:
+        failure = f"{type(exc).__name__}: {exc}"
+        print(f"sagescale: delete stopped: {failure}", file=sys.stderr)
+    left = leftovers(snapshot, sc, with_config_and_models=args.with_config_and_models)
+    if left:
+        print("left behind (should be gone):", file=sys.stderr)
+        for item in left:
+            print(f"  {item}", file=sys.stderr)
+        return 1
+    kept = "" if args.with_config_and_models else f" (kept: endpoint config {snapshot['endpoint_config']['EndpointConfigName']} and its models)"
+    print(f"{args.endpoint}: nothing left behind{kept}; restore with: sagescale restore {args.endpoint} --from {local}")
+    return 1 if failure else 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from core.snapshot import SnapshotError, restore
+    from core.state import StateStore
+
+    clients = AwsClients()
+    if args.from_file:
+        try:
+            snapshot = json.loads(Path(args.from_file).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise _usage(f"cannot read snapshot {args.from_file}: {exc}") from None
+    else:
+        table = _table_name(args, required=True)
+        snapshot = StateStore(table or "", clients.dynamodb).snapshot(args.endpoint)
+        if snapshot is None:
+            raise _usage(f"no snapshot of {args.endpoint} in {table}")
+    if snapshot.get("endpoint") != args.endpoint:
+        raise _usage(f"the snapshot is of {snapshot.get('endpoint')!r}, not {args.endpoint!r}")
+    try:
+        steps = restore(snapshot, _snapshot_clients(clients))
+    except SnapshotError as exc:
+        raise _usage(str(exc)) from None
+    for step in steps:
+        print(f"  {step}")
+    print(f"{args.endpoint}: restored from the snapshot of {snapshot['taken_at']}")
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("janitor", help="find forgotten endpoints: report, or mark/notify/delete with --apply")
+    p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy file (default: the one shipped with the functions)")
+    p.add_argument("--apply", action="store_true", help="act: mark, notify, delete after the grace period (default: dry run)")
+    p.add_argument("--now", help="evaluate as if at this ISO 8601 time (what-if)")
+    p.add_argument("--endpoint", help="only this endpoint")
+    p.add_argument("--table", help="state table for snapshots (default: $SAGESCALE_STATE_TABLE)")
+    p.add_argument("--topic", help="SNS topic for notifications (default: $SAGESCALE_TOPIC_ARN)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_janitor)
+
+    p = sub.add_parser("delete", help="safe manual delete: snapshot, delete in order, verify nothing is left")
+    p.add_argument("endpoint")
+    p.add_argument("--with-config-and-models", action="store_true", help="also delete the endpoint config and models")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--snapshot-dir", default="sagescale-snapshots", help="where the snapshot JSON is written (default ./sagescale-snapshots)")
+    p.add_argument("--table", help="also store the snapshot in this state table (default: $SAGESCALE_STATE_TABLE)")
+    p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("restore", help="recreate a deleted endpoint from its snapshot")
+    p.add_argument("endpoint")
+    p.add_argument("--from", dest="from_file", help="snapshot JSON file (default: the latest snapshot in the state table)")
+    p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
+    p.set_defaults(func=cmd_restore)
