@@ -47,10 +47,30 @@ EFFECTS = {
 }
 
 
+# janitor event -> (verdict on the forgotten endpoint, whether it is marked afterwards, endpoints judged)
+JANITOR_EFFECTS = {
+    "janitor-tick.json": ("mark", True, 2),
+    "janitor-dry-run.json": ("mark", False, 2),
+    "janitor-endpoint.json": ("mark", False, 1),
+}
+JANITOR_POLICY = """
+version: 1
+targets:
+  llm:
+    inference_component: llm-ic
+    min: 1
+    max: 2
+janitor:
+  idle_for: 60
+  grace: 60
+  dry_run: false
+"""
+
+
 def test_every_event_file_has_a_documented_effect() -> None:
-    assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted(EFFECTS)
+    assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted([*EFFECTS, *JANITOR_EFFECTS])
     readme = (EVENTS.parent / "README.md").read_text(encoding="utf-8")
-    for name in EFFECTS:
+    for name in [*EFFECTS, *JANITOR_EFFECTS]:
         assert f"`events/{name}`" in readme, f"README's events table misses {name}"
 
 
@@ -78,3 +98,29 @@ def test_event_replays_with_its_effect(name: str, seeded: tuple[str, Path, objec
     json.loads(out)
     copies = sagemaker.describe_inference_component(InferenceComponentName="llm-ic")["RuntimeConfig"]["DesiredCopyCount"]  # type: ignore[attr-defined]
     assert copies == after
+
+
+@pytest.mark.parametrize("name", sorted(JANITOR_EFFECTS))
+def test_janitor_event_replays_with_its_effect(name: str, seeded: tuple[str, Path, object], capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sagescale.emulator import ManualClock, control
+
+    url, policy_file, sagemaker = seeded
+    policy_file.write_text(JANITOR_POLICY)
+    control.set_clock(ManualClock(datetime.now(UTC) - timedelta(days=2)))  # created two days ago
+    seed_target(sagemaker, loads_policy("version: 1\ntargets:\n  f: {endpoint: llm-test-forgotten, min: 1, max: 1}\n").targets["f"])
+    seed_target(sagemaker, loads_policy(JANITOR_POLICY).targets["llm"])  # managed by the policy: kept
+    control.reset_clock()
+    verdict, marked, judged = JANITOR_EFFECTS[name]
+    code = main(["replay", "JanitorFunction", str(EVENTS / name), "--endpoint-url", url, "--policy", str(policy_file)])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0, out
+    verdicts = {e["endpoint"]: e["action"] for e in out["endpoints"]}
+    assert len(verdicts) == judged
+    assert verdicts["llm-test-forgotten"] == verdict
+    if judged == 2:
+        assert verdicts["llm-ic-endpoint"] == "keep"
+    arn = sagemaker.describe_endpoint(EndpointName="llm-test-forgotten")["EndpointArn"]  # type: ignore[attr-defined]
+    tags = {t["Key"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]}  # type: ignore[attr-defined]
+    assert ("sagescale:janitor" in tags) == marked
