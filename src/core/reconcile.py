@@ -78,7 +78,7 @@ def run_reconcile(
     """Decide and (unless ``dry_run``) apply for ``targets`` (default: all of the policy's).
 
     With ``wake``, also keep the wake-from-zero alarms (and step policies) of targets
-    with ``wake: true`` in place.
+    with ``wake: true`` in place. Parking is the park function's (``core.parking``).
     """
     require_aware(now, "now")
     names = list(policy.targets) if targets is None else targets
@@ -120,6 +120,8 @@ def _reconcile_one(
     decision = _evaluate(policy, name, now, adapter, state, scalable)
     if dry_run:
         return TargetOutcome(decision, "dry-run")
+    if policy.targets[name].park and (state.parked is not None or decision.action == "park"):
+        return TargetOutcome(decision, "parking", "parked and brought back by the park function" + (f"; parked since {state.parked.get('at')}" if state.parked else ""))
     if decision.writes:
         # decide again under the target's lock, on fresh state, so that a concurrent
         # alarm step cannot be lost or pushed past max
@@ -152,8 +154,6 @@ def _act(
     bounds = decision.bounds
     if decision.action == "error":
         return TargetOutcome(decision, "error", "; ".join(decision.notes))
-    if decision.action == "park":
-        return TargetOutcome(decision, "not-parked", "parking is not available in this version; the endpoint keeps 1 instance")
     if decision.action == "defer":
         _record_pending(store, state, decision, now, trigger)
         return TargetOutcome(decision, "deferred", "; ".join(decision.notes))

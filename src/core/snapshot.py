@@ -321,12 +321,16 @@ def restore(
     snapshot: dict[str, Any],
     clients: Clients,
     *,
+    wait: bool = True,
     sleep: Callable[[float], None] = time.sleep,
     poll_seconds: float = 15.0,
     timeout_seconds: float = 3600.0,
 ) -> list[str]:
-    """Recreate the endpoint of ``snapshot``: config (if gone), endpoint, components, tags, scaling, alarms."""
-    sm, aas, cw = clients.sagemaker, clients.autoscaling, clients.cloudwatch
+    """Recreate the endpoint of ``snapshot``: models and config (if gone), endpoint, components, tags,
+    then its scaling and alarms. With ``wait=False`` (an endpoint without inference components
+    only) it returns once the endpoint is being created; ``restore_scaling`` finishes the job
+    when it is InService."""
+    sm = clients.sagemaker
     endpoint = snapshot["endpoint"]
     config = snapshot["endpoint_config"]
     steps: list[str] = []
@@ -344,6 +348,10 @@ def restore(
         kwargs["Tags"] = snapshot["tags"]
     sm.create_endpoint(**kwargs)
     steps.append(f"created endpoint {endpoint}")
+    if not wait:
+        if snapshot["inference_components"]:
+            raise SnapshotError(f"{endpoint} hosts inference components: restore it with wait=True")
+        return steps
     _wait(lambda: sm.describe_endpoint(EndpointName=endpoint)["EndpointStatus"], endpoint, sleep, poll_seconds, timeout_seconds)
     for ic in snapshot["inference_components"]:
         create: dict[str, Any] = {
@@ -356,6 +364,13 @@ def restore(
         steps.append(f"created inference component {ic['name']} ({ic['copies']} copies)")
     for ic in snapshot["inference_components"]:
         _wait(partial(_ic_status, sm, ic["name"]), ic["name"], sleep, poll_seconds, timeout_seconds)
+    return steps + restore_scaling(snapshot, clients)
+
+
+def restore_scaling(snapshot: dict[str, Any], clients: Clients) -> list[str]:
+    """Register the snapshot's scalable targets, put their policies, and its alarms (pointed at the new policies)."""
+    aas, cw = clients.autoscaling, clients.cloudwatch
+    steps: list[str] = []
     policy_arns: dict[str, str] = {}
     for st in snapshot["scalable_targets"]:
         aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=st["resource_id"], ScalableDimension=st["dimension"], MinCapacity=st["min"], MaxCapacity=st["max"])

@@ -55,6 +55,7 @@ class TargetState:
     cooldowns: dict[str, str] = field(default_factory=dict)
     applied_min: int | None = None
     steps: tuple[dict[str, Any], ...] = ()
+    parked: dict[str, Any] | None = None
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -65,6 +66,7 @@ class TargetState:
             "cooldowns": self.cooldowns,
             "applied_min": self.applied_min,
             "steps": list(self.steps[-MAX_STEPS:]),
+            "parked": self.parked,
         }
 
     @classmethod
@@ -80,6 +82,7 @@ class TargetState:
             cooldowns=dict(doc.get("cooldowns", {})),
             applied_min=doc.get("applied_min"),
             steps=tuple(doc.get("steps", [])),
+            parked=doc.get("parked"),
         )
 
     def applied(self, key: str) -> bool:

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 
 from core.clients import AwsClients
 from core.janitor import FleetReader
+from core.parking import Parking
 from core.policy import Policy
 from core.scaling import ScalingAdapter
 from core.snapshot import Clients as SnapshotClients
@@ -45,6 +46,10 @@ class Runtime:
     @cached_property
     def snapshot_clients(self) -> SnapshotClients:
         return SnapshotClients(self.clients.sagemaker, self.clients.autoscaling, self.clients.cloudwatch)
+
+    @cached_property
+    def parking(self) -> Parking:
+        return Parking(self.snapshot_clients, self.store)
 
     def notify(self, subject: str, message: str) -> None:
         """Publish to the notification topic, if one is configured."""

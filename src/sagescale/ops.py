@@ -168,6 +168,34 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_wake(args: argparse.Namespace) -> int:
+    """Bring a target up now and keep it at >= 1 until its idle window ends (an override)."""
+    from datetime import timedelta
+
+    from core.bounds import Override, transitions
+    from core.parking import Parking, run_parking
+    from core.state import StateStore
+    from sagescale.cli import _selected_targets
+
+    policy = load_policy(args.policy)
+    _selected_targets(policy, args.target)
+    table = _table_name(args, required=True)
+    now = _now(args.now)
+    ahead = [t for t in transitions(policy, now, now + timedelta(days=14), [args.target]) if t.at > now and t.bounds.min > 0]
+    until = ahead[0].at if ahead else now + timedelta(hours=24)
+    clients = AwsClients()
+    store = StateStore(table or "", clients.dynamodb)
+    store.set_override(args.target, Override(1, until, by=os.environ.get("USER", "operator"), why="sagescale wake"))
+    print(f"{args.target}: min 1 until {until.isoformat()} (the end of its idle window)")
+    if policy.targets[args.target].park:
+        result = run_parking(policy, now, Parking(_snapshot_clients(clients), store), targets=[args.target], wake=True)
+        outcome, message = result.outcomes[args.target]
+        print(f"{args.target}: {outcome}{': ' + message if message else ''}")
+        return 1 if outcome == "error" else 0
+    print(f"{args.target}: the next reconcile scales it to at least 1")
+    return 0
+
+
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser("janitor", help="find forgotten endpoints: report, or mark/notify/delete with --apply")
     p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy file (default: the one shipped with the functions)")
@@ -186,6 +214,13 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--snapshot-dir", default="sagescale-snapshots", help="where the snapshot JSON is written (default ./sagescale-snapshots)")
     p.add_argument("--table", help="also store the snapshot in this state table (default: $SAGESCALE_STATE_TABLE)")
     p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("wake", help="bring a target up now (unpark it) and hold it at >= 1 until its idle window ends")
+    p.add_argument("target")
+    p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy file (default: the one shipped with the functions)")
+    p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
+    p.add_argument("--now", help="as if at this ISO 8601 time")
+    p.set_defaults(func=cmd_wake)
 
     p = sub.add_parser("restore", help="recreate a deleted endpoint from its snapshot")
     p.add_argument("endpoint")

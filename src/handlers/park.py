@@ -1,0 +1,27 @@
+"""Park function: deletes opted-in real-time endpoints (after a snapshot) in their idle windows,
+and brings them back after. Separate from the scaling functions, which delete nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from core.events import parse_reconcile_event
+from core.parking import run_parking
+from handlers.runtime import get_runtime
+
+logger = Logger(service="sagescale")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = parse_reconcile_event(event)  # same shape as reconcile's: a tick, or {"target": NAME}
+    runtime = get_runtime()
+    result = run_parking(
+        runtime.policy, runtime.clock(), runtime.parking, targets=[request.target] if request.target else None, dry_run=request.dry_run
+    )
+    for name, (outcome, message) in result.outcomes.items():
+        logger.info("parking", extra={"target": name, "outcome": outcome, "detail": message})
+    return result.as_dict()
