@@ -129,7 +129,9 @@ def test_demo_timeline(capsys: pytest.CaptureFixture[str], creds: None) -> None:
     assert "the same state change again, by SNS: a duplicate delivery, already handled" in text
     assert "copies 8 -> 7 (alarm:llm-invocations-low ALARM" in text
     assert out["runs"] > 600
-    assert out["writes"] == 9  # 6 reconcile writes, 3 alarm steps (the duplicate wrote nothing)
+    assert "llm-test-forgotten: mark (no invocations for 1440 minutes) -> marked delete@2026-11-27T23:00:00Z" in text
+    assert "llm-test-forgotten: delete (no invocations for 1440 minutes) -> deleted (snapshot" in text
+    assert out["writes"] == 11  # 6 reconcile writes, 3 alarm steps (the duplicate wrote nothing), mark, delete
 
 
 def test_override_set_and_clear(local_emulator: tuple[str, Path], creds: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,7 +5,8 @@ component (``llm-ic`` on an ml.g5.12xlarge endpoint) with the example policy: re
 every 5-minute tick of emulated time, alarms delivered in the shapes AWS sends. Scenes:
 idle nights, a wake from zero, Thanksgiving and Black Friday pre-scaled 2 hours ahead, a
 latency alarm delivered twice, a scale-in alarm, an override deferred by a deployment,
-and Application Auto Scaling taking over (bounds mode).
+Application Auto Scaling taking over (bounds mode), and the hourly janitor marking a
+forgotten test endpoint and deleting it, with a snapshot, after the grace period.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from core.bounds import Override, effective_bounds
 from core.clients import AwsClients
-from core.policy import Policy, load_policy
+from core.policy import Policy, load_policy, loads_policy
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "policy" / "policy.yaml"
 TICK = {"source": "sagescale.schedule", "action": "reconcile"}
@@ -73,6 +74,11 @@ class DemoWeek:
         control.update_delay = timedelta(minutes=2)
         self.clients = AwsClients(endpoint_url=url)
         names = Stack(default_template()).create_resources(self.clients)
+        # a test endpoint someone forgot on Monday: one ml.g5.12xlarge, never called since
+        self.clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=self.zone))
+        forgotten = loads_policy("version: 1\ntargets:\n  t: {endpoint: llm-test-forgotten, min: 1, max: 1}\n").targets["t"]
+        seed_target(self.clients.sagemaker, forgotten)
+        self.clock.set(datetime(2026, 11, 25, 18, 0, tzinfo=self.zone))
         seed_target(self.clients.sagemaker, self.target, copies=1)
         settings = Settings(names["StateTable"], policy_path, None, names.get("NotificationTopic"))
         self.runtime = Runtime(settings, self.clients, clock=self.clock)
@@ -125,6 +131,18 @@ class DemoWeek:
                 self.note("alarm", f"{what}: {_describe_step(step)}  {self.copies()}")
 
         return scene
+
+    def janitor(self) -> None:
+        """The hourly janitor, applying (the demo's stand-in for ``dry_run: false``)."""
+        from core.janitor import FleetReader, JanitorActions, run_janitor
+
+        reader = FleetReader(self.clients.sagemaker, self.clients.client("resourcegroupstaggingapi"), self.clients.cloudwatch)
+        actions = JanitorActions(self.runtime.snapshot_clients, self.runtime.store, self.runtime.notify, sleep=lambda _s: None)
+        result = run_janitor(self.policy, self.clock(), reader, actions)
+        for verdict in result.verdicts:
+            if verdict.action in ("mark", "delete", "unmark"):
+                self.result.writes += verdict.action != "wait"
+                self.note("janitor", f"{verdict.endpoint}: {verdict.action} ({'; '.join(verdict.reasons)}) -> {result.done.get(verdict.endpoint, '')}")
 
     # -- other actors ----------------------------------------------------------------------
 
@@ -182,6 +200,8 @@ class DemoWeek:
                 scenes[when]()
             self.clock.set(tick)
             self.reconcile()
+            if tick.minute == 0:
+                self.janitor()
             self.clock.set(tick + timedelta(minutes=5))
         return self.result
 
@@ -197,6 +217,7 @@ def run_demo(out: TextIO, *, as_json: bool = False, policy_path: Path = EXAMPLE)
     with start_server() as server, patched_environ(DEMO_CREDENTIALS):
         reconcile.logger.setLevel(logging.WARNING)
         alarm.logger.setLevel(logging.WARNING)
+        logging.getLogger("sagescale.janitor").setLevel(logging.WARNING)
         if not as_json:
             print(f"sagescale demo: policy {policy_path.name}, target llm = inference component llm-ic, emulator {server.url}", file=out)
             print("reconcile is the Lambda handler on each 5-minute scheduler tick; SageMaker updates take 2 emulated minutes\n", file=out)
