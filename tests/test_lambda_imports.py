@@ -1,0 +1,47 @@
+"""What a Lambda loads: no handler imports moto, the sagemaker SDK, matplotlib or the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sagescale.stack import Stack, default_template
+
+FORBIDDEN = ("moto", "sagemaker", "matplotlib", "sagescale", "flask", "werkzeug")
+
+
+def handler_modules() -> list[str]:
+    stack = Stack(default_template())
+    return sorted({stack.function(f).handler.rpartition(".")[0] for f in stack.function_ids()})
+
+
+def test_every_function_in_the_template_is_checked() -> None:
+    assert handler_modules() == ["handlers.alarm", "handlers.janitor", "handlers.park", "handlers.reconcile"]
+
+
+@pytest.mark.parametrize("module", handler_modules())
+def test_handler_import_path_is_lean(module: str) -> None:
+    code = (
+        f"import sys, json; import {module}; "
+        f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({list(FORBIDDEN)!r}))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == []
+
+
+def test_no_client_is_created_at_import() -> None:
+    """Importing a handler must not create a boto3 client (nor need credentials or a region)."""
+    code = (
+        "import os, boto3, botocore.session\n"
+        "for k in ('AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID'): os.environ.pop(k, None)\n"
+        "made = []\n"
+        "orig = botocore.session.Session.create_client\n"
+        "botocore.session.Session.create_client = lambda self, *a, **k: made.append(a) or orig(self, *a, **k)\n"
+        "import handlers.reconcile, handlers.alarm, handlers.janitor, handlers.park\n"
+        "print(len(made))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "0"
