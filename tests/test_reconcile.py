@@ -235,3 +235,29 @@ def test_state_write_conflict_is_retried_on_fresh_state(env: Env) -> None:
     assert result.version == 2
     fresh: TargetState = store.get("llm")
     assert fresh.applied_min == 3 and fresh.cooldowns == {"out": "2026-11-24T12:00:00+00:00"}
+
+
+def test_lock_acquire_retried_after_a_lost_response_does_not_deadlock(env: Env) -> None:
+    """Regression: an acquire applied by DynamoDB whose response was lost, then retried by
+    botocore, failed its own condition and waited for its own lease (30 s, then failed)."""
+    from botocore.awsrequest import AWSResponse
+
+    class Body:
+        def stream(self, **_: Any) -> Any:
+            yield b'{"__type": "InternalServerError", "message": "the response was lost"}'
+
+    lost: list[str] = []
+
+    def lose_first_put(request: Any, **_: Any) -> AWSResponse | None:
+        # in-process, moto's own stub still applies the request: the write lands, the answer is a 500
+        if not lost:
+            lost.append("PutItem")
+            return AWSResponse(request.url, 500, {"Content-Type": "application/x-amz-json-1.0"}, Body())
+        return None
+
+    env.clients.dynamodb.meta.events.register_first("before-send.dynamodb.PutItem", lose_first_put)
+    with env.runtime.store.lock("llm", wait_seconds=2) as owner:
+        assert owner
+    assert lost == ["PutItem"]
+    item = env.clients.dynamodb.get_item(TableName=env.runtime.store.table, Key={"pk": {"S": "target#llm"}, "sk": {"S": "lock"}})["Item"]
+    assert item["lease_until"]["N"] == "0"  # released

@@ -229,7 +229,9 @@ def _apply_one(
     after: Any = decision.count if decision.action == "set_count" else ({"min": decision.scalable.min, "max": decision.scalable.max} if decision.scalable else None)
     step_doc = {"key": record.key, "alarm": record.alarm, "state": record.state, "change": match.change, "wake": match.wake, "from": before, "to": after, "at": now.isoformat()}
 
-    def record_step(s: TargetState) -> TargetState:
+    def record_step(s: TargetState) -> TargetState | None:
+        if s.applied(record.key):  # a retried write whose first attempt landed
+            return None
         cooldowns = dict(s.cooldowns)
         if not match.wake:
             cooldowns[match.direction] = now.isoformat()

@@ -19,7 +19,7 @@ from core.decide import Decision, Observed, choose_mode, decide
 from core.events import EventError
 from core.policy import Policy, Target
 from core.scaling import ScalingAdapter
-from core.state import StateStore, TargetState
+from core.state import LockTimeout, StateConflict, StateStore, TargetState
 from core.timewindows import require_aware
 from core.wake import WakeAlarms
 
@@ -92,7 +92,7 @@ def run_reconcile(
     for name, target in selected.items():
         try:
             outcome = _reconcile_one(policy, name, now, adapter, store, states[name], scalable.get(target.resource), dry_run, trigger)
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, LockTimeout, StateConflict) as exc:
             log.exception("target %s failed", name)
             outcome = TargetOutcome(None, "error", f"{type(exc).__name__}: {exc}")
         result.outcomes[name] = outcome

@@ -183,8 +183,11 @@ class StateStore:
                 self.dynamodb.put_item(
                     TableName=self.table,
                     Item={**key, "owner": {"S": owner}, "lease_until": {"N": str(now_ms + lease_seconds * 1000)}, "expires_at": {"N": str(now_ms // 1000 + 86400)}},
-                    ConditionExpression="attribute_not_exists(pk) OR lease_until < :now",
-                    ExpressionAttributeValues={":now": {"N": str(now_ms)}},
+                    # "owner = :me": a retried acquire whose first attempt was applied (its
+                    # response lost) must not wait for its own lease
+                    ConditionExpression="attribute_not_exists(pk) OR lease_until < :now OR #o = :me",
+                    ExpressionAttributeNames={"#o": "owner"},
+                    ExpressionAttributeValues={":now": {"N": str(now_ms)}, ":me": {"S": owner}},
                 )
                 break
             except ClientError as exc:
