@@ -275,6 +275,20 @@ def test_bounds_mode_surge_never_lowers_the_minimum(aenv: Env) -> None:
     assert aenv.scalable() == (6, 8)
 
 
+def test_a_stuck_lock_fails_the_invocation_for_a_retry(aenv: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: a LockTimeout escaped as an unexpected error instead of a retryable busy target."""
+    from core.alarms import TargetBusy
+    from core.state import LockTimeout
+
+    def stuck(*_: Any, **__: Any) -> Any:
+        raise LockTimeout("target llm stayed locked for 30 s")
+
+    monkeypatch.setattr(aenv.runtime.store, "lock", stuck)
+    with pytest.raises(TargetBusy, match="llm in progress"):
+        aenv.alarm(load_event(EVENTS / "alarm-eventbridge-alarm.json"))
+    assert aenv.copies()[1] == 1
+
+
 def test_in_progress_target_fails_the_invocation_for_a_retry(aenv: Env) -> None:
     from core.alarms import TargetBusy
 

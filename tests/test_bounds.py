@@ -87,6 +87,10 @@ CASES: list[tuple[str, str, dict[str, Any], str, int, str]] = [
     # --- overlapping floors: the largest wins
     ("largest floor wins", "America/New_York", {"floors": [{"calendar": "retail", "min": 4}, {"days": "Fri", "from": "08:00", "to": "18:00", "min": 7}]}, "2026-11-27T09:00:00-05:00", 7, "floor:Fri 08:00-18:00"),
     ("window floor with lead", "America/New_York", {"floors": [{"days": "Mon-Fri", "from": "08:30", "to": "18:00", "min": 2, "lead": 15}]}, "2026-11-24T08:15:00-05:00", 2, "floor:Mon-Fri 08:30-18:00"),
+    # --- a floor's lead survives its window lying in a DST gap, for day floors as for calendar floors
+    ("day floor in the gap keeps its lead", "America/New_York", {"floors": [{"days": "Sun", "from": "02:00", "to": "02:30", "min": 3, "lead": 60}]}, "2026-03-08T06:30:00+00:00", 3, "floor:Sun 02:00-02:30"),
+    ("calendar floor in the gap keeps its lead", "America/New_York", {"floors": [{"calendar": "gap", "from": "02:00", "to": "02:30", "min": 3, "lead": 60}]}, "2026-03-08T06:30:00+00:00", 3, "floor:gap DST day"),
+    ("day floor in the gap ends at the gap", "America/New_York", {"floors": [{"days": "Sun", "from": "02:00", "to": "02:30", "min": 3, "lead": 60}]}, "2026-03-08T07:00:00+00:00", 1, "min"),
     # --- floor above max is clamped and says so
     ("floor above max", "America/New_York", {"max": 8, "floors": [{"calendar": "retail", "min": 20}]}, "2026-11-27T12:00:00-05:00", 8, "clamped:max"),
     # --- a floor during an idle window wins
@@ -108,7 +112,7 @@ def test_effective_bounds_table(desc: str, zone: str, target: dict[str, Any], in
         body: dict[str, Any] = {"min": 1, "max": 8, **target}
     else:
         body = target
-    calendars = {**RETAIL, "leap": {"dates": [{"date": "2028-02-29", "name": "Leap day"}]}}
+    calendars = {**RETAIL, "leap": {"dates": [{"date": "2028-02-29", "name": "Leap day"}]}, "gap": {"dates": [{"date": "2026-03-08", "name": "DST day"}]}}
     policy = parse_policy({"version": 1, "timezone": zone, "calendars": calendars, "targets": {"t": {"inference_component": "ic", "min": 1, "max": 8, **body} if "endpoint" not in body else body}})
     bounds = effective_bounds(policy, "t", at(instant))
     assert (bounds.min, bounds.max) == (expected_min, policy.targets["t"].max), bounds

@@ -96,6 +96,8 @@ def test_invalid_policy_exits_2_without_traceback(tmp_path: Path, capsys: pytest
         (["calendar", EXAMPLE, "--from", "2026-11-08", "--to", "2026-11-01"], "is not after"),
         (["plan", "/nonexistent/policy.yaml"], "cannot read policy file"),
         (["frobnicate"], "invalid choice"),
+        (["plan", EXAMPLE, "--at", "9999-12-31T23:59:00+00:00"], "out of range"),
+        (["replay", "ReconcileFunction", "events/reconcile-tick.json", "--template", "README.md"], "template"),
     ],
 )
 def test_bad_input_exits_2(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:

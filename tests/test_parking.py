@@ -124,7 +124,22 @@ def test_reconcile_leaves_parked_targets_to_the_park_function(world: World) -> N
     world.park(SATURDAY)
     adapter = ScalingAdapter(world.clients.sagemaker, world.clients.autoscaling)
     out = run_reconcile(world.policy, SATURDAY + timedelta(hours=1), adapter, world.store).outcomes["web"]
-    assert out.outcome == "parking" and "parked since" in out.message
+    assert out.outcome == "parked" and "parked by the park function since" in out.message
+
+
+def test_a_park_target_that_is_not_parked_still_comes_down_to_one(world: World) -> None:
+    """Regression: while not parked (here: not opted in), reconcile wrote nothing for a park target,
+    so the scalable target kept the minimum of the day before (3) all night instead of 1."""
+    arn = world.clients.sagemaker.describe_endpoint(EndpointName="web-ep")["EndpointArn"]
+    world.clients.sagemaker.delete_tags(ResourceArn=arn, TagKeys=["sagescale:park"])
+    world.clients.autoscaling.register_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId="endpoint/web-ep/variant/AllTraffic",
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=3, MaxCapacity=3,
+    )
+    assert world.park(SATURDAY)[0] == "refused"
+    adapter = ScalingAdapter(world.clients.sagemaker, world.clients.autoscaling)
+    out = run_reconcile(world.policy, SATURDAY + timedelta(hours=1), adapter, world.store).outcomes["web"]
+    assert (out.outcome, out.decision.scalable) == ("applied", __import__("core.decide", fromlist=["ScalableBounds"]).ScalableBounds(1, 3))
 
 
 def test_wake_command_brings_it_back_and_holds_it_until_the_window_ends(world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

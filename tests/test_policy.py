@@ -54,6 +54,17 @@ def problems_of(data: dict[str, Any]) -> list[tuple[str, str]]:
         ({**base(), "calendars": {"c": {}}}, "calendars.c.country", "needs a country"),
         ({**base(), "calendars": {"c": {"dates": [{"from": "2026-12-26", "to": "2026-12-24", "name": "x"}]}}}, "calendars.c.dates[0].to", "before"),
         ({**base(), "janitor": {"idle_for": 5}}, "janitor.idle_for", "greater than or equal"),
+        # regressions from review: accepted before, cannot be run
+        (base(inference_component=""), "targets.llm.inference_component", "not a SageMaker name"),
+        (base(inference_component=None, endpoint="e/variant/x"), "targets.llm.endpoint", "not a SageMaker name"),
+        (base(max=99999999999999999999999), "targets.llm.max", "less than or equal"),
+        (base(min=True), "targets.llm.min", "valid integer"),
+        (base(min="1"), "targets.llm.min", "valid integer"),
+        ({**base(), "timezone": "localtime"}, "timezone", "unknown time zone"),
+        (base(alarms=[{"alarm": "sagescale-wake-llm", "change": 1}]), "targets.llm.alarms[0].alarm", "wake: true"),
+        (base(idle=[{"days": "Mon", "from": "0:00", "to": "24:00"}]), "targets.llm.idle[0].to", "same time of day"),
+        ({**base(), "targets": {"bad name": {"inference_component": "x", "min": 1, "max": 2}}}, "targets.bad name", "use letters"),
+        ({**base(), "calendars": {"c": {"dates": [{"date": "2026-02-30", "name": "x"}]}}}, "calendars.c.dates[0].date", "date"),
     ],
 )
 def test_errors_name_the_field_path(data: dict[str, Any], path: str, words: str) -> None:
@@ -153,3 +164,15 @@ janitor:
     target = policy.targets["llm"]
     assert target.cooldown.in_ == 300 and target.floors[1].lead == 30
     assert policy.calendars["retail"].dates[1].last.isoformat() == "2026-12-26"
+
+
+def test_duplicate_yaml_keys_are_rejected() -> None:
+    """Regression: two `llm:` targets validated, and the first resource went unmanaged."""
+    text = "version: 1\ntargets:\n  llm: {inference_component: a, min: 1, max: 2}\n  llm: {inference_component: b, min: 1, max: 2}\n"
+    with pytest.raises(PolicyError, match="duplicate key 'llm' \\(line 4\\)"):
+        loads_policy(text)
+
+
+def test_times_are_stored_canonically() -> None:
+    policy = parse_policy(base(idle=[{"days": "Mon", "from": " 7:05", "to": "24:00"}]))
+    assert (policy.targets["llm"].idle[0].from_, policy.targets["llm"].idle[0].to) == ("07:05", "24:00")

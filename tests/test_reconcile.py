@@ -261,3 +261,16 @@ def test_lock_acquire_retried_after_a_lost_response_does_not_deadlock(env: Env) 
     assert lost == ["PutItem"]
     item = env.clients.dynamodb.get_item(TableName=env.runtime.store.table, Key={"pk": {"S": "target#llm"}, "sk": {"S": "lock"}})["Item"]
     assert item["lease_until"]["N"] == "0"  # released
+
+
+def test_direct_mode_refuses_to_fight_a_scalable_target(env: Env) -> None:
+    """Regression: mode direct wrote copy counts behind Application Auto Scaling's back."""
+    from core.policy import loads_policy
+
+    env.register(1, 4)
+    env.runtime.__dict__["policy"] = loads_policy(POLICY.replace("    min: 1\n", "    mode: direct\n    min: 1\n", 1))
+    env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))
+    env.counter.reset()
+    out = env.invoke()["targets"]["llm"]
+    assert out["outcome"] == "error" and "fight Application Auto Scaling" in out["message"]
+    assert "UpdateInferenceComponentRuntimeConfig" not in env.counter.calls

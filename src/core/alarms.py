@@ -25,7 +25,7 @@ from core.decide import FAILED, TRANSITIONAL, Decision, Observed, ScalableBounds
 from core.events import AlarmRecord
 from core.policy import Policy, Target
 from core.scaling import ScalingAdapter
-from core.state import StateStore, TargetState
+from core.state import LockTimeout, StateConflict, StateStore, TargetState
 
 log = logging.getLogger("sagescale.alarms")
 
@@ -193,6 +193,8 @@ def run_alarm(
         try:
             with store.lock(match.target):
                 outcome = _apply_one(policy, match, target, record, now, adapter, store)
+        except (LockTimeout, StateConflict) as exc:  # busy: the retried invocation applies it
+            outcome = AlarmOutcome(match.target, "deferred", match.change, match.wake, note=str(exc))
         except (ClientError, BotoCoreError) as exc:
             log.exception("alarm %s on target %s failed", record.alarm, match.target)
             outcome = AlarmOutcome(match.target, "error", match.change, match.wake, note=f"{type(exc).__name__}: {exc}")

@@ -144,10 +144,8 @@ class _WindowFloor:
         )
 
     def intervals(self, start: datetime, end: datetime) -> Iterator[Interval]:
-        for iv in self.window.occurrences(start, end + self.lead):
-            shifted = Interval(iv.start - self.lead, iv.end, iv.label)
-            if shifted.start < end and shifted.end > start:
-                yield shifted
+        """Occurrences from ``lead`` before the window's start (kept even if the window itself is in a DST gap)."""
+        yield from self.window.occurrences(start, end, self.lead)
 
 
 _Floor = _CalendarFloor | _WindowFloor

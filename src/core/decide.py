@@ -15,7 +15,7 @@ from core.policy import Target
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 FAILED = frozenset({"Failed", "UpdateRollbackFailed", "OutOfService"})
 
-Action = Literal["none", "set_bounds", "set_count", "defer", "error", "park"]
+Action = Literal["none", "set_bounds", "set_count", "defer", "error"]
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,8 @@ def decide(name: str, target: Target, bounds: Bounds, observed: Observed, previo
     if observed.failure_reason:
         notes.append(f"last update failed: {observed.failure_reason}")
 
-    if target.is_realtime and target.park and bounds.min == 0:
-        return make("park", *notes, "idle window: the endpoint is to be parked")
+    if mode == "direct" and observed.scalable is not None:
+        return make("error", *notes, f"mode direct, but {target.resource} has a scalable target: writing its count would fight Application Auto Scaling (use mode auto or bounds)")
 
     wanted = _wanted(target, bounds, observed, mode, previous_min)
     if wanted is None:
@@ -135,8 +135,10 @@ def _wanted(target: Target, bounds: Bounds, observed: Observed, mode: str, previ
         wanted = ScalableBounds(floor, bounds.max)
         return None if observed.scalable == wanted else _Change("set_bounds", scalable=wanted)
     current = observed.desired if observed.desired is not None else 0
+    # a real-time variant holds at least 1 until the park function has parked it
+    low = max(bounds.min, 1) if target.is_realtime else bounds.min
     count = current
-    if previous_min is not None and bounds.min < previous_min:
-        count = max(bounds.min, current - (previous_min - bounds.min))
-    count = min(max(count, bounds.min), bounds.max)
+    if previous_min is not None and low < previous_min:
+        count = max(low, current - (previous_min - low))
+    count = min(max(count, low), bounds.max)
     return None if count == current else _Change("set_count", count=count)

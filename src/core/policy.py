@@ -9,17 +9,28 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from core.timewindows import WallTime, load_zone, parse_days
 
 _FIELD_MARK = "\x00"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_SAGEMAKER_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")  # endpoints, variants, inference components
+MAX_CAPACITY = 10_000  # copies or instances: far above any fleet, well inside Application Auto Scaling's int32
+WAKE_ALARM_PREFIX = "sagescale-wake-"
 
 
 class PolicyError(ValueError):
@@ -44,7 +55,23 @@ class _Model(BaseModel):
 
 def _check_zone(value: str | None) -> str | None:
     if value is not None:
+        if value not in _iana_zones():
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as America/New_York)")
         load_zone(value)
+    return value
+
+
+@cache
+def _iana_zones() -> frozenset[str]:
+    from zoneinfo import available_timezones
+
+    # the system's zone directory also holds host-dependent links such as "localtime"
+    return frozenset(available_timezones()) - {"localtime", "posixrules", "posix/localtime", "right/localtime", "Factory"}
+
+
+def _check_sagemaker_name(value: str | None) -> str | None:
+    if value is not None and not _SAGEMAKER_NAME_RE.match(value):
+        raise ValueError(f"{value!r} is not a SageMaker name: letters, digits and '-', at most 63, starting and ending with a letter or digit")
     return value
 
 
@@ -52,7 +79,7 @@ def _check_time(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         raise ValueError("times must be quoted strings such as \"20:00\" (YAML reads 20:00 as a number)")
     if isinstance(value, str):
-        WallTime.parse(value)
+        return str(WallTime.parse(value))  # canonical HH:MM
     return value
 
 
@@ -143,8 +170,9 @@ def _check_from_to(start: str | None, end: str | None) -> None:
     if (start is None) != (end is None):
         raise _fail("to" if end is None else "from", "give both from and to, or neither (whole day)")
     if start is not None and end is not None:
-        if WallTime.parse(start) == WallTime.parse(end) or {start, end} == {"00:00", "24:00"}:
-            raise _fail("to", f"from and to are the same time ({start}); omit both for a whole day")
+        first, last = WallTime.parse(start).minutes % 1440, WallTime.parse(end).minutes % 1440
+        if first == last:
+            raise _fail("to", f"from {start} and to {end} are the same time of day; omit both for a whole day")
         if WallTime.parse(start).minutes == 1440:
             raise _fail("from", "24:00 is only allowed as an end time")
 
@@ -160,8 +188,8 @@ class Floor(_Model):
     days: str | None = Field(default=None, description="Recurring days, as in idle windows (instead of a calendar).")
     from_: str | None = Field(default=None, alias="from", description="Local start time HH:MM; with a calendar, only these hours of each event day.")
     to: str | None = Field(default=None, description="Local end time HH:MM (exclusive).")
-    min: int = Field(ge=1, description="The minimum while the floor holds (clamped to the target's max).")
-    lead: int = Field(default=0, ge=0, le=60 * 24 * 14, description="Minutes before the start at which the floor begins (warm-up).")
+    min: StrictInt = Field(ge=1, le=MAX_CAPACITY, description="The minimum while the floor holds (clamped to the target's max).")
+    lead: StrictInt = Field(default=0, ge=0, le=60 * 24 * 14, description="Minutes before the start at which the floor begins (warm-up).")
     timezone: str | None = Field(default=None, description="IANA zone of this floor; default: the file's.")
 
     _days = field_validator("days", mode="before")(_check_days)
@@ -186,9 +214,16 @@ class AlarmRule(_Model):
     """A reactive rule: when ``alarm`` enters ``state``, move the target by ``change``."""
 
     alarm: str = Field(min_length=1, description="CloudWatch alarm name.")
-    change: int = Field(description="Copies (or instances) to add; negative removes.")
-    hold: int = Field(default=30, ge=1, description="Minutes a surge floor lasts in bounds mode.")
+    change: StrictInt = Field(ge=-MAX_CAPACITY, le=MAX_CAPACITY, description="Copies (or instances) to add; negative removes.")
+    hold: StrictInt = Field(default=30, ge=1, le=60 * 24, description="Minutes a surge floor lasts in bounds mode.")
     state: Literal["ALARM", "OK", "INSUFFICIENT_DATA"] = Field(default="ALARM", description="Alarm state that triggers the rule.")
+
+    @field_validator("alarm")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value.startswith(WAKE_ALARM_PREFIX):
+            raise ValueError(f"alarm names starting {WAKE_ALARM_PREFIX!r} are sagescale's own wake alarms; use wake: true")
+        return value
 
     @field_validator("change")
     @classmethod
@@ -201,8 +236,8 @@ class AlarmRule(_Model):
 class Cooldown(_Model):
     """Seconds to wait after an alarm-driven change before the next one in the same direction."""
 
-    out: int = Field(default=60, ge=0, description="Seconds after a scale-out.")
-    in_: int = Field(default=300, ge=0, alias="in", description="Seconds after a scale-in.")
+    out: StrictInt = Field(default=60, ge=0, le=86400, description="Seconds after a scale-out.")
+    in_: StrictInt = Field(default=300, ge=0, le=86400, alias="in", description="Seconds after a scale-in.")
 
 
 class Target(_Model):
@@ -211,10 +246,12 @@ class Target(_Model):
     inference_component: str | None = Field(default=None, description="Inference component name (capacity in copies).")
     endpoint: str | None = Field(default=None, description="Endpoint name (capacity in instances of `variant`).")
     variant: str | None = Field(default=None, description="Production variant of `endpoint`; default AllTraffic.")
+
+    _names = field_validator("inference_component", "endpoint", "variant")(_check_sagemaker_name)
     kind: Literal["realtime", "async"] | None = Field(default=None, description="Endpoint targets: realtime (default) or async.")
     park: bool = Field(default=False, description="Real-time endpoints: delete (after a snapshot) in idle windows, recreate after.")
-    min: int = Field(ge=0, description="Minimum outside idle windows (>= 1 for a real-time endpoint).")
-    max: int = Field(ge=1, description="Hard ceiling, never exceeded by anything.")
+    min: StrictInt = Field(ge=0, le=MAX_CAPACITY, description="Minimum outside idle windows (>= 1 for a real-time endpoint).")
+    max: StrictInt = Field(ge=1, le=MAX_CAPACITY, description="Hard ceiling, never exceeded by anything.")
     mode: Literal["auto", "bounds", "direct"] = Field(default="auto", description="bounds: write Application Auto Scaling limits; direct: write the count; auto: bounds if a scalable target exists.")
     cooldown: Cooldown = Field(default_factory=Cooldown, description="Cooldowns for alarm-driven changes.")
     idle: list[IdleWindow] = Field(default_factory=list, description="Windows in which the target may go to 0.")
@@ -276,8 +313,8 @@ class Target(_Model):
 class Janitor(_Model):
     """The janitor: finds forgotten endpoints, marks them, deletes them after a grace period."""
 
-    idle_for: int = Field(default=1440, ge=60, le=20160, description="Minutes without invocations before an endpoint is a candidate (at most 14 days: what CloudWatch can prove).")
-    grace: int = Field(default=2880, ge=0, description="Minutes between mark and delete.")
+    idle_for: StrictInt = Field(default=1440, ge=60, le=20160, description="Minutes without invocations before an endpoint is a candidate (at most 14 days: what CloudWatch can prove).")
+    grace: StrictInt = Field(default=2880, ge=0, le=60 * 24 * 90, description="Minutes between mark and delete.")
     protect: dict[str, str] = Field(default_factory=lambda: {"sagescale:keep": "true"}, description="Tags that forbid deletion.")
     dry_run: bool = Field(default=True, description="Report only; set false (or pass --apply) to mark and delete.")
     include_managed: bool = Field(default=False, description="Also collect endpoints that a policy target manages.")
@@ -296,9 +333,10 @@ class Policy(_Model):
 
     @model_validator(mode="after")
     def _cross_check(self) -> Policy:
-        for name in list(self.targets) + list(self.calendars):
-            if not _NAME_RE.match(name):
-                raise ValueError(f"name {name!r}: use letters, digits, '-', '_' or '.' (at most 63)")
+        for section, names in (("targets", self.targets), ("calendars", self.calendars)):
+            for name in names:
+                if not _NAME_RE.match(name):
+                    raise _fail(f"{section}.{name}", f"name {name!r}: use letters, digits, '-', '_' or '.' (at most 63)")
         resources: dict[str, str] = {}
         for name, target in self.targets.items():
             for i, floor in enumerate(target.floors):
@@ -323,11 +361,23 @@ class Policy(_Model):
 
 
 class _PolicyLoader(yaml.SafeLoader):
-    """YAML 1.2-like booleans and integers: ``NO`` (Norway), ``on`` and ``20:00`` stay strings."""
+    """YAML 1.2-like scalars: ``NO`` (Norway), ``on`` and ``20:00`` stay strings; duplicate keys are errors."""
 
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                mark = key_node.start_mark
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r} (line {mark.line + 1}): the last one would win silently", mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+# dates stay strings (pydantic parses them and names the field of a bad one); only true/false are booleans
 _PolicyLoader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")]
+    key: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:timestamp")]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
 }
 _PolicyLoader.add_implicit_resolver(

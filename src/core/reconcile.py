@@ -120,8 +120,8 @@ def _reconcile_one(
     decision = _evaluate(policy, name, now, adapter, state, scalable)
     if dry_run:
         return TargetOutcome(decision, "dry-run")
-    if policy.targets[name].park and (state.parked is not None or decision.action == "park"):
-        return TargetOutcome(decision, "parking", "parked and brought back by the park function" + (f"; parked since {state.parked.get('at')}" if state.parked else ""))
+    if policy.targets[name].park and state.parked is not None:
+        return TargetOutcome(decision, "parked", f"parked by the park function since {state.parked.get('at')}; it brings the endpoint back")
     if decision.writes:
         # decide again under the target's lock, on fresh state, so that a concurrent
         # alarm step cannot be lost or pushed past max

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 IC_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-_IN_PROGRESS = ("in-progress", "in progress", "is in the process of", "cannot update")
+_IN_PROGRESS = ("in-progress", "in progress", "is in the process of")
 
 
 def scalable_dimension(target: Target) -> str:
@@ -44,7 +44,9 @@ def _is_not_found(exc: ClientError) -> bool:
 
 
 def is_in_progress(exc: ClientError) -> bool:
-    """A write refused because the resource is being created, updated or deleted."""
+    """A write refused because the resource (or its scalable target) is being changed right now."""
+    if _error_code(exc) == "ConcurrentUpdateException":  # Application Auto Scaling
+        return True
     message = str(exc.response.get("Error", {}).get("Message", "")).lower()
     return _error_code(exc) == "ValidationException" and any(words in message for words in _IN_PROGRESS)
 

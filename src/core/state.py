@@ -121,12 +121,16 @@ class StateStore:
         while pending:
             chunk, pending = pending[:100], pending[100:]
             request: dict[str, Any] = {self.table: {"Keys": chunk, "ConsistentRead": True}}
+            pause = 0.05
             while request:
                 resp = self.dynamodb.batch_get_item(RequestItems=request)
                 for item in resp.get("Responses", {}).get(self.table, []):
                     name = item["pk"]["S"].removeprefix("target#")
                     found[name] = self._parse(name, item)
                 request = dict(resp.get("UnprocessedKeys") or {})
+                if request:  # throttled keys: back off before asking again
+                    time.sleep(pause * (1 + random.random()))
+                    pause = min(pause * 2, 1.0)
         return found
 
     @staticmethod

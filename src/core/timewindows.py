@@ -147,16 +147,22 @@ class DailyWindow:
     zone: ZoneInfo
     label: str
 
-    def occurrence(self, day: date) -> Interval | None:
-        """The occurrence that starts on local ``day``, or ``None`` if the window skips that day."""
+    def span(self, day: date) -> tuple[datetime, datetime] | None:
+        """The instants the window starting on local ``day`` begins and ends (possibly empty), if it runs that day."""
         if day.weekday() not in self.days:
             return None
         start_wall = self.start or WallTime(0)
         end_wall = self.end or WallTime(1440)
         end_day = day if end_wall > start_wall else day + timedelta(days=1)
-        begin = local_to_instant(start_wall.on(day), self.zone)
-        finish = local_to_instant(end_wall.on(end_day), self.zone)
-        if finish <= begin:  # e.g. a window lying entirely inside a DST gap
+        return local_to_instant(start_wall.on(day), self.zone), local_to_instant(end_wall.on(end_day), self.zone)
+
+    def occurrence(self, day: date, lead: timedelta = timedelta(0)) -> Interval | None:
+        """The occurrence that starts on local ``day`` (``lead`` earlier), or ``None`` if there is none."""
+        span = self.span(day)
+        if span is None:
+            return None
+        begin, finish = span[0] - lead, span[1]
+        if finish <= begin:  # e.g. a window lying entirely inside a DST gap, with no lead
             return None
         return Interval(begin, finish, self.label)
 
@@ -170,14 +176,14 @@ class DailyWindow:
                 return occ
         return None
 
-    def occurrences(self, start: datetime, end: datetime) -> Iterator[Interval]:
-        """Every occurrence that overlaps ``[start, end)`` (aware instants)."""
+    def occurrences(self, start: datetime, end: datetime, lead: timedelta = timedelta(0)) -> Iterator[Interval]:
+        """Every occurrence (each ``lead`` earlier) that overlaps ``[start, end)`` (aware instants)."""
         require_aware(start, "start")
         require_aware(end, "end")
         day = start.astimezone(self.zone).date() - timedelta(days=1)
-        last = end.astimezone(self.zone).date()
+        last = (end + lead).astimezone(self.zone).date()
         while day <= last:
-            occ = self.occurrence(day)
+            occ = self.occurrence(day, lead)
             if occ is not None and occ.start < end and occ.end > start:
                 yield occ
             day += timedelta(days=1)

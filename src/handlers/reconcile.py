@@ -33,6 +33,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         record = outcome.as_dict()
         if outcome.outcome == "error":
             logger.error("decision", extra={"decision": record})
+        elif outcome.decision is not None and outcome.decision.observed.failure_reason:
+            logger.warning("decision: the last update of this resource failed", extra={"decision": record})
         else:
             logger.info("decision", extra={"decision": record})
     return result.as_dict()

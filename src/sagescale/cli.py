@@ -303,6 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, PolicyError, NaiveDatetimeError) as exc:
         print(f"sagescale: error: {exc}", file=sys.stderr)
         return 2
+    except OverflowError as exc:  # a time at the edge of the calendar (year 1 or 9999) in a zone
+        print(f"sagescale: error: time out of range: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("sagescale: interrupted", file=sys.stderr)
         return 130

@@ -195,13 +195,14 @@ class DemoWeek:
         scenes = self.scenes()
         while self.clock() <= end:
             tick = self.clock()
-            for when in sorted(w for w in scenes if tick <= w < tick + timedelta(minutes=5)):
-                self.clock.set(when)
-                scenes[when]()
-            self.clock.set(tick)
+            if tick in scenes:  # a scene at the tick happens before that tick's runs
+                scenes[tick]()
             self.reconcile()
             if tick.minute == 0:
                 self.janitor()
+            for when in sorted(w for w in scenes if tick < w < tick + timedelta(minutes=5)):
+                self.clock.set(when)  # time only moves forward
+                scenes[when]()
             self.clock.set(tick + timedelta(minutes=5))
         return self.result
 

@@ -60,9 +60,14 @@ class Stack:
     def __init__(self, template: Path) -> None:
         self.path = template
         try:
-            self.doc: dict[str, Any] = yaml.load(template.read_text(encoding="utf-8"), Loader=_CfnLoader)
+            doc = yaml.load(template.read_text(encoding="utf-8"), Loader=_CfnLoader)
         except OSError as exc:
             raise TemplateError(f"cannot read template {template}: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise TemplateError(f"template {template} is not YAML: {exc}") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("Resources"), dict):
+            raise TemplateError(f"template {template} has no Resources mapping")
+        self.doc: dict[str, Any] = doc
         self.resources: dict[str, Any] = self.doc.get("Resources", {})
         self.parameters = {k: str(v.get("Default", "")) for k, v in self.doc.get("Parameters", {}).items()}
 
