@@ -274,3 +274,14 @@ def test_direct_mode_refuses_to_fight_a_scalable_target(env: Env) -> None:
     out = env.invoke()["targets"]["llm"]
     assert out["outcome"] == "error" and "fight Application Auto Scaling" in out["message"]
     assert "UpdateInferenceComponentRuntimeConfig" not in env.counter.calls
+
+
+def test_handler_emits_metrics_in_embedded_metric_format(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))
+    env.invoke()
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{") and '"_aws"' in line]
+    named = {m["Name"]: r for r in records for d in r["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    assert named["ScalingActions"]["ScalingActions"] == [1.0] or named["ScalingActions"]["ScalingActions"] == 1.0
+    capacity = named["DesiredCapacity"]
+    assert capacity["Target"] == "llm" and capacity["DesiredCapacity"] in (6, 6.0, [6.0])
+    assert all(r["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "sagescale" for r in records)

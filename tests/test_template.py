@@ -79,3 +79,22 @@ def test_functions_run_python313_on_arm64() -> None:
     stack = Stack(default_template())
     globals_ = stack.doc["Globals"]["Function"]
     assert globals_["Runtime"] == "python3.13" and globals_["Architectures"] == ["arm64"]
+
+
+def test_every_checkov_suppression_says_why() -> None:
+    stack = Stack(default_template())
+    skips = [(name, skip) for name, res in stack.resources.items() for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", [])]
+    assert skips
+    for name, skip in skips:
+        assert skip["id"].startswith("CKV_") and len(skip.get("comment", "")) > 30, (name, skip)
+
+
+def test_operational_alarms_notify_the_topic() -> None:
+    stack = Stack(default_template())
+    alarms = {n: r["Properties"] for n, r in stack.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    watched = {a["Dimensions"][0]["Value"].get("Ref") or a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms.values()}
+    queues = {n for n, r in stack.resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    assert set(stack.function_ids()) | queues <= watched
+    assert all(a["AlarmActions"] == [{"Ref": "NotificationTopic"}] for a in alarms.values())
+    metrics = {(a["Namespace"], a["MetricName"]) for a in alarms.values()}
+    assert {("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles"), ("AWS/SQS", "ApproximateNumberOfMessagesVisible")} <= metrics

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.alarms import run_alarm
 from core.events import AlarmRecord, parse_alarm_event
+from handlers.observe import count, metrics
 from handlers.runtime import Runtime, get_runtime
 
 logger = Logger(service="sagescale")
@@ -23,9 +24,12 @@ def _process(runtime: Runtime, record: dict[str, Any], request_id: str) -> dict[
     outcomes = run_alarm(runtime.policy, alarm, runtime.clock(), runtime.scaling, runtime.store)
     for outcome in outcomes:
         logger.info("alarm step", extra={"step": outcome.as_dict()})
+        if outcome.outcome == "applied":
+            count("WakeFromZero" if outcome.wake else "ScalingActions")
     return {"alarm": alarm.alarm, "state": alarm.state, "key": alarm.key, "request_id": request_id, "targets": [o.as_dict() for o in outcomes]}
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     records = parse_alarm_event(event)  # a malformed event fails here, before any AWS call

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.events import parse_janitor_event
 from core.janitor import JanitorActions, run_janitor, summarize
+from handlers.observe import count, metrics
 from handlers.runtime import get_runtime
 
 logger = Logger(service="sagescale")
@@ -16,6 +17,7 @@ logger = Logger(service="sagescale")
 SAFETY_MARGIN_MS = 60_000  # stop waiting on deletions a minute before the function's timeout
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_janitor_event(event)
@@ -32,4 +34,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     for verdict in result.verdicts:
         logger.info("janitor verdict", extra={"verdict": verdict.as_dict(), "done": result.done.get(verdict.endpoint)})
     logger.info("janitor summary", extra={"summary": summarize(result.verdicts), "dry_run": dry_run})
+    count("JanitorMarked", sum(d.startswith("marked") for d in result.done.values()))
+    count("JanitorDeleted", sum(d.startswith("deleted") for d in result.done.values()))
+    count("JanitorErrors", sum(d.startswith("error") for d in result.done.values()))
     return result.as_dict()

@@ -10,11 +10,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.events import parse_reconcile_event
 from core.parking import run_parking
+from handlers.observe import count, metrics
 from handlers.runtime import get_runtime
 
 logger = Logger(service="sagescale")
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_reconcile_event(event)  # same shape as reconcile's: a tick, or {"target": NAME}
@@ -24,4 +26,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     for name, (outcome, message) in result.outcomes.items():
         logger.info("parking", extra={"target": name, "outcome": outcome, "detail": message})
+    count("Parked", sum(o == "parked" for o, _ in result.outcomes.values()))
+    count("Unparked", sum(o == "unparked" for o, _ in result.outcomes.values()))
     return result.as_dict()

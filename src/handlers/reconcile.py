@@ -9,11 +9,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.events import parse_reconcile_event
 from core.reconcile import run_reconcile
+from handlers.observe import capacity, count, metrics
 from handlers.runtime import get_runtime
 
 logger = Logger(service="sagescale")
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_reconcile_event(event)
@@ -29,6 +31,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         trigger=f"{request.source}:{context.aws_request_id}",
         wake=runtime.wake_alarms,
     )
+    count("ScalingActions", sum(o.outcome == "applied" for o in result.outcomes.values()))
+    count("Deferred", sum(o.outcome == "deferred" for o in result.outcomes.values()))
+    count("ReconcileErrors", len(result.errors))
+    for name, outcome in result.outcomes.items():
+        decision = outcome.decision
+        if decision is not None and not result.dry_run:
+            wanted = decision.count if decision.count is not None else decision.observed.desired
+            if wanted is not None:
+                capacity(name, wanted)
     for outcome in result.outcomes.values():
         record = outcome.as_dict()
         if outcome.outcome == "error":

@@ -11,9 +11,12 @@ forgotten test endpoint and deleting it, with a snapshot, after the grace period
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import warnings
 from collections.abc import Callable
+from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -224,7 +227,9 @@ def run_demo(out: TextIO, *, as_json: bool = False, policy_path: Path = EXAMPLE)
             print("reconcile is the Lambda handler on each 5-minute scheduler tick; SageMaker updates take 2 emulated minutes\n", file=out)
         week = DemoWeek(policy, policy_path, server.url, None if as_json else out)
         try:
-            result = week.play(end=datetime(2026, 11, 28, 0, 30, tzinfo=ZoneInfo(policy.timezone)))
+            with redirect_stdout(io.StringIO()), warnings.catch_warnings():  # EMF metrics are log output, not the timeline
+                warnings.simplefilter("ignore", UserWarning)  # "no application metrics" on quiet ticks
+                result = week.play(end=datetime(2026, 11, 28, 0, 30, tzinfo=ZoneInfo(policy.timezone)))
         finally:
             reset_runtime()
             control.reset()

@@ -10,7 +10,7 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,7 +118,8 @@ def invoke(stack: Stack, function_id: str, event: Any, env: Mapping[str, str]) -
             handler = getattr(module, attr)
             _logs_to_stderr(module, restore)
             context = LambdaContext(stack.physical_name(function_id), spec.memory, spec.timeout)
-            return Invocation(result=handler(event, context))
+            with redirect_stdout(sys.stderr):  # what the function prints (EMF metrics) is log output
+                return Invocation(result=handler(event, context))
         except Exception as exc:  # reported the way Lambda reports a failed invocation
             return Invocation(error_type=type(exc).__name__, error_message=str(exc))
 
