@@ -287,9 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_override)
 
-    from sagescale import ops
+    from sagescale import ops, simulate_cmd
 
     ops.add_parsers(sub)
+    simulate_cmd.add_parsers(sub)
     return parser
 
 

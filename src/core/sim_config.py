@@ -1,0 +1,274 @@
+"""Parameters of the policy simulator that a policy file does not hold. Pure.
+
+The policy says *when* capacity may move; the simulator also needs to know what a
+copy can serve, where it runs, what it costs, how fast it starts and how the
+CloudWatch alarms named by the policy's rules are defined. Those come from a small
+YAML file (``--sim-config``) validated here, every field with a documented default;
+the policy schema is never extended. ``docs/simulator.md`` is the user reference.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from core.policy import format_location
+
+Metric = Literal[
+    "invocations", "invocations_per_copy", "latency_ms", "utilization", "no_capacity_failures"
+]
+Statistic = Literal["Sum", "Average", "Maximum", "Minimum"]
+Missing = Literal["missing", "notBreaching", "breaching", "ignore"]
+
+DEFAULT_STATISTIC: dict[str, Statistic] = {
+    "invocations": "Sum",
+    "no_capacity_failures": "Sum",
+    "invocations_per_copy": "Average",
+    "latency_ms": "Average",
+    "utilization": "Average",
+}
+
+
+class SimConfigError(ValueError):
+    """A simulation config that cannot be used; the message names the field."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CopyNeeds(_Model):
+    """What one copy of the model reserves on an instance (SageMaker ``ResourceRequirements``)."""
+
+    copies: int = Field(default=4, ge=1, description="Copies deployed at creation (informational: the strategies set the count).")
+    num_accelerators: int = Field(default=4, ge=0, description="GPUs per copy.")
+    num_cpus: float = Field(default=8, gt=0, description="vCPUs per copy.")
+    memory: int = Field(default=5120, gt=0, description="Memory per copy in MB.")
+
+
+class InstanceSpec(_Model):
+    """An instance type's resources."""
+
+    accelerators: int = Field(ge=0)
+    vcpus: int = Field(gt=0)
+    memory_mb: int = Field(gt=0)
+    accelerator: str = ""
+
+
+class AlarmDef(_Model):
+    """A CloudWatch metric alarm on one of the simulated metrics."""
+
+    metric: Metric = Field(description="Simulated metric the alarm watches.")
+    statistic: Statistic | None = Field(default=None, description="Aggregation over a period; default Sum for counts, Average otherwise.")
+    comparison: Literal[">", ">=", "<", "<="] = Field(description="Comparison with the threshold.")
+    threshold: float = Field(description="Threshold of the comparison.")
+    period: int = Field(default=1, ge=1, le=60, description="Period in minutes.")
+    evaluation_periods: int = Field(default=1, ge=1, le=60, description="Periods looked at.")
+    datapoints_to_alarm: int | None = Field(default=None, ge=1, description="Breaching periods (of evaluation_periods) that raise the alarm; default all.")
+    missing: Missing = Field(default="missing", description="TreatMissingData.")
+
+    @model_validator(mode="after")
+    def _check(self) -> AlarmDef:
+        if self.datapoints_to_alarm is not None and self.datapoints_to_alarm > self.evaluation_periods:
+            raise ValueError("datapoints_to_alarm is above evaluation_periods")
+        return self
+
+    @property
+    def stat(self) -> Statistic:
+        return self.statistic or DEFAULT_STATISTIC[self.metric]
+
+    @property
+    def m_of_n(self) -> tuple[int, int]:
+        return (self.datapoints_to_alarm or self.evaluation_periods, self.evaluation_periods)
+
+
+class TargetTracking(_Model):
+    """Application Auto Scaling target tracking on invocations per copy."""
+
+    target: float | None = Field(default=None, gt=0, description="Target invocations per copy per minute; default 70 % of capacity_per_copy.")
+    scale_out_cooldown: int = Field(default=200, ge=0, description="Seconds after a scale-out before the next one.")
+    scale_in_cooldown: int = Field(default=200, ge=0, description="Seconds after a scale-in before the next one.")
+    scale_in_protection: int = Field(default=15, ge=0, description="Minutes after any scale-out in which no scale-in happens.")
+    out_datapoints: int = Field(default=3, ge=1, description="1-minute datapoints above target that raise the scale-out alarm (AAS: 3 of 3).")
+    in_datapoints: int = Field(default=15, ge=1, description="1-minute datapoints below 90 % of target that raise the scale-in alarm (AAS: 15 of 15).")
+
+
+class Baseline(_Model):
+    """The ``target_tracking`` baseline: a scalable target with only a target-tracking policy."""
+
+    min: int = Field(default=1, ge=0)
+    max: int = Field(default=6, ge=1)
+    scale_out_cooldown: int = Field(default=200, ge=0, description="Seconds.")
+    scale_in_cooldown: int = Field(default=200, ge=0, description="Seconds.")
+
+
+class SimConfig(_Model):
+    """Everything the simulator needs besides the policy and the trace."""
+
+    capacity_per_copy: float = Field(default=1300, gt=0, description="Requests per minute one copy serves at full load.")
+    instance_type: str = Field(default="ml.g5.12xlarge", description="Instance type the inference component runs on.")
+    per_copy: CopyNeeds = Field(default_factory=CopyNeeds, description="Per-copy needs (ResourceRequirements).")
+    instance: InstanceSpec | None = Field(default=None, description="Resources of instance_type; default from the shipped table.")
+    price_per_hour: float | None = Field(default=None, gt=0, description="USD per instance-hour; default from the dated price table.")
+    copy_start_minutes: int = Field(default=3, ge=0, description="Minutes until a new copy serves on a running instance (model load).")
+    instance_start_minutes: int = Field(default=10, ge=0, description="Minutes until a copy serves on a new instance (launch, image pull, model load).")
+    instance_idle_minutes: int = Field(default=0, ge=0, description="Minutes an instance without copies is kept (and billed) before managed instance scaling removes it.")
+    metric_delay_minutes: int = Field(default=1, ge=0, description="Minutes after a period ends before its datapoint is visible to alarms.")
+    reconcile_every: int = Field(default=5, ge=1, description="Minutes between scheduled reconcile runs (template.yaml: rate(5 minutes)).")
+    mode: Literal["bounds", "direct"] = Field(default="bounds", description="Mode of a policy target with mode auto: bounds (a scalable target is registered) or direct.")
+    base_latency_ms: float = Field(default=800, gt=0, description="Model latency at low load.")
+    max_slowdown: float = Field(default=20, ge=1, description="Latency multiplier at or above full load.")
+    target_tracking: TargetTracking = Field(default_factory=TargetTracking, description="The scalable target's own target-tracking policy (bounds mode).")
+    baseline: Baseline = Field(default_factory=Baseline, description="The target_tracking strategy's limits and cooldowns.")
+    alarms: dict[str, AlarmDef] = Field(default_factory=dict, description="Definitions of the alarms the policy's rules name.")
+    wake_alarm: AlarmDef = Field(
+        default_factory=lambda: AlarmDef(metric="no_capacity_failures", comparison=">=", threshold=1, period=1, evaluation_periods=1, missing="notBreaching"),
+        description="The wake-from-zero alarm (NoCapacityInvocationFailures >= 1).",
+    )
+
+    @property
+    def tt_target(self) -> float:
+        """Target invocations per copy per minute for target tracking."""
+        return self.target_tracking.target or 0.7 * self.capacity_per_copy
+
+
+def default_alarm(change: int, config: SimConfig) -> AlarmDef:
+    """The definition used for a rule's alarm the config does not define.
+
+    A scale-out rule watches latency (above 4 x the low-load latency for 2 of 3 minutes);
+    a scale-in rule watches invocations per copy (below 30 % of capacity for 15 minutes).
+    """
+    if change > 0:
+        return AlarmDef(metric="latency_ms", comparison=">", threshold=4 * config.base_latency_ms, period=1, evaluation_periods=3, datapoints_to_alarm=2)
+    return AlarmDef(metric="invocations_per_copy", comparison="<", threshold=0.3 * config.capacity_per_copy, period=5, evaluation_periods=3, missing="notBreaching")
+
+
+@cache
+def instance_table() -> dict[str, InstanceSpec]:
+    """The shipped instance specifications (``core/data/instance_types.json``)."""
+    data = json.loads(resources.files("core").joinpath("data/instance_types.json").read_text(encoding="utf-8"))
+    return {k: InstanceSpec.model_validate(v) for k, v in data.items() if not k.startswith("_")}
+
+
+@cache
+def price_table() -> dict[str, Any]:
+    """The shipped, dated price table (``core/data/prices.json``)."""
+    data: dict[str, Any] = json.loads(resources.files("core").joinpath("data/prices.json").read_text(encoding="utf-8"))
+    return data
+
+
+def parse_prices(data: Any, source: str) -> dict[str, float]:
+    """A price table ``{"prices": {type: usd_per_hour}}`` (the shipped file's shape)."""
+    prices = data.get("prices") if isinstance(data, dict) else None
+    if not isinstance(prices, dict) or not prices:
+        raise SimConfigError(f"{source}: a price table is a JSON object with a non-empty 'prices' mapping")
+    out: dict[str, float] = {}
+    for name, value in prices.items():
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            raise SimConfigError(f"{source}: prices.{name}: must be a positive number, got {value!r}")
+        out[str(name)] = float(value)
+    return out
+
+
+def copies_per_instance(needs: CopyNeeds, spec: InstanceSpec) -> int:
+    """How many copies fit on one instance: the tightest of GPUs, vCPUs and memory."""
+    fits = [spec.vcpus / needs.num_cpus, spec.memory_mb / needs.memory]
+    if needs.num_accelerators > 0:
+        fits.append(spec.accelerators / needs.num_accelerators)
+    return math.floor(min(fits) + 1e-9)
+
+
+class Resolved:
+    """A config with its instance resources and price looked up, and packing computed."""
+
+    def __init__(self, config: SimConfig, prices: Mapping[str, float] | None = None) -> None:
+        self.config = config
+        spec = config.instance or instance_table().get(config.instance_type)
+        if spec is None:
+            known = ", ".join(sorted(instance_table()))
+            raise SimConfigError(f"instance_type: no specification for {config.instance_type!r}; give instance: {{accelerators, vcpus, memory_mb}} (known: {known})")
+        self.spec = spec
+        table = prices if prices is not None else parse_prices(price_table(), "core/data/prices.json")
+        price = config.price_per_hour if config.price_per_hour is not None else table.get(config.instance_type)
+        if price is None:
+            raise SimConfigError(f"price_per_hour: no price for {config.instance_type!r} in the price table; give price_per_hour or --prices")
+        self.price = price
+        self.per_instance = copies_per_instance(config.per_copy, spec)
+        if self.per_instance < 1:
+            c = config.per_copy
+            raise SimConfigError(
+                f"copy: one copy ({c.num_accelerators} GPU, {c.num_cpus} vCPU, {c.memory} MB) does not fit on {config.instance_type} "
+                f"({spec.accelerators} GPU, {spec.vcpus} vCPU, {spec.memory_mb} MB)"
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The parameters in effect, for reports."""
+        c = self.config
+        return {
+            "capacity_per_copy": c.capacity_per_copy,
+            "instance_type": c.instance_type,
+            "price_per_hour": self.price,
+            "copies_per_instance": self.per_instance,
+            "per_copy": c.per_copy.model_dump(),
+            "copy_start_minutes": c.copy_start_minutes,
+            "instance_start_minutes": c.instance_start_minutes,
+            "target_invocations_per_copy": c.tt_target,
+            "reconcile_every": c.reconcile_every,
+            "mode": c.mode,
+        }
+
+
+def parse_sim_config(data: Any, source: str = "sim config") -> SimConfig:
+    """Validate parsed YAML; raises ``SimConfigError`` naming the field path."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SimConfigError(f"{source}: a simulation config is a mapping")
+    try:
+        return SimConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            msg = "unknown key" if err["type"] == "extra_forbidden" else str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"{source}: {format_location(tuple(err['loc'])) or 'config'}: {msg}")
+        raise SimConfigError("\n".join(problems)) from None
+
+
+def load_sim_config(path: str | Path) -> SimConfig:
+    """Read and validate a simulation config YAML file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+    except OSError as exc:
+        raise SimConfigError(f"{p}: cannot read simulation config: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise SimConfigError(f"{p}: not valid YAML: {exc}") from None
+    return parse_sim_config(data, str(p))
+
+
+def needs_from_sdk(requirements: Any) -> CopyNeeds:
+    """Per-copy needs from a sagemaker SDK ``ResourceRequirements`` (v2 or v3), duck-typed.
+
+    Reads its ``requests`` mapping (``copies``, ``num_accelerators``, ``num_cpus``,
+    ``memory`` in MB); the SDK itself is never imported here.
+    """
+    requests = getattr(requirements, "requests", None)
+    if not isinstance(requests, Mapping):
+        raise SimConfigError("ResourceRequirements without a 'requests' mapping")
+    values: dict[str, Any] = {}
+    for key in ("copies", "num_accelerators", "num_cpus", "memory"):
+        if requests.get(key) is not None:
+            values[key] = requests[key]
+    try:
+        return CopyNeeds.model_validate(values)
+    except ValidationError as exc:
+        raise SimConfigError("; ".join(f"{format_location(tuple(e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))) from None
