@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from core.paging import pages
 from core.policy import Janitor, Policy
 from core.snapshot import JANITOR_TAG, Clients, capture, teardown
 from core.timewindows import require_aware
@@ -128,17 +129,6 @@ def _candidate_reasons(facts: EndpointFacts, config: Janitor, now: datetime) -> 
 # reading the fleet
 
 
-def _pages(method: Callable[..., Any], key: str, token_in: str = "NextToken", token_out: str = "NextToken", **kwargs: Any) -> list[Any]:
-    items: list[Any] = []
-    token: str | None = None
-    while True:
-        resp = method(**kwargs, **({token_in: token} if token else {}))
-        items.extend(resp.get(key, []))
-        token = resp.get(token_out)
-        if not token:
-            return items
-
-
 class FleetReader:
     """Reads every endpoint's facts in bulk (see the module docstring for the calls)."""
 
@@ -148,13 +138,13 @@ class FleetReader:
         self.cloudwatch = cloudwatch
 
     def read(self, policy: Policy, now: datetime, only: str | None = None) -> list[EndpointFacts]:
-        endpoints = _pages(self.sagemaker.list_endpoints, "Endpoints", MaxResults=100)
+        endpoints = pages(self.sagemaker.list_endpoints, "Endpoints", MaxResults=100)
         if only is not None:
             endpoints = [e for e in endpoints if e["EndpointName"] == only]
         if not endpoints:
             return []
         components: dict[str, list[str]] = {}
-        for ic in _pages(self.sagemaker.list_inference_components, "InferenceComponents", MaxResults=100):
+        for ic in pages(self.sagemaker.list_inference_components, "InferenceComponents", MaxResults=100):
             components.setdefault(ic["EndpointName"], []).append(ic["InferenceComponentName"])
         tags = self._tags()
         invocations = self._invocations({e["EndpointName"] for e in endpoints}, components, now, policy.janitor.idle_for)
@@ -176,7 +166,7 @@ class FleetReader:
     def _tags(self) -> dict[str, dict[str, str]] | None:
         """Tags of every tagged endpoint (untagged ones are absent); ``None`` if they cannot be read."""
         try:
-            mappings = _pages(
+            mappings = pages(
                 self.tagging.get_resources, "ResourceTagMappingList", token_in="PaginationToken", token_out="PaginationToken",
                 ResourceTypeFilters=["sagemaker:endpoint"], ResourcesPerPage=100,
             )
@@ -189,7 +179,7 @@ class FleetReader:
         """Sum of ``Invocations`` per endpoint over the last ``idle_for`` minutes (absent: none)."""
         owner = {ic: ep for ep, ics in components.items() for ic in ics}
         queries: list[tuple[str, dict[str, Any]]] = []
-        for metric in _pages(self.cloudwatch.list_metrics, "Metrics", Namespace="AWS/SageMaker", MetricName="Invocations"):
+        for metric in pages(self.cloudwatch.list_metrics, "Metrics", Namespace="AWS/SageMaker", MetricName="Invocations"):
             dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
             endpoint = dims.get("EndpointName") if "EndpointName" in dims else owner.get(dims.get("InferenceComponentName", ""))
             if endpoint in endpoints:
@@ -200,7 +190,7 @@ class FleetReader:
         for i in range(0, len(queries), 500):
             batch = queries[i : i + 500]
             request = [{"Id": f"q{j}", "MetricStat": {"Metric": m, "Period": period, "Stat": "Sum"}, "ReturnData": True} for j, (_, m) in enumerate(batch)]
-            for result in _pages(self.cloudwatch.get_metric_data, "MetricDataResults", MetricDataQueries=request, StartTime=start, EndTime=now):
+            for result in pages(self.cloudwatch.get_metric_data, "MetricDataResults", MetricDataQueries=request, StartTime=start, EndTime=now):
                 endpoint = batch[int(result["Id"][1:])][0]
                 sums[endpoint] = sums.get(endpoint, 0.0) + float(sum(result.get("Values", [])))
         return sums

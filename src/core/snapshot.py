@@ -21,6 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from core.paging import pages
 from core.scaling import IC_DIMENSION, VARIANT_DIMENSION
 
 SNAPSHOT_VERSION = 1
@@ -58,17 +59,6 @@ class Clients:
     cloudwatch: Any
 
 
-def _pages(method: Callable[..., Any], key: str, token_in: str = "NextToken", token_out: str = "NextToken", **kwargs: Any) -> list[Any]:
-    items: list[Any] = []
-    token: str | None = None
-    while True:
-        resp = method(**kwargs, **({token_in: token} if token else {}))
-        items.extend(resp.get(key, []))
-        token = resp.get(token_out)
-        if not token:
-            return items
-
-
 def _create_spec(described: dict[str, Any]) -> dict[str, Any]:
     """CreateInferenceComponent's ``Specification`` from DescribeInferenceComponent's."""
     spec: dict[str, Any] = {}
@@ -95,9 +85,9 @@ def capture(endpoint: str, clients: Clients, now: datetime) -> dict[str, Any]:
     try:
         ep = sm.describe_endpoint(EndpointName=endpoint)
         config = {k: v for k, v in sm.describe_endpoint_config(EndpointConfigName=ep["EndpointConfigName"]).items() if k not in _CONFIG_READ_ONLY}
-        tags = _pages(sm.list_tags, "Tags", ResourceArn=ep["EndpointArn"])
+        tags = pages(sm.list_tags, "Tags", ResourceArn=ep["EndpointArn"])
         components = []
-        for summary in _pages(sm.list_inference_components, "InferenceComponents", EndpointNameEquals=endpoint):
+        for summary in pages(sm.list_inference_components, "InferenceComponents", EndpointNameEquals=endpoint):
             ic = sm.describe_inference_component(InferenceComponentName=summary["InferenceComponentName"])
             components.append(
                 {
@@ -105,7 +95,7 @@ def capture(endpoint: str, clients: Clients, now: datetime) -> dict[str, Any]:
                     "variant": ic["VariantName"],
                     "specification": _create_spec(ic.get("Specification", {})),
                     "copies": ic.get("RuntimeConfig", {}).get("DesiredCopyCount", 1),
-                    "tags": _pages(sm.list_tags, "Tags", ResourceArn=ic["InferenceComponentArn"]),
+                    "tags": pages(sm.list_tags, "Tags", ResourceArn=ic["InferenceComponentArn"]),
                 }
             )
     except ClientError as exc:
@@ -116,7 +106,7 @@ def capture(endpoint: str, clients: Clients, now: datetime) -> dict[str, Any]:
     names = {c["name"] for c in components}
     alarms = [
         {k: a[k] for k in _ALARM_FIELDS if k in a}
-        for a in _pages(clients.cloudwatch.describe_alarms, "MetricAlarms", AlarmNamePrefix=WAKE_PREFIX)
+        for a in pages(clients.cloudwatch.describe_alarms, "MetricAlarms", AlarmNamePrefix=WAKE_PREFIX)
         if any(d["Value"] in names | {endpoint} for d in a.get("Dimensions", []))
     ]
     snapshot = {
@@ -158,10 +148,10 @@ def _capture_scaling(autoscaling: Any, resources: list[tuple[str, str]]) -> list
     wanted = dict(resources)
     ids = sorted(wanted)
     for i in range(0, len(ids), 50):
-        for st in _pages(autoscaling.describe_scalable_targets, "ScalableTargets", ServiceNamespace="sagemaker", ResourceIds=ids[i : i + 50]):
+        for st in pages(autoscaling.describe_scalable_targets, "ScalableTargets", ServiceNamespace="sagemaker", ResourceIds=ids[i : i + 50]):
             if wanted.get(st["ResourceId"]) != st["ScalableDimension"]:
                 continue
-            policies = _pages(
+            policies = pages(
                 autoscaling.describe_scaling_policies, "ScalingPolicies",
                 ServiceNamespace="sagemaker", ResourceId=st["ResourceId"], ScalableDimension=st["ScalableDimension"],
             )
@@ -294,14 +284,14 @@ def leftovers(snapshot: dict[str, Any], clients: Clients, *, with_config_and_mod
     left: list[str] = []
     if _exists(lambda: sm.describe_endpoint(EndpointName=endpoint)):
         left.append(f"endpoint {endpoint}")
-    left += [f"inference component {c['InferenceComponentName']}" for c in _pages(sm.list_inference_components, "InferenceComponents", EndpointNameEquals=endpoint)]
+    left += [f"inference component {c['InferenceComponentName']}" for c in pages(sm.list_inference_components, "InferenceComponents", EndpointNameEquals=endpoint)]
     ids = [st["resource_id"] for st in snapshot["scalable_targets"]]
     ids += [f"inference-component/{c['name']}" for c in snapshot["inference_components"]]
     if ids:
-        for st in _pages(aas.describe_scalable_targets, "ScalableTargets", ServiceNamespace="sagemaker", ResourceIds=sorted(set(ids))[:50]):
+        for st in pages(aas.describe_scalable_targets, "ScalableTargets", ServiceNamespace="sagemaker", ResourceIds=sorted(set(ids))[:50]):
             left.append(f"scalable target {st['ResourceId']}")
         for rid in sorted(set(ids)):
-            left += [f"scaling policy {p['PolicyName']} on {rid}" for p in _pages(aas.describe_scaling_policies, "ScalingPolicies", ServiceNamespace="sagemaker", ResourceId=rid)]
+            left += [f"scaling policy {p['PolicyName']} on {rid}" for p in pages(aas.describe_scaling_policies, "ScalingPolicies", ServiceNamespace="sagemaker", ResourceId=rid)]
     names = [a["AlarmName"] for a in snapshot["alarms"]]
     if names:
         left += [f"alarm {a['AlarmName']}" for a in cw.describe_alarms(AlarmNames=names).get("MetricAlarms", [])]
