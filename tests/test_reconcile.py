@@ -285,3 +285,29 @@ def test_handler_emits_metrics_in_embedded_metric_format(env: Env, capsys: pytes
     capacity = named["DesiredCapacity"]
     assert capacity["Target"] == "llm" and capacity["DesiredCapacity"] in (6, 6.0, [6.0])
     assert all(r["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "sagescale" for r in records)
+
+
+def test_scaling_actions_are_notified_when_the_stack_asks(env: Env) -> None:
+    from dataclasses import replace
+
+    topic = env.clients.sns.create_topic(Name="actions")["TopicArn"]
+    env.clients.sns.meta.events.register("before-call.*.*", env.counter)
+    env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))
+    env.runtime.settings = replace(env.runtime.settings, topic_arn=topic)  # notify_actions off
+    env.counter.reset()
+    env.invoke()
+    assert "Publish" not in env.counter.calls
+    env.runtime.settings = replace(env.runtime.settings, topic_arn=topic, notify_actions=True)
+    env.clock.set(datetime(2026, 11, 28, 1, 0, tzinfo=NY))  # the floor ends: 6 -> 1
+    env.counter.reset()
+    env.invoke()
+    assert env.counter.calls["Publish"] == 1
+
+
+def test_notify_setting_is_validated() -> None:
+    from handlers.settings import SettingsError
+
+    base = {"SAGESCALE_STATE_TABLE": "t", "SAGESCALE_POLICY_FILE": "policy/policy.yaml"}
+    assert Settings.from_env({**base, "SAGESCALE_NOTIFY_ACTIONS": "true"}).notify_actions is True
+    with pytest.raises(SettingsError, match="SAGESCALE_NOTIFY_ACTIONS"):
+        Settings.from_env({**base, "SAGESCALE_NOTIFY_ACTIONS": "yes please"})

@@ -26,6 +26,7 @@ def _process(runtime: Runtime, record: dict[str, Any], request_id: str) -> dict[
         logger.info("alarm step", extra={"step": outcome.as_dict()})
         if outcome.outcome == "applied":
             count("WakeFromZero" if outcome.wake else "ScalingActions")
+    runtime.notify_actions([f"{o.target}: {alarm.alarm} {alarm.state}, change {o.change:+d}" for o in outcomes if o.outcome == "applied"])
     return {"alarm": alarm.alarm, "state": alarm.state, "key": alarm.key, "request_id": request_id, "targets": [o.as_dict() for o in outcomes]}
 
 

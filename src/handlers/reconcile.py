@@ -32,6 +32,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         wake=runtime.wake_alarms,
     )
     count("ScalingActions", sum(o.outcome == "applied" for o in result.outcomes.values()))
+    runtime.notify_actions(
+        [f"{n}: {o.decision.resource} -> {o.decision.count if o.decision.count is not None else o.decision.scalable} ({', '.join(o.decision.bounds.reasons)})"
+         for n, o in result.outcomes.items() if o.outcome == "applied" and o.decision is not None]
+    )
     count("Deferred", sum(o.outcome == "deferred" for o in result.outcomes.values()))
     count("ReconcileErrors", len(result.errors))
     for name, outcome in result.outcomes.items():

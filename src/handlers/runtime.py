@@ -56,6 +56,11 @@ class Runtime:
         if self.settings.topic_arn:
             self.clients.sns.publish(TopicArn=self.settings.topic_arn, Subject=subject[:99], Message=message)
 
+    def notify_actions(self, lines: list[str]) -> None:
+        """Publish applied scaling actions, when the stack asks for it (``NotifyScalingActions``)."""
+        if lines and self.settings.notify_actions:
+            self.notify(f"sagescale: {len(lines)} scaling action(s)", "\n".join(lines))
+
     @cached_property
     def wake_alarms(self) -> WakeAlarms:
         return WakeAlarms(self.clients.cloudwatch, self.clients.autoscaling)

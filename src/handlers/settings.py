@@ -23,6 +23,7 @@ class Settings:
     policy_file: Path | None
     policy_parameter: str | None
     topic_arn: str | None
+    notify_actions: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -41,7 +42,10 @@ class Settings:
                 policy_file = CODE_ROOT / policy_file
             if parameter is None and not policy_file.is_file():
                 raise SettingsError(f"SAGESCALE_POLICY_FILE: no file at {policy_file}")
-        return cls(table, policy_file, parameter, env.get("SAGESCALE_TOPIC_ARN", "").strip() or None)
+        notify = env.get("SAGESCALE_NOTIFY_ACTIONS", "false").strip().lower()
+        if notify not in ("true", "false", ""):
+            raise SettingsError(f"SAGESCALE_NOTIFY_ACTIONS must be true or false, got {notify!r}")
+        return cls(table, policy_file, parameter, env.get("SAGESCALE_TOPIC_ARN", "").strip() or None, notify == "true")
 
     def load_policy(self, clients: AwsClients) -> Policy:
         """The policy from the SSM parameter if one is named, else from the file."""
