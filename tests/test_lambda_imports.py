@@ -10,7 +10,7 @@ import pytest
 
 from sagescale.stack import Stack, default_template
 
-FORBIDDEN = ("moto", "sagemaker", "matplotlib", "sagescale", "flask", "werkzeug")
+FORBIDDEN = ("moto", "sagemaker", "matplotlib", "sagescale", "flask", "werkzeug", "aws_xray_sdk")
 
 
 def handler_modules() -> list[str]:
@@ -45,3 +45,42 @@ def test_no_client_is_created_at_import() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "0"
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_tracer_is_loaded_only_when_the_stack_enables_it(enabled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    import handlers.runtime
+    from handlers.observe import traced
+
+    monkeypatch.setattr(handlers.runtime, "get_runtime", lambda: SimpleNamespace(settings=SimpleNamespace(tracer=enabled)))
+    calls = []
+
+    def handler(event: object, context: object) -> str:
+        calls.append(event)
+        return "done"
+
+    traced_calls: list[object] = []
+
+    class RecordingTracer:
+        def __init__(self, service: str) -> None:
+            assert service == "sagescale"
+
+        def capture_lambda_handler(self, fn: object) -> object:
+            def run(event: object, context: object) -> object:
+                traced_calls.append(event)
+                return fn(event, context)  # type: ignore[operator]
+
+            return run
+
+    monkeypatch.setattr("aws_lambda_powertools.Tracer", RecordingTracer)
+    wrapped = traced(handler)
+    context = SimpleNamespace(function_name="f", aws_request_id="r", memory_limit_in_mb=128, invoked_function_arn="arn")
+    assert wrapped({"n": 1}, context) == "done" and wrapped({"n": 2}, context) == "done"
+    assert calls == [{"n": 1}, {"n": 2}]
+    assert traced_calls == (calls if enabled else [])
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, handlers.observe; print('aws_xray_sdk' in sys.modules)"], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.alarms import run_alarm
 from core.events import AlarmRecord, parse_alarm_event
-from handlers.observe import count, metrics
+from handlers.observe import count, metrics, traced
 from handlers.runtime import Runtime, get_runtime
 
 logger = Logger(service="sagescale")
@@ -30,6 +30,7 @@ def _process(runtime: Runtime, record: dict[str, Any], request_id: str) -> dict[
     return {"alarm": alarm.alarm, "state": alarm.state, "key": alarm.key, "request_id": request_id, "targets": [o.as_dict() for o in outcomes]}
 
 
+@traced
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.events import parse_janitor_event
 from core.janitor import JanitorActions, run_janitor, summarize
-from handlers.observe import count, metrics
+from handlers.observe import count, metrics, traced
 from handlers.runtime import get_runtime
 
 logger = Logger(service="sagescale")
@@ -17,6 +17,7 @@ logger = Logger(service="sagescale")
 SAFETY_MARGIN_MS = 60_000  # stop waiting on deletions a minute before the function's timeout
 
 
+@traced
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

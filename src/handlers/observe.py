@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -20,3 +23,31 @@ def capacity(target: str, value: int) -> None:
     """``DesiredCapacity`` of one target, with the target as a dimension (one EMF record now)."""
     with single_metric(name="DesiredCapacity", unit=MetricUnit.Count, value=value, namespace=NAMESPACE) as metric:
         metric.add_dimension(name="Target", value=target)
+
+
+Handler = Callable[[Any, Any], Any]
+
+
+def traced(handler: Handler) -> Handler:
+    """Powertools Tracer around ``handler`` when the stack enables it (``PowertoolsTracer``).
+
+    The Tracer (aws-xray-sdk) costs about 0.2 s of cold start, so it is imported on the first
+    invocation and only if enabled; without it the functions still have Lambda's own X-Ray
+    segments (``Tracing: Active``).
+    """
+    chosen: list[Handler] = []
+
+    def run(event: Any, context: Any) -> Any:
+        if not chosen:
+            from handlers.runtime import get_runtime
+
+            if get_runtime().settings.tracer:
+                from aws_lambda_powertools import Tracer
+
+                chosen.append(Tracer(service="sagescale").capture_lambda_handler(handler))
+            else:
+                chosen.append(handler)
+        return chosen[0](event, context)
+
+    run.__wrapped__ = handler  # type: ignore[attr-defined]
+    return run

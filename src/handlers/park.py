@@ -10,12 +10,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.events import parse_reconcile_event
 from core.parking import run_parking
-from handlers.observe import count, metrics
+from handlers.observe import count, metrics, traced
 from handlers.runtime import get_runtime
 
 logger = Logger(service="sagescale")
 
 
+@traced
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -24,6 +24,7 @@ class Settings:
     policy_parameter: str | None
     topic_arn: str | None
     notify_actions: bool = False
+    tracer: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -42,10 +43,14 @@ class Settings:
                 policy_file = CODE_ROOT / policy_file
             if parameter is None and not policy_file.is_file():
                 raise SettingsError(f"SAGESCALE_POLICY_FILE: no file at {policy_file}")
-        notify = env.get("SAGESCALE_NOTIFY_ACTIONS", "false").strip().lower()
-        if notify not in ("true", "false", ""):
-            raise SettingsError(f"SAGESCALE_NOTIFY_ACTIONS must be true or false, got {notify!r}")
-        return cls(table, policy_file, parameter, env.get("SAGESCALE_TOPIC_ARN", "").strip() or None, notify == "true")
+        flags = {}
+        for variable in ("SAGESCALE_NOTIFY_ACTIONS", "SAGESCALE_TRACER"):
+            value = env.get(variable, "false").strip().lower()
+            if value not in ("true", "false", ""):
+                raise SettingsError(f"{variable} must be true or false, got {value!r}")
+            flags[variable] = value == "true"
+        topic = env.get("SAGESCALE_TOPIC_ARN", "").strip() or None
+        return cls(table, policy_file, parameter, topic, flags["SAGESCALE_NOTIFY_ACTIONS"], flags["SAGESCALE_TRACER"])
 
     def load_policy(self, clients: AwsClients) -> Policy:
         """The policy from the SSM parameter if one is named, else from the file."""
