@@ -207,17 +207,13 @@ def test_delete_rechecks_the_endpoint_just_before(fleet: Fleet) -> None:
     """Traffic arriving after the pass began still saves the endpoint: the delete step reads it again."""
     fleet.run(NOW)
     reader = fleet.reader()
-    original_read = reader.read
+    original_read_one = reader.read_one
 
-    reads: list[str | None] = []
+    def read_one(policy: Policy, name: str, now: datetime) -> Any:  # the fresh read just before deleting
+        fleet.invocations(now - timedelta(minutes=1), endpoint=name)
+        return original_read_one(policy, name, now)
 
-    def read(policy: Policy, now: datetime, only: str | None = None) -> Any:
-        reads.append(only)
-        if len(reads) == 2:  # the fresh read just before deleting
-            fleet.invocations(now - timedelta(minutes=1), endpoint="idle-old")
-        return original_read(policy, now, only)
-
-    reader.read = read  # type: ignore[method-assign]
+    reader.read_one = read_one  # type: ignore[method-assign]
     actions = JanitorActions(fleet.snapshot_clients, fleet.store, fleet.notify, sleep=lambda _s: None)
     result = run_janitor(fleet.policy, NOW + timedelta(days=2, minutes=5), reader, actions, endpoint="idle-old")
     assert result.done["idle-old"].startswith("not deleted")
@@ -341,16 +337,25 @@ def write_policy(tmp_path: Path) -> Path:
 
 
 def test_janitor_cli_time_travel(fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The ladder over days: --apply acts at the real time; --now looks ahead and never acts."""
+    real_now = datetime.now(UTC)
+    fleet.clock.set(real_now - timedelta(days=3))
+    seed_target(fleet.clients.sagemaker, loads_policy("version: 1\ntargets:\n  t: {endpoint: old-test, min: 1, max: 1}\n").targets["t"])
+    fleet.clock.set(real_now)
     policy = str(write_policy(tmp_path))
-    ladder = []
-    for offset in (0, 1, 2):
-        when = (NOW + timedelta(days=offset, minutes=5)).isoformat()
-        fleet.clock.set(NOW + timedelta(days=offset, minutes=5))
-        assert main(["janitor", "--policy", policy, "--apply", "--now", when, "--table", "sagescale-StateTable", "--json"]) == 0
-        out = json.loads(capsys.readouterr().out)
-        ladder.append(next(e for e in out["endpoints"] if e["endpoint"] == "idle-old")["action"])
-    assert ladder == ["mark", "wait", "delete"]
-    assert not fleet.exists("idle-old")
+
+    def verdict(*extra: str) -> str:
+        assert main(["janitor", "--policy", policy, "--endpoint", "old-test", "--table", "sagescale-StateTable", "--json", *extra]) == 0
+        (entry,) = json.loads(capsys.readouterr().out)["endpoints"]
+        return str(entry["action"])
+
+    assert verdict("--apply") == "mark"
+    assert "sagescale:janitor" in fleet.tags("old-test")
+    ahead = [verdict("--now", (real_now + timedelta(days=d)).isoformat()) for d in (1, 3)]
+    assert ahead == ["wait", "delete"]
+    assert fleet.exists("old-test")  # a what-if deletes nothing
+    assert main(["janitor", "--policy", policy, "--apply", "--now", real_now.isoformat()]) == 2
+    assert "never acts" in capsys.readouterr().err
     dry = tmp_path / "dry.yaml"
     dry.write_text(POLICY.replace("dry_run: false", "dry_run: true"))
     assert main(["janitor", "--policy", str(dry), "--now", NOW.isoformat()]) == 0
@@ -397,10 +402,79 @@ def test_delete_cli_refuses_without_confirmation(fleet: Fleet, tmp_path: Path, c
     assert main(["delete", "no-such-endpoint", "--yes"]) == 2
 
 
-def test_janitor_counts_in_steady_state(fleet: Fleet) -> None:
+def test_janitor_dry_pass_reads_in_bulk(fleet: Fleet) -> None:
+    reader = fleet.reader()
+    tagging_calls: list[str] = []
+    reader.tagging.meta.events.register("before-call.*.*", lambda model, **_: tagging_calls.append(model.name))
     fleet.counter.reset()
-    fleet.run(NOW, apply=False)
-    calls = fleet.counter.calls
-    assert calls == Counter({"ListEndpoints": 1, "ListInferenceComponents": 1, "ListMetrics": 1, "GetMetricData": 1}) + Counter(
-        {k: v for k, v in calls.items() if k == "GetResources"}
+    run_janitor(fleet.policy, NOW, reader, None)
+    assert fleet.counter.calls == Counter({"ListEndpoints": 1, "ListInferenceComponents": 1, "ListMetrics": 1, "GetMetricData": 1})
+    assert tagging_calls == ["GetResources"]
+
+
+# --- regressions from review: each of these deleted (or would delete) an endpoint it must keep ---
+
+
+def test_incomplete_metrics_fail_closed(fleet: Fleet) -> None:
+    """A GetMetricData result that is not Complete counted as zero invocations: busy endpoints were marked."""
+    reader = fleet.reader()
+    original = reader.cloudwatch.get_metric_data
+
+    def partial(**kwargs: Any) -> Any:
+        response = original(**kwargs)
+        for result in response["MetricDataResults"]:
+            result["StatusCode"] = "InternalError"
+        return response
+
+    reader.cloudwatch.get_metric_data = partial
+    result = run_janitor(fleet.policy, NOW, reader, None)
+    verdicts = {v.endpoint: v.action for v in result.verdicts}
+    assert verdicts["busy"] == verdicts["busy-blue"] == verdicts["ic-busy-endpoint"] == "skip"
+
+
+def test_traffic_vetoes_an_expired_ttl(fleet: Fleet) -> None:
+    fleet.invocations(NOW - timedelta(minutes=5), endpoint="expired-ttl")
+    assert fleet.run(NOW, apply=False)["expired-ttl"][0] == "keep"
+
+
+@pytest.mark.parametrize("value", ["True", "TRUE", " true "])
+def test_protect_tag_values_match_whatever_the_case(fleet: Fleet, value: str) -> None:
+    fleet.tag("idle-old", "sagescale:keep", value)
+    assert fleet.run(NOW, apply=False)["idle-old"][0] == "keep"
+
+
+def test_delete_rereads_tags_with_list_tags_not_the_tagging_api(fleet: Fleet) -> None:
+    """The tagging API is eventually consistent: a protect tag added during grace must stop the delete."""
+    fleet.run(NOW)
+    reader = fleet.reader()
+    stale = reader.tagging.get_resources(ResourceTypeFilters=["sagemaker:endpoint"], ResourcesPerPage=100)
+    fleet.tag("idle-old", "sagescale:keep", "true")
+    reader.tagging.get_resources = lambda **_: stale  # has not caught up
+    actions = JanitorActions(fleet.snapshot_clients, fleet.store, fleet.notify, sleep=lambda _s: None)
+    result = run_janitor(fleet.policy, NOW + timedelta(days=2, minutes=5), reader, actions, endpoint="idle-old")
+    assert result.done["idle-old"].startswith("not deleted: on a fresh read the verdict is unmark")
+    assert fleet.exists("idle-old")
+
+
+def test_snapshot_leaves_out_aws_reserved_tags(fleet: Fleet) -> None:
+    """aws: tags (e.g. aws:cloudformation:stack-name) cannot be passed to CreateEndpoint: restore failed."""
+    fleet.tag("idle-old", "aws:cloudformation:stack-name", "team-stack")
+    snapshot = capture("idle-old", fleet.snapshot_clients, NOW)
+    assert all(not t["Key"].startswith("aws:") for t in snapshot["tags"])
+    assert teardown(snapshot, fleet.snapshot_clients, sleep=lambda _s: None).finished
+    restore(snapshot, fleet.snapshot_clients, sleep=lambda _s: None)
+    assert fleet.exists("idle-old")
+
+
+def test_teardown_refuses_components_the_snapshot_does_not_hold(fleet: Fleet) -> None:
+    from core.snapshot import SnapshotError
+
+    snapshot = capture("ic-idle-endpoint", fleet.snapshot_clients, NOW)
+    fleet.clients.sagemaker.create_inference_component(
+        InferenceComponentName="ic-new", EndpointName="ic-idle-endpoint", VariantName="AllTraffic",
+        Specification={"ModelName": "ic-idle-model", "ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 1, "MinMemoryRequiredInMb": 1024}},
+        RuntimeConfig={"CopyCount": 1},
     )
+    with pytest.raises(SnapshotError, match="ic-new"):
+        teardown(snapshot, fleet.snapshot_clients, sleep=lambda _s: None)
+    assert fleet.exists("ic-idle-endpoint")

@@ -98,3 +98,20 @@ def test_operational_alarms_notify_the_topic() -> None:
     assert all(a["AlarmActions"] == [{"Ref": "NotificationTopic"}] for a in alarms.values())
     metrics = {(a["Namespace"], a["MetricName"]) for a in alarms.values()}
     assert {("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles"), ("AWS/SQS", "ApproximateNumberOfMessagesVisible")} <= metrics
+
+
+def test_recreating_a_parked_endpoint_is_conditioned_on_the_request_tags() -> None:
+    """Regression: CreateEndpoint was conditioned on aws:ResourceTag, which an endpoint being
+    created does not have yet: a parked endpoint could never come back."""
+    park = statements(Stack(default_template()), "ParkFunction")
+    (create,) = [st for st in park if "sagemaker:CreateEndpoint" in actions(st) and "Condition" in st]
+    assert create["Condition"] == {"StringEquals": {"aws:RequestTag/sagescale:park": "true"}}
+    assert "sagemaker:AddTags" in actions(create)
+    (delete,) = [st for st in park if "sagemaker:DeleteEndpoint" in actions(st)]
+    assert delete["Condition"] == {"StringEquals": {"aws:ResourceTag/sagescale:park": "true"}}
+
+
+def test_janitor_writes_only_its_own_tag() -> None:
+    janitor = statements(Stack(default_template()), "JanitorFunction")
+    (tagging,) = [st for st in janitor if "sagemaker:AddTags" in actions(st)]
+    assert tagging["Condition"] == {"ForAllValues:StringEquals": {"aws:TagKeys": ["sagescale:janitor"]}}

@@ -148,6 +148,15 @@ def _ready(decision: Decision, observed: Observed, surges: tuple[Surge, ...] | N
     return AlarmStep(decision, "apply", "", surges)
 
 
+def _retryable(exc: Exception) -> bool:
+    if not isinstance(exc, ClientError):
+        return True  # connection trouble
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return status >= 500 or "Throttl" in code or code in ("TooManyRequestsException", "RequestLimitExceeded", "ServiceUnavailable", "InternalFailure")
+
+
 class TargetBusy(RuntimeError):
     """A target was in progress: the invocation fails so that Lambda retries it later."""
 
@@ -197,7 +206,10 @@ def run_alarm(
             outcome = AlarmOutcome(match.target, "deferred", match.change, match.wake, note=str(exc))
         except (ClientError, BotoCoreError) as exc:
             log.exception("alarm %s on target %s failed", record.alarm, match.target)
-            outcome = AlarmOutcome(match.target, "error", match.change, match.wake, note=f"{type(exc).__name__}: {exc}")
+            # throttling and server errors: fail the invocation so Lambda retries it (a recorded
+            # "error" would be kept as done by idempotency, and a wake alarm never fires twice)
+            state = "deferred" if _retryable(exc) else "error"
+            outcome = AlarmOutcome(match.target, state, match.change, match.wake, note=f"{type(exc).__name__}: {exc}")
         if outcome.outcome == "deferred":
             busy.append(match.target)
         outcomes.append(outcome)

@@ -48,7 +48,7 @@ class EndpointFacts:
     status: str
     created: datetime
     tags: dict[str, str] | None
-    invocations: float
+    invocations: float | None  # None: the metrics could not be read completely
     inference_components: tuple[str, ...] = ()
     managed_by: str | None = None
 
@@ -90,17 +90,21 @@ def judge(facts: EndpointFacts, config: Janitor, now: datetime) -> Verdict:
         return Verdict(name, "skip", ("tags could not be read: never deleted blind",))
     due = parse_mark(facts.tags.get(JANITOR_TAG))
     marked = JANITOR_TAG in facts.tags
-    protected = [f"{k}={v}" for k, v in config.protect.items() if facts.tags.get(k) == v]
+    protected = [f"{k}={v}" for k, v in config.protect.items() if facts.tags.get(k, "").strip().lower() == v.strip().lower()]
     if protected:
         return Verdict(name, "unmark" if marked else "keep", (f"protected by tag {', '.join(protected)}",))
     if facts.managed_by is not None and not config.include_managed:
         return Verdict(name, "unmark" if marked else "keep", (f"managed by policy target {facts.managed_by}",))
+    if facts.invocations is None:
+        return Verdict(name, "skip", ("invocations could not be read completely: never deleted blind",), due)
     if facts.status not in DELETABLE_STATES:
         return Verdict(name, "skip", (f"status {facts.status}: only InService or Failed endpoints are collected",), due)
 
     reasons = _candidate_reasons(facts, config, now)
+    if facts.invocations > 0:  # traffic vetoes deletion, whatever an expires-at tag says
+        reasons = []
     if not reasons:
-        why = "got traffic" if facts.invocations > 0 else f"younger than {config.idle_for} minutes"
+        why = "got traffic" if facts.invocations else f"younger than {config.idle_for} minutes"
         return Verdict(name, "unmark" if marked else "keep", (why,))
     if not marked or due is None:
         return Verdict(name, "mark", tuple(reasons), now + timedelta(minutes=config.grace))
@@ -111,7 +115,7 @@ def judge(facts: EndpointFacts, config: Janitor, now: datetime) -> Verdict:
 
 def _candidate_reasons(facts: EndpointFacts, config: Janitor, now: datetime) -> list[str]:
     reasons: list[str] = []
-    if facts.invocations == 0 and facts.created <= now - timedelta(minutes=config.idle_for):
+    if not facts.invocations and facts.created <= now - timedelta(minutes=config.idle_for):
         reasons.append(f"no invocations for {config.idle_for} minutes")
     expires = (facts.tags or {}).get(EXPIRES_TAG)
     if expires is not None:
@@ -147,7 +151,7 @@ class FleetReader:
         for ic in pages(self.sagemaker.list_inference_components, "InferenceComponents", MaxResults=100):
             components.setdefault(ic["EndpointName"], []).append(ic["InferenceComponentName"])
         tags = self._tags()
-        invocations = self._invocations({e["EndpointName"] for e in endpoints}, components, now, policy.janitor.idle_for)
+        invocations, unknown = self._invocations({e["EndpointName"] for e in endpoints}, components, now, policy.janitor.idle_for)
         managed = _managed_endpoints(policy, components)
         return [
             EndpointFacts(
@@ -156,7 +160,7 @@ class FleetReader:
                 status=e["EndpointStatus"],
                 created=e["CreationTime"] if e["CreationTime"].tzinfo else e["CreationTime"].replace(tzinfo=UTC),
                 tags=None if tags is None else tags.get(e["EndpointArn"], {}),
-                invocations=invocations.get(e["EndpointName"], 0.0),
+                invocations=None if e["EndpointName"] in unknown else invocations.get(e["EndpointName"], 0.0),
                 inference_components=tuple(components.get(e["EndpointName"], [])),
                 managed_by=managed.get(e["EndpointName"]),
             )
@@ -175,25 +179,60 @@ class FleetReader:
             return None
         return {m["ResourceARN"]: {t["Key"]: t["Value"] for t in m.get("Tags", [])} for m in mappings}
 
-    def _invocations(self, endpoints: set[str], components: dict[str, list[str]], now: datetime, idle_for: int) -> dict[str, float]:
-        """Sum of ``Invocations`` per endpoint over the last ``idle_for`` minutes (absent: none)."""
+    def _invocations(
+        self, endpoints: set[str], components: dict[str, list[str]], now: datetime, idle_for: int, metric_filter: dict[str, Any] | None = None
+    ) -> tuple[dict[str, float], set[str]]:
+        """Sum of ``Invocations`` per endpoint over the last ``idle_for`` minutes (absent: none), and the
+        endpoints whose sums are unknown because a query did not come back complete (fail closed)."""
         owner = {ic: ep for ep, ics in components.items() for ic in ics}
         queries: list[tuple[str, dict[str, Any]]] = []
-        for metric in pages(self.cloudwatch.list_metrics, "Metrics", Namespace="AWS/SageMaker", MetricName="Invocations"):
+        for metric in pages(self.cloudwatch.list_metrics, "Metrics", Namespace="AWS/SageMaker", MetricName="Invocations", **(metric_filter or {})):
             dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
             endpoint = dims.get("EndpointName") if "EndpointName" in dims else owner.get(dims.get("InferenceComponentName", ""))
             if endpoint in endpoints:
                 queries.append((endpoint, metric))
         sums: dict[str, float] = {}
+        unknown: set[str] = set()
         start = now - timedelta(minutes=idle_for)
-        period = max(60, idle_for * 60)
+        period = 3600 if idle_for >= 60 else 60  # hourly sums; CloudWatch rounds the start down: a wider, safer window
         for i in range(0, len(queries), 500):
             batch = queries[i : i + 500]
             request = [{"Id": f"q{j}", "MetricStat": {"Metric": m, "Period": period, "Stat": "Sum"}, "ReturnData": True} for j, (_, m) in enumerate(batch)]
             for result in pages(self.cloudwatch.get_metric_data, "MetricDataResults", MetricDataQueries=request, StartTime=start, EndTime=now):
                 endpoint = batch[int(result["Id"][1:])][0]
+                if result.get("StatusCode", "Complete") not in ("Complete", "PartialData") or result.get("Messages"):
+                    unknown.add(endpoint)
                 sums[endpoint] = sums.get(endpoint, 0.0) + float(sum(result.get("Values", [])))
-        return sums
+        return sums, unknown
+
+    def read_one(self, policy: Policy, name: str, now: datetime) -> EndpointFacts | None:
+        """One endpoint read authoritatively, just before a deletion: DescribeEndpoint, ListTags
+        (not the eventually consistent tagging API), its components, and its metrics up to ``now``."""
+        from core.snapshot import is_gone
+
+        try:
+            ep = self.sagemaker.describe_endpoint(EndpointName=name)
+        except ClientError as exc:
+            if is_gone(exc):
+                return None
+            raise
+        try:
+            tags: dict[str, str] | None = {t["Key"]: t["Value"] for t in pages(self.sagemaker.list_tags, "Tags", ResourceArn=ep["EndpointArn"])}
+        except ClientError:
+            tags = None
+        ics = [c["InferenceComponentName"] for c in pages(self.sagemaker.list_inference_components, "InferenceComponents", EndpointNameEquals=name)]
+        components = {name: ics}
+        sums, unknown = self._invocations({name}, components, now, policy.janitor.idle_for, {"Dimensions": [{"Name": "EndpointName", "Value": name}]})
+        for ic in ics:
+            ic_sums, ic_unknown = self._invocations({name}, components, now, policy.janitor.idle_for, {"Dimensions": [{"Name": "InferenceComponentName", "Value": ic}]})
+            sums[name] = sums.get(name, 0.0) + ic_sums.get(name, 0.0)
+            unknown |= ic_unknown
+        created = ep["CreationTime"] if ep["CreationTime"].tzinfo else ep["CreationTime"].replace(tzinfo=UTC)
+        return EndpointFacts(
+            name=name, arn=ep["EndpointArn"], status=ep["EndpointStatus"], created=created, tags=tags,
+            invocations=None if unknown else sums.get(name, 0.0), inference_components=tuple(ics),
+            managed_by=_managed_endpoints(policy, components).get(name),
+        )
 
 
 def _managed_endpoints(policy: Policy, components: dict[str, list[str]]) -> dict[str, str]:
@@ -248,13 +287,22 @@ class JanitorActions:
 
     def unmark(self, facts: EndpointFacts, verdict: Verdict) -> str:
         self.clients.sagemaker.delete_tags(ResourceArn=facts.arn, TagKeys=[JANITOR_TAG])
+        if self.store.record("janitor", facts.name):  # a deletion that began and was abandoned
+            self.store.put_record("janitor", facts.name, None)
+            self.notify(f"sagescale janitor: {facts.name} was partly torn down", f"A deletion of {facts.name} began and stopped; it is kept now. Check its inference components, scaling and alarms; `sagescale restore` can bring back what is missing.")
         self.notify(f"sagescale janitor: {facts.name} is no longer marked", f"Endpoint {facts.name} was unmarked: {'; '.join(verdict.reasons)}.")
         return "unmarked"
 
     def delete(self, name: str, now: datetime) -> str:
         """Snapshot (once per deletion) and tear down; resumes a deletion an earlier run began."""
         progress = self.store.record("janitor", name) or {}
-        snapshot = self.store.snapshot(name, progress["snapshot"]) if progress.get("snapshot") else None
+        key = progress.get("snapshot")
+        snapshot = self.store.snapshot(name, key) if key else None
+        if snapshot is not None:
+            arn = self._arn(name)
+            stale = datetime.fromisoformat(progress["started"]) < now - timedelta(days=1)
+            if stale or (arn is not None and arn != snapshot.get("endpoint_arn")):
+                snapshot = None  # an old record, or one of an earlier endpoint of that name: take a new snapshot
         if snapshot is None:
             snapshot = capture(name, self.clients, now)
             key = self.store.put_snapshot(snapshot)
@@ -266,8 +314,18 @@ class JanitorActions:
         if not result.finished:
             return f"deleting: waiting for {', '.join(result.waiting_on)} (a later run resumes)"
         self.store.put_record("janitor", name, None)
-        self.notify(f"sagescale janitor: deleted {name}", f"Endpoint {name} was deleted; snapshot {snapshot['taken_at']}. Restore: sagescale restore {name}")
-        return "deleted (snapshot " + str(snapshot["taken_at"]) + ")"
+        self.notify(f"sagescale janitor: deleted {name}", f"Endpoint {name} was deleted; snapshot {key}. Restore: sagescale restore {name}")
+        return f"deleted (snapshot {key})"
+
+    def _arn(self, name: str) -> str | None:
+        from core.snapshot import is_gone
+
+        try:
+            return str(self.clients.sagemaker.describe_endpoint(EndpointName=name)["EndpointArn"])
+        except ClientError as exc:
+            if is_gone(exc):
+                return None
+            raise
 
 
 def run_janitor(
@@ -300,10 +358,11 @@ def _act(policy: Policy, now: datetime, reader: FleetReader, actions: JanitorAct
         return actions.mark(facts, verdict)
     if verdict.action == "unmark":
         return actions.unmark(facts, verdict)
-    # delete: read this endpoint again and judge it afresh; anything else than "delete" stops it
-    fresh = reader.read(policy, now, facts.name)
-    again = judge(fresh[0], policy.janitor, now) if fresh else None
-    if again is None or again.action != "delete":
+    # delete: read this one endpoint again, authoritatively, and judge it afresh; anything
+    # but "delete" with the same mark stops it
+    fresh = reader.read_one(policy, facts.name, now)
+    again = judge(fresh, policy.janitor, now) if fresh is not None else None
+    if again is None or again.action != "delete" or again.due != verdict.due:
         return f"not deleted: on a fresh read the verdict is {again.action if again else 'gone'}"
     return actions.delete(facts.name, now)
 

@@ -314,7 +314,7 @@ class Janitor(_Model):
     """The janitor: finds forgotten endpoints, marks them, deletes them after a grace period."""
 
     idle_for: StrictInt = Field(default=1440, ge=60, le=20160, description="Minutes without invocations before an endpoint is a candidate (at most 14 days: what CloudWatch can prove).")
-    grace: StrictInt = Field(default=2880, ge=0, le=60 * 24 * 90, description="Minutes between mark and delete.")
+    grace: StrictInt = Field(default=2880, ge=60, le=60 * 24 * 90, description="Minutes between mark and delete.")
     protect: dict[str, str] = Field(default_factory=lambda: {"sagescale:keep": "true"}, description="Tags that forbid deletion.")
     dry_run: bool = Field(default=True, description="Report only; set false (or pass --apply) to mark and delete.")
     include_managed: bool = Field(default=False, description="Also collect endpoints that a policy target manages.")

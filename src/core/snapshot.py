@@ -85,7 +85,7 @@ def capture(endpoint: str, clients: Clients, now: datetime) -> dict[str, Any]:
     try:
         ep = sm.describe_endpoint(EndpointName=endpoint)
         config = {k: v for k, v in sm.describe_endpoint_config(EndpointConfigName=ep["EndpointConfigName"]).items() if k not in _CONFIG_READ_ONLY}
-        tags = pages(sm.list_tags, "Tags", ResourceArn=ep["EndpointArn"])
+        tags = _user_tags(pages(sm.list_tags, "Tags", ResourceArn=ep["EndpointArn"]))
         components = []
         for summary in pages(sm.list_inference_components, "InferenceComponents", EndpointNameEquals=endpoint):
             ic = sm.describe_inference_component(InferenceComponentName=summary["InferenceComponentName"])
@@ -95,7 +95,7 @@ def capture(endpoint: str, clients: Clients, now: datetime) -> dict[str, Any]:
                     "variant": ic["VariantName"],
                     "specification": _create_spec(ic.get("Specification", {})),
                     "copies": ic.get("RuntimeConfig", {}).get("DesiredCopyCount", 1),
-                    "tags": pages(sm.list_tags, "Tags", ResourceArn=ic["InferenceComponentArn"]),
+                    "tags": _user_tags(pages(sm.list_tags, "Tags", ResourceArn=ic["InferenceComponentArn"])),
                 }
             )
     except ClientError as exc:
@@ -122,6 +122,11 @@ def capture(endpoint: str, clients: Clients, now: datetime) -> dict[str, Any]:
     }
     snapshot["models"] = [_capture_model(sm, name) for name in snapshot_models(snapshot)]
     return snapshot
+
+
+def _user_tags(tags: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Tags a create call may pass back: not AWS's own (``aws:`` keys are reserved)."""
+    return [t for t in tags if not t["Key"].lower().startswith("aws:")]
 
 
 _MODEL_FIELDS = ("ModelName", "PrimaryContainer", "Containers", "InferenceExecutionConfig", "ExecutionRoleArn", "VpcConfig", "EnableNetworkIsolation")
@@ -216,6 +221,11 @@ def teardown(
         if _ignore_gone(partial(aas.deregister_scalable_target, ServiceNamespace="sagemaker", ResourceId=st["resource_id"], ScalableDimension=st["dimension"])):
             done.steps.append(f"deregistered scalable target {st['resource_id']}")
     components = [c["name"] for c in snapshot["inference_components"]]
+    current = {c["InferenceComponentName"] for c in pages(sm.list_inference_components, "InferenceComponents", EndpointNameEquals=endpoint)}
+    if current - set(components):
+        raise SnapshotError(f"{endpoint} hosts {', '.join(sorted(current - set(components)))}, which the snapshot does not hold: take a new one")
+    # adapters (a BaseInferenceComponentName) go before their base
+    components.sort(key=lambda n: not any(c["name"] == n and c["specification"].get("BaseInferenceComponentName") for c in snapshot["inference_components"]))
     done.waiting_on = _delete_components(sm, components, done.steps, deadline, sleep, poll_seconds)
     if done.waiting_on:
         return done
@@ -343,7 +353,7 @@ def restore(
             raise SnapshotError(f"{endpoint} hosts inference components: restore it with wait=True")
         return steps
     _wait(lambda: sm.describe_endpoint(EndpointName=endpoint)["EndpointStatus"], endpoint, sleep, poll_seconds, timeout_seconds)
-    for ic in snapshot["inference_components"]:
+    for ic in sorted(snapshot["inference_components"], key=lambda c: bool(c["specification"].get("BaseInferenceComponentName"))):
         create: dict[str, Any] = {
             "InferenceComponentName": ic["name"], "EndpointName": endpoint, "VariantName": ic["variant"],
             "Specification": ic["specification"], "RuntimeConfig": {"CopyCount": ic["copies"]},

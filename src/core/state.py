@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -218,7 +218,10 @@ class StateStore:
     def put_snapshot(self, snapshot: dict[str, Any]) -> str:
         """Store an endpoint snapshot (compressed when large); returns its key (the time it was taken)."""
         text = json.dumps(snapshot, sort_keys=True, default=str)
-        item: dict[str, Any] = {"pk": {"S": f"snapshot#{snapshot['endpoint']}"}, "sk": {"S": snapshot["taken_at"]}}
+        # the sort key: UTC time (sorts right whatever the caller's offset) and a unique suffix
+        taken = datetime.fromisoformat(snapshot["taken_at"]).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        key = f"{taken}#{uuid.uuid4().hex[:8]}"
+        item: dict[str, Any] = {"pk": {"S": f"snapshot#{snapshot['endpoint']}"}, "sk": {"S": key}}
         if len(text) > 100_000:
             packed = base64.b64encode(gzip.compress(text.encode())).decode()
             if len(packed) > 380_000:
@@ -227,7 +230,7 @@ class StateStore:
         else:
             item["doc"] = {"S": text}
         self.dynamodb.put_item(TableName=self.table, Item=item)
-        return str(snapshot["taken_at"])
+        return key
 
     def snapshot(self, endpoint: str, key: str | None = None) -> dict[str, Any] | None:
         """The snapshot of ``endpoint`` taken at ``key``, or its latest one; ``None`` if there is none."""

@@ -50,10 +50,13 @@ def cmd_janitor(args: argparse.Namespace) -> int:
     from core.state import StateStore
 
     policy: Policy = load_policy(args.policy)
+    if args.now and args.apply:
+        # a what-if time would judge metrics, ages and grace periods against a clock that is not now
+        raise _usage("--now is a what-if: it never acts (drop --apply)")
+    apply = not args.now and (args.apply or not policy.janitor.dry_run)
     now = _now(args.now)
     clients = AwsClients()
     reader = FleetReader(clients.sagemaker, clients.client("resourcegroupstaggingapi"), clients.cloudwatch)
-    apply = args.apply or not policy.janitor.dry_run
     actions = None
     if apply:
         table = _table_name(args, required=True)
@@ -124,7 +127,12 @@ def cmd_delete(args: argparse.Namespace) -> int:
         print(f"snapshot: state table {table}, key {snapshot['taken_at']}")
     failure = None
     try:
-        done = teardown(snapshot, sc, with_config_and_models=args.with_config_and_models)
+        import time
+
+        give_up = time.monotonic() + args.timeout * 60
+        done = teardown(snapshot, sc, with_config_and_models=args.with_config_and_models, deadline=lambda: time.monotonic() > give_up)
+        if not done.finished:
+            print(f"sagescale: still deleting after {args.timeout} minutes: {', '.join(done.waiting_on)}; run again to resume", file=sys.stderr)
         for step in done.steps:
             print(f"  {step}")
     except (ClientError, BotoCoreError) as exc:
@@ -200,7 +208,7 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("janitor", help="find forgotten endpoints: report, or mark/notify/delete with --apply")
     p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy file (default: the one shipped with the functions)")
     p.add_argument("--apply", action="store_true", help="act: mark, notify, delete after the grace period (default: dry run)")
-    p.add_argument("--now", help="evaluate as if at this ISO 8601 time (what-if)")
+    p.add_argument("--now", help="evaluate as if at this ISO 8601 time: a what-if that never acts")
     p.add_argument("--endpoint", help="only this endpoint")
     p.add_argument("--table", help="state table for snapshots (default: $SAGESCALE_STATE_TABLE)")
     p.add_argument("--topic", help="SNS topic for notifications (default: $SAGESCALE_TOPIC_ARN)")
@@ -211,6 +219,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("endpoint")
     p.add_argument("--with-config-and-models", action="store_true", help="also delete the endpoint config and models")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--timeout", type=int, default=30, help="minutes to wait for inference components to go (default 30)")
     p.add_argument("--snapshot-dir", default="sagescale-snapshots", help="where the snapshot JSON is written (default ./sagescale-snapshots)")
     p.add_argument("--table", help="also store the snapshot in this state table (default: $SAGESCALE_STATE_TABLE)")
     p.set_defaults(func=cmd_delete)
