@@ -84,3 +84,20 @@ def test_tracer_is_loaded_only_when_the_stack_enables_it(enabled: bool, monkeypa
         [sys.executable, "-c", "import sys, handlers.observe; print('aws_xray_sdk' in sys.modules)"], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "False"
+
+
+def test_tracer_enabled_without_the_xray_sdk_runs_untraced(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from types import SimpleNamespace
+
+    import handlers.runtime
+    from handlers.observe import traced
+
+    class MissingSdk:
+        def __init__(self, service: str) -> None:
+            raise ModuleNotFoundError("No module named 'aws_xray_sdk'")
+
+    monkeypatch.setattr(handlers.runtime, "get_runtime", lambda: SimpleNamespace(settings=SimpleNamespace(tracer=True)))
+    monkeypatch.setattr("aws_lambda_powertools.Tracer", MissingSdk)
+    wrapped = traced(lambda event, context: ("ran", event))
+    assert wrapped({"n": 1}, None) == ("ran", {"n": 1})
+    assert "add aws-xray-sdk" in caplog.text

@@ -31,8 +31,9 @@ Handler = Callable[[Any, Any], Any]
 def traced(handler: Handler) -> Handler:
     """Powertools Tracer around ``handler`` when the stack enables it (``PowertoolsTracer``).
 
-    The Tracer (aws-xray-sdk) costs about 0.2 s of cold start, so it is imported on the first
-    invocation and only if enabled; without it the functions still have Lambda's own X-Ray
+    The Tracer (aws-xray-sdk) costs about 0.2 s of cold start and about 40 MB of package (it
+    brings its own botocore), so it is not in the package by default and is imported on the
+    first invocation only if enabled; without it the functions still have Lambda's own X-Ray
     segments (``Tracing: Active``).
     """
     chosen: list[Handler] = []
@@ -42,9 +43,18 @@ def traced(handler: Handler) -> Handler:
             from handlers.runtime import get_runtime
 
             if get_runtime().settings.tracer:
-                from aws_lambda_powertools import Tracer
+                try:
+                    from aws_lambda_powertools import Tracer
 
-                chosen.append(Tracer(service="sagescale").capture_lambda_handler(handler))
+                    chosen.append(Tracer(service="sagescale").capture_lambda_handler(handler))
+                except ImportError as exc:  # aws-xray-sdk is not in the package by default
+                    import logging
+
+                    logging.getLogger("sagescale").warning(
+                        "PowertoolsTracer is on but %s; add aws-xray-sdk to src/requirements.txt "
+                        "or use the Powertools Lambda layer. Running without it.", exc
+                    )
+                    chosen.append(handler)
             else:
                 chosen.append(handler)
         return chosen[0](event, context)
