@@ -33,13 +33,6 @@ targets:
 
 
 @pytest.fixture
-def creds(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-
-
-@pytest.fixture
 def local_emulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """``sagescale local --port 0 --seed POLICY`` in its own process; yields its URL."""
     policy = tmp_path / "policy.yaml"
@@ -56,7 +49,7 @@ def local_emulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         assert proc.wait(timeout=20) == 0
 
 
-def test_local_and_replay_in_two_processes(local_emulator: tuple[str, Path], creds: None) -> None:
+def test_local_and_replay_in_two_processes(local_emulator: tuple[str, Path], aws_env: None) -> None:
     url, policy = local_emulator
     sm = boto3.client("sagemaker", endpoint_url=url, region_name="us-east-1")
     before = sm.describe_inference_component(InferenceComponentName="llm-ic")["RuntimeConfig"]["DesiredCopyCount"]
@@ -73,7 +66,7 @@ def test_local_and_replay_in_two_processes(local_emulator: tuple[str, Path], cre
     assert after == expected
 
 
-def test_replay_on_embedded_emulator_reports_missing_resources(capsys: pytest.CaptureFixture[str], creds: None) -> None:
+def test_replay_on_embedded_emulator_reports_missing_resources(capsys: pytest.CaptureFixture[str], aws_env: None) -> None:
     """Without --endpoint-url an empty embedded emulator runs: the shipped policy's IC does not exist."""
     code = main(["replay", "ReconcileFunction", str(EVENTS / "reconcile-dry-run.json")])
     out = json.loads(capsys.readouterr().out)
@@ -82,7 +75,7 @@ def test_replay_on_embedded_emulator_reports_missing_resources(capsys: pytest.Ca
     assert out["targets"]["llm"]["outcome"] == "dry-run" and out["targets"]["llm"]["action"] == "error"
 
 
-def test_replay_failed_invocation_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str], creds: None) -> None:
+def test_replay_failed_invocation_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str], aws_env: None) -> None:
     event = tmp_path / "bad.json"
     event.write_text('{"target": "nope"}')
     code = main(["replay", "ReconcileFunction", str(event)])
@@ -111,7 +104,7 @@ def test_replay_rejects_event_that_is_not_json(tmp_path: Path, capsys: pytest.Ca
     assert "is not JSON" in capsys.readouterr().err
 
 
-def test_demo_timeline(capsys: pytest.CaptureFixture[str], creds: None) -> None:
+def test_demo_timeline(capsys: pytest.CaptureFixture[str], aws_env: None) -> None:
     assert main(["demo", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     details = [(row["at"][:16], row["event"], row["detail"]) for row in out["timeline"]]
@@ -134,7 +127,7 @@ def test_demo_timeline(capsys: pytest.CaptureFixture[str], creds: None) -> None:
     assert out["writes"] == 11  # 6 reconcile writes, 3 alarm steps (the duplicate wrote nothing), mark, delete
 
 
-def test_override_set_and_clear(local_emulator: tuple[str, Path], creds: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_override_set_and_clear(local_emulator: tuple[str, Path], aws_env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     url, policy = local_emulator
     monkeypatch.setenv("AWS_ENDPOINT_URL", url)
     until = (datetime.now(UTC) + timedelta(hours=2)).isoformat()

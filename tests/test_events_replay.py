@@ -75,9 +75,7 @@ def test_every_event_file_has_a_documented_effect() -> None:
 
 
 @pytest.fixture
-def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Path, object]]:
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
+def seeded(tmp_path: Path, aws_env: None) -> Iterator[tuple[str, Path, object]]:
     policy_file = tmp_path / "policy.yaml"
     policy_file.write_text(POLICY)
     with start_server() as server:

@@ -239,9 +239,8 @@ def _apply_one(
         if applied.outcome == "deferred":
             return AlarmOutcome(match.target, "deferred", match.change, match.wake, step.decision, applied.message)
     decision = step.decision
-    before: Any = observed.desired if decision.action == "set_count" else ({"min": observed.scalable.min, "max": observed.scalable.max} if observed.scalable else None)
-    after: Any = decision.count if decision.action == "set_count" else ({"min": decision.scalable.min, "max": decision.scalable.max} if decision.scalable else None)
-    step_doc = {"key": record.key, "alarm": record.alarm, "state": record.state, "change": match.change, "wake": match.wake, "from": before, "to": after, "at": now.isoformat()}
+    change = decision.change_doc(now, f"alarm:{record.key}")
+    step_doc = {"key": record.key, "alarm": record.alarm, "state": record.state, "change": match.change, "wake": match.wake, "from": change["from"], "to": change["to"], "at": now.isoformat()}
 
     def record_step(s: TargetState) -> TargetState | None:
         if s.applied(record.key):  # a retried write whose first attempt landed
@@ -254,7 +253,7 @@ def _apply_one(
             steps=(*s.steps, step_doc),
             cooldowns=cooldowns,
             surges=step.surges if step.surges is not None else s.surges,
-            last_action={"at": now.isoformat(), "action": decision.action, "from": before, "to": after, "reasons": list(decision.bounds.reasons), "trigger": f"alarm:{record.key}"},
+            last_action=change,
         )
 
     store.update(match.target, record_step, known=state)

@@ -7,6 +7,7 @@ observed state, so a missed run is repaired by the next one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from core.bounds import Bounds
@@ -55,6 +56,25 @@ class Decision:
     @property
     def writes(self) -> bool:
         return self.action in ("set_bounds", "set_count")
+
+    def change_doc(self, now: datetime, trigger: str) -> dict[str, Any]:
+        """The state table's record of this decision's write (or deferred write): from/to as a
+        count in direct mode, as min/max in bounds mode."""
+        before: Any = self.observed.desired
+        after: Any = self.count
+        if self.mode == "bounds":
+            prev = self.observed.scalable
+            before = {"min": prev.min, "max": prev.max} if prev else None
+            after = {"min": self.scalable.min, "max": self.scalable.max} if self.scalable else None
+        action = self.action if self.action in ("set_count", "set_bounds", "none") else ("set_bounds" if self.mode == "bounds" else "set_count")
+        return {
+            "at": now.isoformat(),
+            "action": action,
+            "from": before,
+            "to": after,
+            "reasons": list(self.bounds.reasons),
+            "trigger": trigger,
+        }
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -165,30 +165,13 @@ def _act(
     if applied.outcome == "deferred":
         _record_pending(store, state, decision, now, trigger)
         return TargetOutcome(decision, "deferred", applied.message)
-    doc = _action_doc(decision, now, trigger)
+    doc = decision.change_doc(now, trigger)
     store.update(name, lambda s: replace(s, last_action=doc, pending=None, applied_min=bounds.min), known=state)
     return TargetOutcome(decision, "applied")
 
 
-def _action_doc(decision: Decision, now: datetime, trigger: str) -> dict[str, Any]:
-    before: Any = decision.observed.desired
-    after: Any = decision.count
-    if decision.scalable is not None:
-        prev = decision.observed.scalable
-        before = {"min": prev.min, "max": prev.max} if prev else None
-        after = {"min": decision.scalable.min, "max": decision.scalable.max}
-    return {
-        "at": now.isoformat(),
-        "action": "set_bounds" if decision.scalable is not None else "set_count",
-        "from": before,
-        "to": after,
-        "reasons": list(decision.bounds.reasons),
-        "trigger": trigger,
-    }
-
-
 def _record_pending(store: StateStore, state: TargetState, decision: Decision, now: datetime, trigger: str) -> None:
-    doc = _action_doc(decision, now, trigger)
+    doc = decision.change_doc(now, trigger)
 
     def change(s: TargetState) -> TargetState | None:
         same = s.pending is not None and {k: v for k, v in s.pending.items() if k != "at"} == {k: v for k, v in doc.items() if k != "at"}

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from botocore.exceptions import ClientError
 
 from core.decide import Decision, Observed, ScalableBounds
+from core.paging import pages
 from core.policy import Target
 
 if TYPE_CHECKING:
@@ -66,18 +67,9 @@ class ScalingAdapter:
         ids = sorted(wanted)
         found: dict[str, ScalableBounds] = {}
         for i in range(0, len(ids), 50):
-            token: str | None = None
-            while True:
-                kwargs: dict[str, object] = {"ServiceNamespace": "sagemaker", "ResourceIds": ids[i : i + 50]}
-                if token:
-                    kwargs["NextToken"] = token
-                resp = self.autoscaling.describe_scalable_targets(**kwargs)  # type: ignore[arg-type]
-                for st in resp.get("ScalableTargets", []):
-                    if wanted.get(st["ResourceId"]) == st["ScalableDimension"]:
-                        found[st["ResourceId"]] = ScalableBounds(st["MinCapacity"], st["MaxCapacity"])
-                token = resp.get("NextToken")
-                if not token:
-                    break
+            for st in pages(self.autoscaling.describe_scalable_targets, "ScalableTargets", ServiceNamespace="sagemaker", ResourceIds=ids[i : i + 50]):
+                if wanted.get(st["ResourceId"]) == st["ScalableDimension"]:
+                    found[st["ResourceId"]] = ScalableBounds(st["MinCapacity"], st["MaxCapacity"])
         return found
 
     def observe(self, target: Target, scalable: ScalableBounds | None) -> Observed:

@@ -137,11 +137,10 @@ class DemoWeek:
 
     def janitor(self) -> None:
         """The hourly janitor, applying (the demo's stand-in for ``dry_run: false``)."""
-        from core.janitor import FleetReader, JanitorActions, run_janitor
+        from core.janitor import JanitorActions, run_janitor
 
-        reader = FleetReader(self.clients.sagemaker, self.clients.client("resourcegroupstaggingapi"), self.clients.cloudwatch)
         actions = JanitorActions(self.runtime.snapshot_clients, self.runtime.store, self.runtime.notify, sleep=lambda _s: None)
-        result = run_janitor(self.policy, self.clock(), reader, actions)
+        result = run_janitor(self.policy, self.clock(), self.runtime.fleet, actions)
         for verdict in result.verdicts:
             if verdict.action in ("mark", "delete", "unmark"):
                 self.result.writes += 1
