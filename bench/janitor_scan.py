@@ -44,8 +44,9 @@ def build_fleet(clients: Any, endpoints: int, with_ic: int) -> None:
 
 
 def measure(endpoints: int, with_ic: int) -> dict[str, Any]:
-    from core.clients import AwsClients
-    from core.janitor import FleetReader, run_janitor
+    from core.aws.clients import AwsClients
+    from core.aws.fleet import FleetReader
+    from core.aws.janitor import run_janitor
     from core.policy import loads_policy
     from sagescale.emulator import ManualClock, emulated_aws
 

@@ -32,11 +32,11 @@ def policy_text(n: int) -> str:
 
 
 def measure(n: int) -> dict[str, Any]:
-    from core.clients import AwsClients
+    from core.aws.clients import AwsClients
+    from core.aws.reconcile import run_reconcile
+    from core.aws.scaling import ScalingAdapter
+    from core.aws.state import StateStore
     from core.policy import load_policy
-    from core.reconcile import run_reconcile
-    from core.scaling import ScalingAdapter
-    from core.state import StateStore
     from sagescale.emulator import emulated_aws
     from sagescale.seed import seed_target
     from sagescale.stack import Stack, default_template

@@ -21,9 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from core.policy import load_policy  # noqa: E402
-from core.sim_config import load_sim_config  # noqa: E402
-from core.simulator import Simulation, served_in, simulate, spike_onset  # noqa: E402
-from sagescale.trace import generate, read_trace  # noqa: E402
+from core.sim.config import load_sim_config  # noqa: E402
+from core.sim.results import Simulation  # noqa: E402
+from core.sim.run import served_in, simulate, spike_onset  # noqa: E402
+from core.sim.traces import generate, read_trace  # noqa: E402
 
 
 def checks(sim: Simulation) -> dict[str, object]:

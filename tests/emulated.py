@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.clients import AwsClients
+from core.aws.clients import AwsClients
 from core.policy import Policy, load_policy
 from handlers import alarm, reconcile
 from handlers.runtime import Runtime, reset_runtime

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.clients import AwsClients
+from core.aws.clients import AwsClients
 from core.events import EventError, parse_alarm_event
 from handlers import alarm
 from sagescale.emulator import emulated_aws
@@ -277,8 +277,8 @@ def test_bounds_mode_surge_never_lowers_the_minimum(aenv: Env) -> None:
 
 def test_a_stuck_lock_fails_the_invocation_for_a_retry(aenv: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     """Regression: a LockTimeout escaped as an unexpected error instead of a retryable busy target."""
-    from core.alarms import TargetBusy
-    from core.state import LockTimeout
+    from core.aws.alarms import TargetBusy
+    from core.aws.state import LockTimeout
 
     def stuck(*_: Any, **__: Any) -> Any:
         raise LockTimeout("target llm stayed locked for 30 s")
@@ -290,7 +290,7 @@ def test_a_stuck_lock_fails_the_invocation_for_a_retry(aenv: Env, monkeypatch: p
 
 
 def test_in_progress_target_fails_the_invocation_for_a_retry(aenv: Env) -> None:
-    from core.alarms import TargetBusy
+    from core.aws.alarms import TargetBusy
 
     aenv.emulator.update_delay = timedelta(minutes=5)
     aenv.clients.sagemaker.update_inference_component_runtime_config(InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 2})

@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from core.clients import AwsClients
-from core.janitor import FleetReader, JanitorActions, run_janitor
+from core.aws.clients import AwsClients
+from core.aws.fleet import FleetReader
+from core.aws.janitor import JanitorActions, run_janitor
+from core.aws.reconcile import run_reconcile
+from core.aws.scaling import ScalingAdapter
+from core.aws.snapshot import Clients, leftovers
+from core.aws.state import StateStore
 from core.policy import loads_policy
-from core.reconcile import run_reconcile
-from core.scaling import ScalingAdapter
-from core.snapshot import Clients, leftovers
-from core.state import StateStore
 from sagescale.emulator import ManualClock, control, start_server
 from sagescale.seed import seed_target
 from sagescale.stack import Stack, default_template

@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from core.clients import AwsClients
-from core.janitor import FleetReader, JanitorActions, run_janitor
+from core.aws.clients import AwsClients
+from core.aws.fleet import FleetReader
+from core.aws.janitor import JanitorActions, run_janitor
+from core.aws.snapshot import Clients, capture, restore, teardown
+from core.aws.state import StateStore
 from core.policy import Policy, loads_policy
-from core.snapshot import Clients, capture, restore, teardown
-from core.state import StateStore
 from sagescale.cli import main
 from sagescale.emulator import ManualClock, emulated_aws
 from sagescale.seed import seed_target
@@ -246,7 +247,7 @@ def _ic_endpoint_with_scaling(fleet: Fleet) -> None:
         ServiceNamespace="sagemaker", ResourceId="inference-component/ic-idle",
         ScalableDimension="sagemaker:inference-component:DesiredCopyCount", MinCapacity=0, MaxCapacity=4,
     )
-    from core.wake import WakeAlarms
+    from core.aws.wake import WakeAlarms
 
     target = loads_policy("version: 1\ntargets:\n  ic-idle: {inference_component: ic-idle, min: 1, max: 4, wake: true}\n").targets
     WakeAlarms(fleet.clients.cloudwatch, fleet.clients.autoscaling).ensure(target, {"ic-idle": "bounds"})
@@ -467,7 +468,7 @@ def test_snapshot_leaves_out_aws_reserved_tags(fleet: Fleet) -> None:
 
 
 def test_teardown_refuses_components_the_snapshot_does_not_hold(fleet: Fleet) -> None:
-    from core.snapshot import SnapshotError
+    from core.aws.snapshot import SnapshotError
 
     snapshot = capture("ic-idle-endpoint", fleet.snapshot_clients, NOW)
     fleet.clients.sagemaker.create_inference_component(

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from core.clients import AwsClients
-from core.parking import Parking, run_parking
+from core.aws.clients import AwsClients
+from core.aws.parking import Parking, run_parking
+from core.aws.reconcile import run_reconcile
+from core.aws.scaling import ScalingAdapter
+from core.aws.snapshot import Clients
+from core.aws.state import StateStore
 from core.policy import Policy, loads_policy
-from core.reconcile import run_reconcile
-from core.scaling import ScalingAdapter
-from core.snapshot import Clients
-from core.state import StateStore
 from sagescale.cli import main
 from sagescale.emulator import ManualClock, emulated_aws
 from sagescale.seed import seed_target

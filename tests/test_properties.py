@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.bounds import effective_bounds, transitions
+from core.bounds import effective_bounds, target_schedule, transitions
 from core.policy import Policy, parse_policy
 
 ZONES = ["America/New_York", "Europe/Berlin", "Australia/Sydney", "UTC", "Australia/Lord_Howe", "Asia/Kolkata"]
@@ -94,7 +94,7 @@ def test_bounds_invariants(policy: Policy, now: datetime) -> None:
     assert b.reasons
     if not target.zero_when_idle:
         assert b.min >= 1
-    floors = policy.schedules["t"].active_floors(now)
+    floors = target_schedule(policy, "t").active_floors(now)
     if floors:  # a floor beats an idle window, clamped to max
         assert b.min == min(target.max, max(m for m, _ in floors))
 

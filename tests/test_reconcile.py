@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from core.clients import AwsClients
+from core.aws.clients import AwsClients
 from handlers import reconcile
 from handlers.runtime import reset_runtime
 from handlers.settings import Settings

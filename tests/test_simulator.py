@@ -13,25 +13,14 @@ import pytest
 
 from core.bounds import effective_bounds
 from core.policy import Policy, load_policy, loads_policy
-from core.sim_config import (
-    AlarmDef,
-    CopyNeeds,
-    InstanceSpec,
-    Resolved,
-    SimConfigError,
-    copies_per_instance,
-    parse_sim_config,
-)
-from core.simulator import (
-    CloudWatchAlarm,
-    Fleet,
-    _level_cost,
-    required_copies,
-    served_in,
-    simulate,
-    spike_onset,
-)
-from sagescale.trace import read_trace
+from core.sim.alarm import CloudWatchAlarm
+from core.sim.base import SimConfigError
+from core.sim.config import AlarmDef, Resolved, parse_sim_config
+from core.sim.fleet import Fleet
+from core.sim.oracle import _level_cost, required_copies
+from core.sim.packing import CopyNeeds, InstanceSpec, copies_per_instance
+from core.sim.run import served_in, simulate, spike_onset
+from core.sim.traces import read_trace
 from tests.conftest import EXAMPLES
 
 MONDAY = datetime(2026, 9, 14, 4, 0, tzinfo=UTC)  # 00:00 in New York
@@ -273,7 +262,7 @@ def test_tuned_example_on_the_holiday_week_meets_the_acceptance_numbers() -> Non
     """docs/simulator.md: llm-retail-tuned.yaml with llm-retail.sim.yaml on the holiday-week trace."""
     trace = read_trace(EXAMPLES / "traces" / "holiday-week.csv")
     policy = load_policy(EXAMPLES / "llm-retail-tuned.yaml")
-    from core.sim_config import load_sim_config
+    from core.sim.config import load_sim_config
 
     sim = simulate(policy, "llm", trace.start, trace.requests, load_sim_config(EXAMPLES / "llm-retail.sim.yaml"))
     s = sim.strategies
@@ -286,6 +275,6 @@ def test_tuned_example_on_the_holiday_week_meets_the_acceptance_numbers() -> Non
 
 
 def test_simulator_imports_neither_matplotlib_nor_the_sdk() -> None:
-    code = "import sys, json, core.simulator, sagescale.simulate_cmd, sagescale.trace; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'sagemaker'})))"
+    code = "import sys, json, core.sim.run, sagescale.simulate_cmd, core.sim.traces; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'sagemaker'})))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == []

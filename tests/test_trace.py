@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.policy import PolicyError
-from core.sim_config import SimConfigError, needs_from_sdk
+from core.sim.base import SimConfigError
+from core.sim.packing import needs_from_sdk
+from core.sim.traces import TraceError, generate, parse_trace, read_trace, write_trace
 from sagescale.simulate_cmd import ProgressBar, add_parsers
-from sagescale.trace import TraceError, generate, parse_trace, read_trace, write_trace
 from tests.conftest import EXAMPLES
 
 HEADER = "timestamp,requests\n"
@@ -22,10 +23,10 @@ HEADER = "timestamp,requests\n"
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """The command through a parser of its own, with the CLI's exit-code mapping."""
-    from sagescale.cli import UsageError, _Parser
+    from sagescale.common import Parser, UsageError
 
-    parser = _Parser(prog="sagescale")
-    add_parsers(parser.add_subparsers(dest="command", required=True, parser_class=_Parser))
+    parser = Parser(prog="sagescale")
+    add_parsers(parser.add_subparsers(dest="command", required=True, parser_class=Parser))
     try:
         args = parser.parse_args(argv)
         code: int = args.func(args)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from core.clients import AwsClients
+from core.aws.clients import AwsClients
 from handlers.runtime import reset_runtime
 from sagescale.emulator import emulated_aws
 from sagescale.samples import alarm_sample

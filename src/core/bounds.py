@@ -234,6 +234,16 @@ def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+def target_schedule(policy: Policy, name: str) -> TargetSchedule:
+    """The compiled schedule of target ``name``, built once per policy."""
+    key = f"schedule:{name}"
+    found = policy.memo.get(key)
+    if found is None:
+        found = policy.memo[key] = TargetSchedule(policy, name)
+    assert isinstance(found, TargetSchedule)
+    return found
+
+
 def effective_bounds(
     policy: Policy,
     target: str,
@@ -243,7 +253,7 @@ def effective_bounds(
     override: Override | None = None,
 ) -> Bounds:
     """Effective ``(min, max, reasons)`` of ``target`` at the aware instant ``now``."""
-    schedule: TargetSchedule = policy.schedules[target]
+    schedule = target_schedule(policy, target)
     return schedule.bounds(now, surges, override)
 
 
@@ -268,7 +278,7 @@ def transitions(policy: Policy, start: datetime, end: datetime, targets: Sequenc
         raise ValueError("the end of the range must be after its start")
     out: list[Transition] = []
     for name in targets if targets is not None else list(policy.targets):
-        schedule: TargetSchedule = policy.schedules[name]
+        schedule = target_schedule(policy, name)
         previous = schedule.bounds(start)
         out.append(Transition(start, name, previous))
         for point in schedule.change_points(start, end):

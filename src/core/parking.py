@@ -1,81 +1,20 @@
-"""Parking a classic real-time variant, which cannot hold 0 instances (DESIGN.md section 5).
+"""Parking a classic real-time variant (DESIGN.md section 5): the opt-in tag, the outcomes, the result.
 
-At the start of an idle window (effective minimum 0 for a ``park: true`` target) reconcile
-takes a snapshot and deletes the endpoint (never its config or model). When the window ends,
-or an operator wakes it, the endpoint is recreated from the snapshot; once it is InService,
-its scalable target, scaling policies and alarms are restored. The same snapshot module as
-the janitor's does the work.
-
-Only endpoints opted in with the tag ``sagescale:park = true`` are ever parked; the park
-function's IAM role carries the same condition. The scaling functions delete nothing.
+The work (snapshot, delete, recreate, restore scaling) is ``core.aws.parking``'s.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from core.bounds import effective_bounds
 from core.decide import TRANSITIONAL
-from core.policy import Policy, Target
-from core.snapshot import Clients, SnapshotError, capture, restore, restore_scaling, teardown
-from core.state import StateStore, TargetState
-from core.timewindows import require_aware
-
-log = logging.getLogger("sagescale.parking")
 
 PARK_TAG = "sagescale:park"
+
+
 ParkOutcome = Literal["parked", "still-parked", "unparking", "unparked", "waiting", "running", "refused", "error"]
-
-
-class Parking:
-    """Parks and unparks endpoints, keeping the snapshot key in the target's state."""
-
-    def __init__(self, clients: Clients, store: StateStore) -> None:
-        self.clients = clients
-        self.store = store
-
-    def describe(self, endpoint: str) -> tuple[bool, str | None, dict[str, str]]:
-        """Whether the endpoint exists, its status and its tags."""
-        from core.snapshot import is_gone
-
-        sm = self.clients.sagemaker
-        try:
-            ep = sm.describe_endpoint(EndpointName=endpoint)
-        except ClientError as exc:
-            if is_gone(exc):
-                return False, None, {}
-            raise
-        tags = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=ep["EndpointArn"]).get("Tags", [])}
-        return True, ep.get("EndpointStatus"), tags
-
-    def park(self, name: str, target: Target, now: datetime, state: TargetState) -> str:
-        endpoint = target.endpoint or ""
-        snapshot = capture(endpoint, self.clients, now)
-        key = self.store.put_snapshot(snapshot)
-        self.store.update(name, lambda s: replace(s, parked={"snapshot": key, "at": now.isoformat(), "phase": "parked"}), known=state)
-        done = teardown(snapshot, self.clients)
-        return f"parked: deleted {endpoint} (config and model kept; snapshot {key})" if done.finished else "parking: waiting"
-
-    def unpark(self, name: str, target: Target, state: TargetState, *, exists: bool, status: str | None) -> tuple[ParkOutcome, str]:
-        """Bring a parked endpoint back, one phase per call: recreate, then (InService) restore scaling."""
-        parked: dict[str, Any] = state.parked or {}
-        snapshot = self.store.snapshot(target.endpoint or "", parked.get("snapshot"))
-        if snapshot is None:
-            raise RuntimeError(f"no snapshot {parked.get('snapshot')} of parked endpoint {target.endpoint}")
-        if not exists:
-            steps = restore(snapshot, self.clients, wait=False)
-            self.store.update(name, lambda s: replace(s, parked={**parked, "phase": "restoring"}))
-            return "unparking", "; ".join(steps)
-        if status != "InService":
-            return "waiting", f"{target.endpoint} is {status}; scaling is restored once it is InService"
-        steps = restore_scaling(snapshot, self.clients)
-        self.store.update(name, lambda s: replace(s, parked=None))
-        return "unparked", "; ".join(steps) or "endpoint back in service"
 
 
 @dataclass
@@ -87,47 +26,29 @@ class ParkingResult:
         return {"at": self.at.isoformat(), "targets": {n: {"outcome": o, "message": m} for n, (o, m) in self.outcomes.items()}}
 
 
-def run_parking(
-    policy: Policy, now: datetime, parking: Parking, *, targets: list[str] | None = None, wake: bool = False, dry_run: bool = False
-) -> ParkingResult:
-    """Park or bring back every ``park: true`` target as its effective minimum says.
+def park_step(
+    endpoint: str, parked: dict[str, Any] | None, *, idle: bool, exists: bool, status: str | None, tags: dict[str, str], dry_run: bool
+) -> tuple[ParkOutcome | Literal["park", "unpark"], str]:
+    """What the park function does next for one ``park: true`` target. Pure.
 
-    ``wake`` brings the named targets back whatever the minimum (``sagescale wake``);
-    ``dry_run`` says what would be done and does nothing.
+    ``parked`` is the target's parking record (``None`` while it runs), ``idle`` whether its
+    effective minimum is 0 now, and ``exists``/``status``/``tags`` what SageMaker says of the
+    endpoint. ``park`` and ``unpark`` are the two actions; anything else is an outcome.
     """
-    require_aware(now, "now")
-    result = ParkingResult(now)
-    names = [n for n, t in policy.targets.items() if t.park and (targets is None or n in targets)]
-    states = parking.store.load(names)
-    for name in names:
-        target = policy.targets[name]
-        state = states[name]
-        try:
-            result.outcomes[name] = _one(policy, name, target, state, now, parking, wake, dry_run)
-        except (ClientError, BotoCoreError, SnapshotError, RuntimeError) as exc:
-            log.exception("parking %s failed", name)
-            result.outcomes[name] = ("error", f"{type(exc).__name__}: {exc}")
-    return result
-
-
-def _one(policy: Policy, name: str, target: Target, state: TargetState, now: datetime, parking: Parking, wake: bool, dry_run: bool) -> tuple[ParkOutcome, str]:
-    override = state.override if state.override is not None and state.override.until > now else None
-    idle = effective_bounds(policy, name, now, override=override).min == 0 and not wake
-    exists, status, tags = parking.describe(target.endpoint or "")
-    if state.parked is None:
+    if parked is None:
         if not idle or not exists:
             return "running", ""
         if tags.get(PARK_TAG) != "true":
-            return "refused", f"idle window, but {target.endpoint} is not tagged {PARK_TAG}=true: not parked"
+            return "refused", f"idle window, but {endpoint} is not tagged {PARK_TAG}=true: not parked"
         if status != "InService":
-            return "waiting", f"{target.endpoint} is {status}; parked once InService"
+            return "waiting", f"{endpoint} is {status}; parked once InService"
         if dry_run:
             return "waiting", "dry run: would park"
-        return "parked", parking.park(name, target, now, state)
+        return "park", ""
     if idle and not exists:
-        return "still-parked", f"parked since {state.parked.get('at')}"
+        return "still-parked", f"parked since {parked.get('at')}"
     if exists and status in TRANSITIONAL:
-        return "waiting", f"{target.endpoint} is {status}"
+        return "waiting", f"{endpoint} is {status}"
     if dry_run:
         return "waiting", "dry run: would bring it back"
-    return parking.unpark(name, target, state, exists=exists, status=status)
+    return "unpark", ""

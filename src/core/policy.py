@@ -7,7 +7,6 @@ reference is checked against them (``tests/test_docs.py``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import date
 from functools import cache, cached_property
 from pathlib import Path
@@ -349,11 +348,10 @@ class Policy(_Model):
         return self
 
     @cached_property
-    def schedules(self) -> Mapping[str, Any]:
-        """Compiled schedules per target (see ``core.bounds.TargetSchedule``), built once."""
-        from core.bounds import TargetSchedule
-
-        return {name: TargetSchedule(self, name) for name in self.targets}
+    def memo(self) -> dict[str, Any]:
+        """Data derived from this policy, computed once by the modules that use it (``core.bounds``
+        keeps each target's compiled schedule here). The policy itself never changes."""
+        return {}
 
 
 # ---------------------------------------------------------------------------

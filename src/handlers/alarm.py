@@ -10,9 +10,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from core.alarms import run_alarm
+from core.aws.alarms import run_alarm
 from core.events import AlarmRecord, parse_alarm_event
-from handlers.observe import count, metrics, traced
+from handlers.observe import metrics, traced
+from handlers.publish import AlarmReport, publish
 from handlers.runtime import Runtime, get_runtime
 
 logger = Logger(service="sagescale")
@@ -22,12 +23,7 @@ def _process(runtime: Runtime, record: dict[str, Any], request_id: str) -> dict[
     fields = {k: v for k, v in record.items() if k != "key"}
     alarm = AlarmRecord(**fields | {"dimensions": tuple((str(n), str(v)) for n, v in record["dimensions"])})
     outcomes = run_alarm(runtime.policy, alarm, runtime.clock(), runtime.scaling, runtime.store)
-    for outcome in outcomes:
-        logger.info("alarm step", extra={"step": outcome.as_dict()})
-        if outcome.outcome == "applied":
-            count("WakeFromZero" if outcome.wake else "ScalingActions")
-    runtime.notify_actions([f"{o.target}: {alarm.alarm} {alarm.state}, change {o.change:+d}" for o in outcomes if o.outcome == "applied"])
-    return {"alarm": alarm.alarm, "state": alarm.state, "key": alarm.key, "request_id": request_id, "targets": [o.as_dict() for o in outcomes]}
+    return publish(AlarmReport(alarm, outcomes, request_id), runtime)
 
 
 @traced

@@ -8,9 +8,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from core.aws.parking import run_parking
 from core.events import parse_reconcile_event
-from core.parking import run_parking
-from handlers.observe import count, metrics, traced
+from handlers.observe import metrics, traced
+from handlers.publish import publish
 from handlers.runtime import get_runtime
 
 logger = Logger(service="sagescale")
@@ -25,8 +26,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = run_parking(
         runtime.policy, runtime.clock(), runtime.parking, targets=[request.target] if request.target else None, dry_run=request.dry_run
     )
-    for name, (outcome, message) in result.outcomes.items():
-        logger.info("parking", extra={"target": name, "outcome": outcome, "detail": message})
-    count("Parked", sum(o == "parked" for o, _ in result.outcomes.values()))
-    count("Unparked", sum(o == "unparked" for o, _ in result.outcomes.values()))
-    return result.as_dict()
+    return publish(result, runtime)

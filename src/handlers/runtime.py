@@ -10,14 +10,15 @@ from functools import cached_property
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
-from core.clients import AwsClients
-from core.janitor import FleetReader
-from core.parking import Parking
+from core.aws.clients import AwsClients
+from core.aws.fleet import FleetReader
+from core.aws.janitor import JanitorActions
+from core.aws.parking import Parking
+from core.aws.scaling import ScalingAdapter
+from core.aws.snapshot import Clients as SnapshotClients
+from core.aws.state import StateStore
+from core.aws.wake import WakeAlarms
 from core.policy import Policy
-from core.scaling import ScalingAdapter
-from core.snapshot import Clients as SnapshotClients
-from core.state import StateStore
-from core.wake import WakeAlarms
 from handlers.settings import Settings
 
 
@@ -46,6 +47,10 @@ class Runtime:
     @cached_property
     def snapshot_clients(self) -> SnapshotClients:
         return SnapshotClients(self.clients.sagemaker, self.clients.autoscaling, self.clients.cloudwatch)
+
+    def janitor_actions(self, *, deadline: Callable[[], bool]) -> JanitorActions:
+        """The janitor's writes (marks, notifications, snapshot and teardown), stopping at ``deadline``."""
+        return JanitorActions(self.snapshot_clients, self.store, self.notify, deadline=deadline)
 
     @cached_property
     def parking(self) -> Parking:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.clients import AwsClients
+from core.aws.clients import AwsClients
 from core.policy import Policy, load_policy, loads_policy
 
 CODE_ROOT = Path(__file__).resolve().parent.parent

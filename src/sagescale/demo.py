@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 from zoneinfo import ZoneInfo
 
+from core.aws.clients import AwsClients
 from core.bounds import Override, effective_bounds
-from core.clients import AwsClients
 from core.policy import Policy, load_policy, loads_policy
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "policy" / "policy.yaml"
@@ -137,7 +137,7 @@ class DemoWeek:
 
     def janitor(self) -> None:
         """The hourly janitor, applying (the demo's stand-in for ``dry_run: false``)."""
-        from core.janitor import JanitorActions, run_janitor
+        from core.aws.janitor import JanitorActions, run_janitor
 
         actions = JanitorActions(self.runtime.snapshot_clients, self.runtime.store, self.runtime.notify, sleep=lambda _s: None)
         result = run_janitor(self.policy, self.clock(), self.runtime.fleet, actions)

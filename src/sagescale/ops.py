@@ -10,33 +10,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.clients import AwsClients
+from core.aws.clients import AwsClients
 from core.policy import Policy, load_policy
+from sagescale.common import UsageError, parse_instant, selected_targets, state_table
+from sagescale.common import table as text_table
 
 SHIPPED_POLICY = Path(__file__).resolve().parent.parent / "policy" / "policy.yaml"
 
 
-def _usage(message: str) -> Exception:
-    from sagescale.cli import UsageError
-
-    return UsageError(message)
-
-
 def _now(text: str | None) -> datetime:
-    from sagescale.cli import parse_instant
-
     return parse_instant(text, "--now") if text else datetime.now(UTC)
 
 
-def _table_name(args: argparse.Namespace, required: bool) -> str | None:
-    table = args.table or os.environ.get("SAGESCALE_STATE_TABLE")
-    if required and not table:
-        raise _usage("name the state table with --table or SAGESCALE_STATE_TABLE (the stack output StateTableName)")
-    return table
-
-
 def _snapshot_clients(clients: AwsClients) -> Any:
-    from core.snapshot import Clients
+    from core.aws.snapshot import Clients
 
     return Clients(clients.sagemaker, clients.autoscaling, clients.cloudwatch)
 
@@ -46,20 +33,22 @@ def _snapshot_clients(clients: AwsClients) -> Any:
 
 
 def cmd_janitor(args: argparse.Namespace) -> int:
-    from core.janitor import FleetReader, JanitorActions, run_janitor, summarize
-    from core.state import StateStore
+    from core.aws.fleet import FleetReader
+    from core.aws.janitor import JanitorActions, run_janitor
+    from core.aws.state import StateStore
+    from core.janitor import summarize
 
     policy: Policy = load_policy(args.policy)
     if args.now and args.apply:
         # a what-if time would judge metrics, ages and grace periods against a clock that is not now
-        raise _usage("--now is a what-if: it never acts (drop --apply)")
+        raise UsageError("--now is a what-if: it never acts (drop --apply)")
     apply = not args.now and (args.apply or not policy.janitor.dry_run)
     now = _now(args.now)
     clients = AwsClients()
     reader = FleetReader(clients.sagemaker, clients.client("resourcegroupstaggingapi"), clients.cloudwatch)
     actions = None
     if apply:
-        table = _table_name(args, required=True)
+        table = state_table(args, required=True)
         topic = args.topic or os.environ.get("SAGESCALE_TOPIC_ARN")
 
         def notify(subject: str, message: str) -> None:
@@ -73,13 +62,12 @@ def cmd_janitor(args: argparse.Namespace) -> int:
         return 0
     mode = "APPLY" if apply else "dry run (nothing is changed; --apply acts)"
     print(f"janitor at {now.isoformat()}: {mode}; idle_for {policy.janitor.idle_for} min, grace {policy.janitor.grace} min")
-    from sagescale.cli import _table
 
     rows = [
         [v.endpoint, v.action, v.due.isoformat() if v.due else "", "; ".join(v.reasons), result.done.get(v.endpoint, "")]
         for v in result.verdicts
     ]
-    print(_table(["ENDPOINT", "VERDICT", "DELETE AFTER", "WHY", "DONE"], rows) if rows else "no endpoints")
+    print(text_table(["ENDPOINT", "VERDICT", "DELETE AFTER", "WHY", "DONE"], rows) if rows else "no endpoints")
     print("summary: " + ", ".join(f"{k} {n}" for k, n in sorted(summarize(result.verdicts).items())))
     return 1 if any(d.startswith("error") for d in result.done.values()) else 0
 
@@ -100,28 +88,28 @@ def _confirm(endpoint: str, yes: bool) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        raise _usage(f"refusing to delete {endpoint} without --yes (no terminal to confirm on)")
+        raise UsageError(f"refusing to delete {endpoint} without --yes (no terminal to confirm on)")
     answer = input(f"Delete endpoint {endpoint} and its inference components, scaling and alarms? Type its name to confirm: ")
     if answer.strip() != endpoint:
-        raise _usage("not confirmed; nothing deleted")
+        raise UsageError("not confirmed; nothing deleted")
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from core.snapshot import SnapshotError, capture, leftovers, teardown
-    from core.state import StateStore
+    from core.aws.snapshot import SnapshotError, capture, leftovers, teardown
+    from core.aws.state import StateStore
 
     clients = AwsClients()
     sc = _snapshot_clients(clients)
     try:
         snapshot = capture(args.endpoint, sc, datetime.now(UTC))
     except SnapshotError as exc:
-        raise _usage(str(exc)) from None
+        raise UsageError(str(exc)) from None
     _confirm(args.endpoint, args.yes)
     local = _save_local(snapshot, Path(args.snapshot_dir))
     print(f"snapshot: {local}")
-    table = _table_name(args, required=False)
+    table = state_table(args, required=False)
     if table:
         StateStore(table, clients.dynamodb).put_snapshot(snapshot)
         print(f"snapshot: state table {table}, key {snapshot['taken_at']}")
@@ -150,26 +138,26 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from core.snapshot import SnapshotError, restore
-    from core.state import StateStore
+    from core.aws.snapshot import SnapshotError, restore
+    from core.aws.state import StateStore
 
     clients = AwsClients()
     if args.from_file:
         try:
             snapshot = json.loads(Path(args.from_file).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
-            raise _usage(f"cannot read snapshot {args.from_file}: {exc}") from None
+            raise UsageError(f"cannot read snapshot {args.from_file}: {exc}") from None
     else:
-        table = _table_name(args, required=True)
+        table = state_table(args, required=True)
         snapshot = StateStore(table or "", clients.dynamodb).snapshot(args.endpoint)
         if snapshot is None:
-            raise _usage(f"no snapshot of {args.endpoint} in {table}")
+            raise UsageError(f"no snapshot of {args.endpoint} in {table}")
     if snapshot.get("endpoint") != args.endpoint:
-        raise _usage(f"the snapshot is of {snapshot.get('endpoint')!r}, not {args.endpoint!r}")
+        raise UsageError(f"the snapshot is of {snapshot.get('endpoint')!r}, not {args.endpoint!r}")
     try:
         steps = restore(snapshot, _snapshot_clients(clients))
     except SnapshotError as exc:
-        raise _usage(str(exc)) from None
+        raise UsageError(str(exc)) from None
     for step in steps:
         print(f"  {step}")
     print(f"{args.endpoint}: restored from the snapshot of {snapshot['taken_at']}")
@@ -180,14 +168,13 @@ def cmd_wake(args: argparse.Namespace) -> int:
     """Bring a target up now and keep it at >= 1 until its idle window ends (an override)."""
     from datetime import timedelta
 
+    from core.aws.parking import Parking, run_parking
+    from core.aws.state import StateStore
     from core.bounds import Override, transitions
-    from core.parking import Parking, run_parking
-    from core.state import StateStore
-    from sagescale.cli import _selected_targets
 
     policy = load_policy(args.policy)
-    _selected_targets(policy, args.target)
-    table = _table_name(args, required=True)
+    selected_targets(policy, args.target)
+    table = state_table(args, required=True)
     now = _now(args.now)
     ahead = [t for t in transitions(policy, now, now + timedelta(days=14), [args.target]) if t.at > now and t.bounds.min > 0]
     until = ahead[0].at if ahead else now + timedelta(hours=24)

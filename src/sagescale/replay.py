@@ -160,7 +160,7 @@ def replay(
             server = stack_ctx.enter_context(start_server())
             endpoint_url = server.url
         env = function_environment(stack, function_id, endpoint_url, policy_path)
-        from core.clients import AwsClients
+        from core.aws.clients import AwsClients
 
         with patched_environ(env):
             stack.create_resources(AwsClients(endpoint_url=endpoint_url))

@@ -11,14 +11,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from core.policy import Policy, load_policy
-from core.sim_config import SimConfig, SimConfigError, load_sim_config, parse_prices
-from core.simulator import Simulation, simulate
-
-
-def _usage(message: str) -> Exception:
-    from sagescale.cli import UsageError
-
-    return UsageError(message)
+from core.sim.base import SimConfigError
+from core.sim.config import SimConfig, load_sim_config
+from core.sim.prices import parse_prices
+from core.sim.results import Simulation
+from core.sim.run import simulate
+from sagescale.common import UsageError
 
 
 class ProgressBar:
@@ -51,16 +49,16 @@ def _target(policy: Policy, wanted: str | None) -> str:
     if wanted is not None:
         if wanted not in policy.targets:
             known = ", ".join(sorted(policy.targets)) or "none"
-            raise _usage(f"unknown target {wanted!r} (targets in the policy: {known})")
+            raise UsageError(f"unknown target {wanted!r} (targets in the policy: {known})")
         return wanted
     if len(policy.targets) != 1:
         known = ", ".join(sorted(policy.targets)) or "none"
-        raise _usage(f"the policy has {len(policy.targets)} targets; choose one with --target ({known})")
+        raise UsageError(f"the policy has {len(policy.targets)} targets; choose one with --target ({known})")
     return next(iter(policy.targets))
 
 
 def _config(args: argparse.Namespace) -> tuple[SimConfig, dict[str, float] | None]:
-    from core.sim_config import parse_sim_config
+    from core.sim.config import parse_sim_config
 
     try:
         config = load_sim_config(args.sim_config) if args.sim_config else parse_sim_config({})
@@ -81,30 +79,30 @@ def _config(args: argparse.Namespace) -> tuple[SimConfig, dict[str, float] | Non
                 raise SimConfigError(f"{args.prices}: not JSON: {exc}") from None
             prices = parse_prices(data, args.prices)
     except SimConfigError as exc:
-        raise _usage(str(exc)) from None
+        raise UsageError(str(exc)) from None
     return config, prices
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Simulate the policy and the baselines over a trace; print a table or JSON; optionally plot."""
-    from sagescale.trace import TraceError, read_trace
+    from core.sim.traces import TraceError, read_trace
 
     policy = load_policy(args.policy)
     name = _target(policy, args.target)
     if args.static < 0:
-        raise _usage("--static must be 0 or more")
+        raise UsageError("--static must be 0 or more")
     config, prices = _config(args)
     try:
         trace = read_trace(args.trace)
     except TraceError as exc:
-        raise _usage(str(exc)) from None
+        raise UsageError(str(exc)) from None
     if args.plot:
         _check_plot_target(args.plot)
     bar = ProgressBar(sys.stderr, "simulating")
     try:
         sim = simulate(policy, name, trace.start, trace.requests, config, prices=prices, static_copies=args.static, progress=bar)
     except SimConfigError as exc:
-        raise _usage(str(exc)) from None
+        raise UsageError(str(exc)) from None
     if args.json:
         print(json.dumps(sim.as_dict(), indent=2))
     else:
@@ -119,10 +117,10 @@ def _check_plot_target(path: str) -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise _usage("--plot needs matplotlib: pip install 'sagescale[plot]'") from None
+        raise UsageError("--plot needs matplotlib: pip install 'sagescale[plot]'") from None
     parent = Path(path).resolve().parent
     if not parent.is_dir():
-        raise _usage(f"--plot {path}: directory {parent} does not exist")
+        raise UsageError(f"--plot {path}: directory {parent} does not exist")
 
 
 def plot(sim: Simulation, path: str, timezone: str) -> None:
@@ -135,7 +133,7 @@ def plot(sim: Simulation, path: str, timezone: str) -> None:
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    from core.simulator import window_kind
+    from core.sim.run import window_kind
 
     zone = ZoneInfo(timezone)
     n = len(sim.demand)
@@ -207,24 +205,24 @@ def render_table(sim: Simulation, timezone: str) -> str:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     """Generate a synthetic trace CSV (deterministic with --seed)."""
+    from core.sim.traces import TraceError, generate, write_trace
     from core.timewindows import load_zone
-    from sagescale.trace import TraceError, generate, write_trace
 
     try:
         start = date.fromisoformat(args.start) if args.start else None
     except ValueError:
-        raise _usage(f"--start {args.start!r} is not a date (YYYY-MM-DD)") from None
+        raise UsageError(f"--start {args.start!r} is not a date (YYYY-MM-DD)") from None
     try:
         trace = generate(args.kind, start=start, days=args.days, seed=args.seed, mean=args.mean, peak=args.peak, timezone=args.timezone)
     except TraceError as exc:
-        raise _usage(str(exc)) from None
+        raise UsageError(str(exc)) from None
     zone = load_zone(args.timezone)
     if args.out and args.out != "-":
         try:
             with open(args.out, "w", encoding="utf-8", newline="") as stream:
                 write_trace(trace, stream, zone)
         except OSError as exc:
-            raise _usage(f"cannot write {args.out}: {exc.strerror}") from None
+            raise UsageError(f"cannot write {args.out}: {exc.strerror}") from None
         print(f"{args.out}: {len(trace.requests):,} minutes, {sum(trace.requests):,.0f} requests, peak {max(trace.requests):,.0f}/min", file=sys.stderr)
     else:
         write_trace(trace, sys.stdout, zone)
@@ -233,7 +231,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``simulate`` and ``trace`` subcommands."""
-    from sagescale.trace import KINDS
+    from core.sim.traces import KINDS
 
     p = sub.add_parser("simulate", help="replay a traffic trace against the policy and baselines, and price it")
     p.add_argument("policy")

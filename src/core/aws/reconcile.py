@@ -14,14 +14,15 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from core.aws.scaling import ScalingAdapter
+from core.aws.state import LockTimeout, StateConflict, StateStore
+from core.aws.wake import WakeAlarms
 from core.bounds import effective_bounds
 from core.decide import Decision, Observed, choose_mode, decide
 from core.events import EventError
 from core.policy import Policy, Target
-from core.scaling import ScalingAdapter
-from core.state import LockTimeout, StateConflict, StateStore, TargetState
+from core.state import TargetState
 from core.timewindows import require_aware
-from core.wake import WakeAlarms
 
 log = logging.getLogger("sagescale.reconcile")
 
@@ -78,7 +79,7 @@ def run_reconcile(
     """Decide and (unless ``dry_run``) apply for ``targets`` (default: all of the policy's).
 
     With ``wake``, also keep the wake-from-zero alarms (and step policies) of targets
-    with ``wake: true`` in place. Parking is the park function's (``core.parking``).
+    with ``wake: true`` in place. Parking is the park function's (``core.aws.parking``).
     """
     require_aware(now, "now")
     names = list(policy.targets) if targets is None else targets

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Literal
 
 from botocore.exceptions import ClientError
 
+from core.aws.paging import pages
 from core.decide import Decision, Observed, ScalableBounds
-from core.paging import pages
 from core.policy import Target
 
 if TYPE_CHECKING:

@@ -9,24 +9,28 @@ the policy schema is never extended. ``docs/simulator.md`` is the user reference
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from core.policy import format_location
+from core.sim.base import SimConfigError, SimModel
+from core.sim.packing import CopyNeeds, InstanceSpec, copies_per_instance, instance_table
+from core.sim.prices import parse_prices, price_table
 
 Metric = Literal[
     "invocations", "invocations_per_copy", "latency_ms", "utilization", "no_capacity_failures"
 ]
+
+
 Statistic = Literal["Sum", "Average", "Maximum", "Minimum"]
+
+
 Missing = Literal["missing", "notBreaching", "breaching", "ignore"]
+
 
 DEFAULT_STATISTIC: dict[str, Statistic] = {
     "invocations": "Sum",
@@ -37,33 +41,7 @@ DEFAULT_STATISTIC: dict[str, Statistic] = {
 }
 
 
-class SimConfigError(ValueError):
-    """A simulation config that cannot be used; the message names the field."""
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CopyNeeds(_Model):
-    """What one copy of the model reserves on an instance (SageMaker ``ResourceRequirements``)."""
-
-    copies: int = Field(default=4, ge=1, description="Copies deployed at creation (informational: the strategies set the count).")
-    num_accelerators: int = Field(default=4, ge=0, description="GPUs per copy.")
-    num_cpus: float = Field(default=8, gt=0, description="vCPUs per copy.")
-    memory: int = Field(default=5120, gt=0, description="Memory per copy in MB.")
-
-
-class InstanceSpec(_Model):
-    """An instance type's resources."""
-
-    accelerators: int = Field(ge=0)
-    vcpus: int = Field(gt=0)
-    memory_mb: int = Field(gt=0)
-    accelerator: str = ""
-
-
-class AlarmDef(_Model):
+class AlarmDef(SimModel):
     """A CloudWatch metric alarm on one of the simulated metrics."""
 
     metric: Metric = Field(description="Simulated metric the alarm watches.")
@@ -90,7 +68,7 @@ class AlarmDef(_Model):
         return (self.datapoints_to_alarm or self.evaluation_periods, self.evaluation_periods)
 
 
-class TargetTracking(_Model):
+class TargetTracking(SimModel):
     """Application Auto Scaling target tracking on invocations per copy."""
 
     target: float | None = Field(default=None, gt=0, description="Target invocations per copy per minute; default 70 % of capacity_per_copy.")
@@ -101,7 +79,7 @@ class TargetTracking(_Model):
     in_datapoints: int = Field(default=15, ge=1, description="1-minute datapoints below 90 % of target that raise the scale-in alarm (AAS: 15 of 15).")
 
 
-class Baseline(_Model):
+class Baseline(SimModel):
     """The ``target_tracking`` baseline: a scalable target with only a target-tracking policy."""
 
     min: int = Field(default=1, ge=0)
@@ -110,7 +88,7 @@ class Baseline(_Model):
     scale_in_cooldown: int = Field(default=200, ge=0, description="Seconds.")
 
 
-class SimConfig(_Model):
+class SimConfig(SimModel):
     """Everything the simulator needs besides the policy and the trace."""
 
     capacity_per_copy: float = Field(default=1300, gt=0, description="Requests per minute one copy serves at full load.")
@@ -149,41 +127,6 @@ def default_alarm(change: int, config: SimConfig) -> AlarmDef:
     if change > 0:
         return AlarmDef(metric="latency_ms", comparison=">", threshold=4 * config.base_latency_ms, period=1, evaluation_periods=3, datapoints_to_alarm=2)
     return AlarmDef(metric="invocations_per_copy", comparison="<", threshold=0.3 * config.capacity_per_copy, period=5, evaluation_periods=3, missing="notBreaching")
-
-
-@cache
-def instance_table() -> dict[str, InstanceSpec]:
-    """The shipped instance specifications (``core/data/instance_types.json``)."""
-    data = json.loads(resources.files("core").joinpath("data/instance_types.json").read_text(encoding="utf-8"))
-    return {k: InstanceSpec.model_validate(v) for k, v in data.items() if not k.startswith("_")}
-
-
-@cache
-def price_table() -> dict[str, Any]:
-    """The shipped, dated price table (``core/data/prices.json``)."""
-    data: dict[str, Any] = json.loads(resources.files("core").joinpath("data/prices.json").read_text(encoding="utf-8"))
-    return data
-
-
-def parse_prices(data: Any, source: str) -> dict[str, float]:
-    """A price table ``{"prices": {type: usd_per_hour}}`` (the shipped file's shape)."""
-    prices = data.get("prices") if isinstance(data, dict) else None
-    if not isinstance(prices, dict) or not prices:
-        raise SimConfigError(f"{source}: a price table is a JSON object with a non-empty 'prices' mapping")
-    out: dict[str, float] = {}
-    for name, value in prices.items():
-        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-            raise SimConfigError(f"{source}: prices.{name}: must be a positive number, got {value!r}")
-        out[str(name)] = float(value)
-    return out
-
-
-def copies_per_instance(needs: CopyNeeds, spec: InstanceSpec) -> int:
-    """How many copies fit on one instance: the tightest of GPUs, vCPUs and memory."""
-    fits = [spec.vcpus / needs.num_cpus, spec.memory_mb / needs.memory]
-    if needs.num_accelerators > 0:
-        fits.append(spec.accelerators / needs.num_accelerators)
-    return math.floor(min(fits) + 1e-9)
 
 
 class Resolved:
@@ -253,22 +196,3 @@ def load_sim_config(path: str | Path) -> SimConfig:
     except yaml.YAMLError as exc:
         raise SimConfigError(f"{p}: not valid YAML: {exc}") from None
     return parse_sim_config(data, str(p))
-
-
-def needs_from_sdk(requirements: Any) -> CopyNeeds:
-    """Per-copy needs from a sagemaker SDK ``ResourceRequirements`` (v2 or v3), duck-typed.
-
-    Reads its ``requests`` mapping (``copies``, ``num_accelerators``, ``num_cpus``,
-    ``memory`` in MB); the SDK itself is never imported here.
-    """
-    requests = getattr(requirements, "requests", None)
-    if not isinstance(requests, Mapping):
-        raise SimConfigError("ResourceRequirements without a 'requests' mapping")
-    values: dict[str, Any] = {}
-    for key in ("copies", "num_accelerators", "num_cpus", "memory"):
-        if requests.get(key) is not None:
-            values[key] = requests[key]
-    try:
-        return CopyNeeds.model_validate(values)
-    except ValidationError as exc:
-        raise SimConfigError("; ".join(f"{format_location(tuple(e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))) from None

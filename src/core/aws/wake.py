@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from core.alarms import wake_alarm_name
+from core.aws.scaling import scalable_dimension
 from core.policy import Target
-from core.scaling import scalable_dimension
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient

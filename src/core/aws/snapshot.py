@@ -21,12 +21,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from core.paging import pages
-from core.scaling import IC_DIMENSION, VARIANT_DIMENSION
+from core.aws.paging import pages
+from core.aws.scaling import IC_DIMENSION, VARIANT_DIMENSION
+from core.janitor import JANITOR_TAG
+from core.policy import WAKE_ALARM_PREFIX as WAKE_PREFIX
 
 SNAPSHOT_VERSION = 1
-WAKE_PREFIX = "sagescale-wake-"
-JANITOR_TAG = "sagescale:janitor"
 _CONFIG_READ_ONLY = ("EndpointConfigArn", "CreationTime", "ResponseMetadata")
 
 

@@ -136,13 +136,12 @@ def write_trace(trace: Trace, stream: TextIO, zone: ZoneInfo | None = None) -> N
         out.writerow([at.isoformat(), f"{value:g}"])
 
 
-# ---------------------------------------------------------------------------
-# generator
-
 KINDS = ("holiday-week", "b2b-week", "unannounced-spike")
 
 # Relative load by local hour on a working day for a retail assistant (peak at midday,
 # busy into the evening, a trickle at night).
+
+
 _RETAIL_HOURS = (0.02, 0.01, 0.01, 0.01, 0.01, 0.02, 0.08, 0.35, 0.75, 1.0, 1.15, 1.25,
                  1.3, 1.25, 1.15, 1.1, 1.05, 1.0, 0.9, 0.7, 0.3, 0.12, 0.06, 0.03)
 # Office hours: busy 08:30-18:00 with a lunch dip, nothing at night.

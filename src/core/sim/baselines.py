@@ -1,0 +1,52 @@
+"""Baseline strategies: a static fleet, and Application Auto Scaling target tracking alone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from core.sim.config import Resolved
+from core.sim.fleet import Fleet
+from core.sim.results import Progress, Recorder, StrategyResult, epoch_minute
+from core.sim.tracking import TargetTracker
+
+
+def new_fleet(r: Resolved) -> Fleet:
+    c = r.config
+    return Fleet(r.per_instance, c.copy_start_minutes, c.instance_start_minutes, c.instance_idle_minutes)
+
+
+def simulate_static(copies: int, demand: Sequence[float], r: Resolved, progress: Progress | None = None, offset: int = 0, total: int = 0) -> StrategyResult:
+    """A fixed number of copies, serving from the first minute."""
+    fleet = new_fleet(r)
+    fleet.warm(copies)
+    rec = Recorder("static", len(demand), r.config.capacity_per_copy)
+    for i, d in enumerate(demand):
+        rec.minute(i, d, fleet.tick(i), fleet)
+        if progress is not None and i % 1440 == 0:
+            progress(offset + i, total)
+    return rec.result(demand, r.price)
+
+
+def simulate_target_tracking(start: datetime, demand: Sequence[float], r: Resolved, progress: Progress | None = None, offset: int = 0, total: int = 0) -> StrategyResult:
+    """Application Auto Scaling target tracking alone, as commonly configured (min 1, max 6, 200 s)."""
+    c = r.config
+    b = c.baseline
+    tt = TargetTracker(c.tt_target, b.scale_out_cooldown, b.scale_in_cooldown, c.target_tracking.scale_in_protection, c.target_tracking.out_datapoints, c.target_tracking.in_datapoints, c.metric_delay_minutes)
+    fleet = new_fleet(r)
+    desired = b.min
+    fleet.warm(desired)
+    rec = Recorder("target_tracking", len(demand), c.capacity_per_copy)
+    base = epoch_minute(start)
+    for i, d in enumerate(demand):
+        m = base + i
+        desired = tt.step(m, desired, b.min, b.max)
+        if desired != fleet.count:
+            fleet.set_count(desired, i)
+        rec.count(desired)
+        ready = fleet.tick(i)
+        rec.minute(i, d, ready, fleet)
+        tt.observe(m, ready, d)
+        if progress is not None and i % 1440 == 0:
+            progress(offset + i, total)
+    return rec.result(demand, r.price)

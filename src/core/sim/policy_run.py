@@ -1,0 +1,177 @@
+"""The policy strategy: the Lambdas' own decision code (reconcile, alarm rules, wake) minute by minute."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from core.alarms import decide_alarm, match_alarm, wake_alarm_name
+from core.bounds import Bounds, effective_bounds, transitions
+from core.decide import Decision, Observed, ScalableBounds, choose_mode, decide
+from core.events import AlarmRecord, AlarmState
+from core.policy import Policy
+from core.sim.alarm import CloudWatchAlarm
+from core.sim.baselines import new_fleet
+from core.sim.config import Resolved, SimConfig, default_alarm
+from core.sim.results import Progress, Recorder, StrategyResult, epoch_minute
+from core.sim.tracking import TargetTracker
+from core.state import TargetState
+
+_STEPS_KEPT = 20
+
+
+class PolicyRun:
+    """The policy strategy: reconcile, alarm rules and the wake alarm, with the Lambdas' decision code."""
+
+    def __init__(self, policy: Policy, name: str, start: datetime, minutes: int, r: Resolved, notes: list[str]) -> None:
+        self.policy = policy
+        self.name = name
+        self.target = policy.targets[name]
+        self.r = r
+        c = r.config
+        self.start = start
+        end = start + timedelta(minutes=max(minutes, 1))
+        self.table = [(t.at, t.bounds) for t in transitions(policy, start, end, [name])]
+        self._at = [at for at, _ in self.table]
+        self.state = TargetState(name)
+        self.desired = 0
+        self.applied_min: int | None = None
+        probe = Observed(True, "InService", scalable=ScalableBounds(0, 0) if c.mode == "bounds" else None)
+        self.mode = choose_mode(self.target, probe)
+        self.scalable: ScalableBounds | None = None
+        tt = c.target_tracking
+        self.tracker = TargetTracker(c.tt_target, tt.scale_out_cooldown, tt.scale_in_cooldown, tt.scale_in_protection, tt.out_datapoints, tt.in_datapoints, c.metric_delay_minutes)
+        self.alarms: list[CloudWatchAlarm] = []
+        for rule in self.target.alarms:
+            if rule.alarm in (a.name for a in self.alarms):
+                continue
+            definition = c.alarms.get(rule.alarm)
+            if definition is None:
+                definition = default_alarm(rule.change, c)
+                notes.append(f"alarm {rule.alarm}: not in the simulation config; using the default {definition.metric} {definition.comparison} {definition.threshold:g}")
+            self.alarms.append(CloudWatchAlarm(rule.alarm, definition, c.metric_delay_minutes))
+        if self.target.wake:
+            self.alarms.append(CloudWatchAlarm(wake_alarm_name(name), c.wake_alarm, c.metric_delay_minutes))
+        if self.target.resource_kind != "inference_component":
+            notes.append(f"target {name} is an endpoint variant: one unit is one instance")
+
+    def scheduled(self, now: datetime) -> Bounds:
+        """Bounds at ``now`` without surges or overrides, from the precomputed transitions."""
+        return self.table[bisect.bisect_right(self._at, now) - 1][1]
+
+    def bounds(self, now: datetime) -> Bounds:
+        live = tuple(s for s in self.state.surges if s.until > now)
+        if not live:
+            return self.scheduled(now)
+        return effective_bounds(self.policy, self.name, now, surges=live)
+
+    def observed(self, ready: int) -> Observed:
+        return Observed(True, "InService", desired=self.desired, current=ready, scalable=self.scalable)
+
+    def begin(self) -> None:
+        b = self.scheduled(self.start)
+        self.desired = b.min
+        if self.mode == "bounds":
+            self.scalable = ScalableBounds(max(b.min, 1) if self.target.is_realtime else b.min, b.max)
+        self.applied_min = b.min
+
+    def apply(self, d: Decision) -> None:
+        action: str = d.action
+        if action == "set_bounds" and d.scalable is not None:
+            self.scalable = d.scalable
+            self.desired = min(max(self.desired, d.scalable.min), d.scalable.max)
+        elif action == "set_count" and d.count is not None:
+            self.desired = d.count
+
+    def reconcile(self, now: datetime, ready: int) -> int:
+        b = self.bounds(now)
+        d = decide(self.name, self.target, b, self.observed(ready), self.applied_min)
+        if d.action not in ("error", "defer"):
+            self.apply(d)
+            self.applied_min = b.min
+        if self.target.park and b.min == 0:
+            self.desired = 0  # the park function deletes the endpoint for the idle window
+        return b.min
+
+    def on_alarm(self, alarm: str, state: AlarmState, previous: str, now: datetime, ready: int) -> None:
+        record = AlarmRecord(alarm, state, previous, now.isoformat())
+        for match in match_alarm(self.policy, record):
+            if match.target != self.name:
+                continue
+            step = decide_alarm(self.policy, match, record, self.observed(ready), self.state, now)
+            keeps_surge = step.outcome == "unchanged" and step.surges is not None and step.surges != self.state.surges
+            if step.decision is None or (step.outcome != "apply" and not keeps_surge):
+                continue
+            if step.outcome == "apply":
+                self.apply(step.decision)
+            cooldowns = dict(self.state.cooldowns)
+            if not match.wake:
+                cooldowns[match.direction] = now.isoformat()
+            self.state = replace(
+                self.state,
+                steps=(*self.state.steps[-_STEPS_KEPT:], {"key": record.key}),
+                cooldowns=cooldowns,
+                surges=step.surges if step.surges is not None else self.state.surges,
+            )
+
+    def run(self, demand: Sequence[float], progress: Progress | None, offset: int, total: int) -> StrategyResult:
+        c = self.r.config
+        fleet = new_fleet(self.r)
+        self.begin()
+        fleet.warm(self.desired)
+        rec = Recorder("policy", len(demand), c.capacity_per_copy)
+        base = epoch_minute(self.start)
+        ready = fleet.tick(0)
+        floor = 0
+        for i, d in enumerate(demand):
+            m = base + i
+            now = self.start + timedelta(minutes=i)
+            for alarm in self.alarms:
+                previous = alarm.state
+                new = alarm.evaluate(m)
+                if new is not None:
+                    self.on_alarm(alarm.name, new, previous, now, ready)
+            if m % c.reconcile_every == 0 or i == 0:
+                floor = self.reconcile(now, ready)
+            if self.mode == "bounds" and self.scalable is not None:
+                self.desired = self.tracker.step(m, self.desired, self.scalable.min, self.scalable.max)
+            if self.desired != fleet.count:
+                fleet.set_count(self.desired, i)
+            rec.count(self.desired)
+            rec.floor.append(floor)
+            ready = fleet.tick(i)
+            rec.minute(i, d, ready, fleet)
+            self._observe(m, ready, d)
+            if progress is not None and i % 1440 == 0:
+                progress(offset + i, total)
+        return rec.result(demand, self.r.price)
+
+    def _observe(self, m: int, ready: int, demand: float) -> None:
+        c = self.r.config
+        self.tracker.observe(m, ready, demand)
+        if not self.alarms:
+            return
+        values: dict[str, float | None] = {
+            "no_capacity_failures": demand if ready == 0 and demand > 0 else None,
+            "invocations": demand if ready > 0 and demand > 0 else None,
+            "invocations_per_copy": demand / ready if ready > 0 else None,
+            "utilization": demand / (ready * c.capacity_per_copy) if ready > 0 else None,
+            "latency_ms": latency_ms(demand, ready, c) if ready > 0 and demand > 0 else None,
+        }
+        for alarm in self.alarms:
+            alarm.add(m, values[alarm.d.metric])
+
+
+def latency_ms(demand: float, ready: int, config: SimConfig) -> float:
+    """Modelled model latency: ``base / (1 - utilization)``, capped at ``max_slowdown`` x base."""
+    u = demand / (ready * config.capacity_per_copy)
+    slowdown = config.max_slowdown if u >= 1 else min(1 / (1 - u), config.max_slowdown)
+    return config.base_latency_ms * slowdown
+
+
+def simulate_policy(policy: Policy, target: str, start: datetime, demand: Sequence[float], r: Resolved, notes: list[str] | None = None, progress: Progress | None = None, offset: int = 0, total: int = 0) -> StrategyResult:
+    """The policy's target, driven by the Lambdas' decision code on the simulated AWS."""
+    run = PolicyRun(policy, target, start, len(demand), r, notes if notes is not None else [])
+    return run.run(demand, progress, offset, total)

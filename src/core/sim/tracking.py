@@ -1,0 +1,65 @@
+"""Application Auto Scaling target-tracking model (bounds mode and the baseline)."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from core.sim.alarm import CloudWatchAlarm
+from core.sim.config import AlarmDef
+from core.sim.fleet import EPS
+
+
+class TargetTracker:
+    """Target tracking on invocations per copy, as Application Auto Scaling runs it.
+
+    Two alarms: above ``target`` for ``out_datapoints`` minutes (scale out), below 90 %
+    of it for ``in_datapoints`` minutes (scale in). While one is in ALARM the policy acts
+    every minute, clamped to the scalable target's limits: a scale-out to
+    ``ceil(invocations / target)`` of the latest visible minute, a scale-in to
+    ``ceil(invocations / target)`` of the busiest of the last ``in_datapoints`` minutes
+    (so a quiet minute in a trickle does not take the last copy away). Cooldowns are per
+    direction; no scale-in for ``protection`` minutes after a scale-out.
+    """
+
+    def __init__(self, target: float, out_cooldown: int, in_cooldown: int, protection: int, out_datapoints: int, in_datapoints: int, delay: int) -> None:
+        self.target = target
+        self.out_cooldown = out_cooldown
+        self.in_cooldown = in_cooldown
+        self.protection = protection
+        self.high = CloudWatchAlarm("tt-high", AlarmDef(metric="invocations_per_copy", comparison=">", threshold=target, evaluation_periods=out_datapoints), delay)
+        self.low = CloudWatchAlarm("tt-low", AlarmDef(metric="invocations_per_copy", comparison="<", threshold=0.9 * target, evaluation_periods=in_datapoints), delay)
+        self.delay = delay
+        self._loads: deque[tuple[int, float]] = deque()  # (visible at, invocations) of recent minutes
+        self._window: deque[float] = deque(maxlen=in_datapoints)
+        self._latest = 0.0
+        self.last_out: int | None = None
+        self.last_in: int | None = None
+
+    def observe(self, minute: int, ready: int, demand: float) -> None:
+        """Feed one minute: invocations per copy (none without copies) and invocations."""
+        per_copy = demand / ready if ready > 0 else None
+        self.high.add(minute, per_copy)
+        self.low.add(minute, per_copy)
+        self._loads.append((minute + 1 + self.delay, demand if ready > 0 else 0.0))
+
+    def step(self, minute: int, desired: int, low: int, high: int) -> int:
+        """The scalable target's desired count after this minute's alarm evaluations."""
+        self.high.evaluate(minute)
+        self.low.evaluate(minute)
+        while self._loads and self._loads[0][0] <= minute:
+            self._latest = self._loads.popleft()[1]
+            self._window.append(self._latest)
+        if self.high.state == "ALARM":
+            wanted = min(max(math.ceil(self._latest / self.target - EPS), low), high)
+            if wanted > desired and (self.last_out is None or (minute - self.last_out) * 60 >= self.out_cooldown):
+                self.last_out = minute
+                return wanted
+        if self.low.state == "ALARM":
+            wanted = min(max(math.ceil(max(self._window, default=0.0) / self.target - EPS), low), high)
+            cooled = self.last_in is None or (minute - self.last_in) * 60 >= self.in_cooldown
+            protected = self.last_out is not None and minute - self.last_out < self.protection
+            if wanted < desired and cooled and not protected:
+                self.last_in = minute
+                return wanted
+        return min(max(desired, low), high)

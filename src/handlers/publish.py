@@ -1,0 +1,100 @@
+"""What every function does with its result: logs, metrics and notifications, in one place.
+
+Each handler makes one call into core and hands the result to :func:`publish`, which logs
+each decision or verdict, counts it in CloudWatch embedded metrics (``handlers.observe``),
+notifies the topic when the stack asks for it, and returns the JSON-ready response.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import singledispatch
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from core.alarms import AlarmOutcome
+from core.aws.reconcile import ReconcileResult
+from core.events import AlarmRecord
+from core.janitor import JanitorResult, summarize
+from core.parking import ParkingResult
+from handlers.observe import capacity, count
+from handlers.runtime import Runtime
+
+logger = Logger(service="sagescale")
+
+
+@dataclass(frozen=True)
+class AlarmReport:
+    """One alarm state change and what it did to each target it moves."""
+
+    record: AlarmRecord
+    outcomes: list[AlarmOutcome]
+    request_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        r = self.record
+        return {"alarm": r.alarm, "state": r.state, "key": r.key, "request_id": self.request_id, "targets": [o.as_dict() for o in self.outcomes]}
+
+
+@singledispatch
+def publish(result: Any, runtime: Runtime) -> dict[str, Any]:
+    """Log, count and notify ``result``; returns the function's response."""
+    raise TypeError(f"nothing publishes a {type(result).__name__}")
+
+
+@publish.register
+def _(result: ReconcileResult, runtime: Runtime) -> dict[str, Any]:
+    applied = {n: o for n, o in result.outcomes.items() if o.outcome == "applied" and o.decision is not None}
+    count("ScalingActions", len(applied))
+    runtime.notify_actions(
+        [f"{n}: {d.resource} -> {d.count if d.count is not None else d.scalable} ({', '.join(d.bounds.reasons)})"
+         for n, o in applied.items() if (d := o.decision) is not None]
+    )
+    count("Deferred", sum(o.outcome == "deferred" for o in result.outcomes.values()))
+    count("ReconcileErrors", len(result.errors))
+    for name, outcome in result.outcomes.items():
+        decision = outcome.decision
+        if decision is not None and not result.dry_run:
+            wanted = decision.count if decision.count is not None else decision.observed.desired
+            if wanted is not None:
+                capacity(name, wanted)
+        record = outcome.as_dict()
+        if outcome.outcome == "error":
+            logger.error("decision", extra={"decision": record})
+        elif decision is not None and decision.observed.failure_reason:
+            logger.warning("decision: the last update of this resource failed", extra={"decision": record})
+        else:
+            logger.info("decision", extra={"decision": record})
+    return result.as_dict()
+
+
+@publish.register
+def _(report: AlarmReport, runtime: Runtime) -> dict[str, Any]:
+    for outcome in report.outcomes:
+        logger.info("alarm step", extra={"step": outcome.as_dict()})
+        if outcome.outcome == "applied":
+            count("WakeFromZero" if outcome.wake else "ScalingActions")
+    alarm = report.record
+    runtime.notify_actions([f"{o.target}: {alarm.alarm} {alarm.state}, change {o.change:+d}" for o in report.outcomes if o.outcome == "applied"])
+    return report.as_dict()
+
+
+@publish.register
+def _(result: JanitorResult, runtime: Runtime) -> dict[str, Any]:
+    for verdict in result.verdicts:
+        logger.info("janitor verdict", extra={"verdict": verdict.as_dict(), "done": result.done.get(verdict.endpoint)})
+    logger.info("janitor summary", extra={"summary": summarize(result.verdicts), "dry_run": result.dry_run})
+    count("JanitorMarked", sum(d.startswith("marked") for d in result.done.values()))
+    count("JanitorDeleted", sum(d.startswith("deleted") for d in result.done.values()))
+    count("JanitorErrors", sum(d.startswith("error") for d in result.done.values()))
+    return result.as_dict()
+
+
+@publish.register
+def _(result: ParkingResult, runtime: Runtime) -> dict[str, Any]:
+    for name, (outcome, message) in result.outcomes.items():
+        logger.info("parking", extra={"target": name, "outcome": outcome, "detail": message})
+    count("Parked", sum(o == "parked" for o, _ in result.outcomes.values()))
+    count("Unparked", sum(o == "unparked" for o, _ in result.outcomes.values()))
+    return result.as_dict()

@@ -1,0 +1,82 @@
+"""What every command of the CLI shares: the usage error, the parser class, times, tables, output.
+
+Imports no command, so every command module can import it (``sagescale.cli`` registers the
+commands; nothing imports ``sagescale.cli`` but the console script and tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, NoReturn
+
+from core.policy import Policy
+from core.timewindows import load_zone, local_to_instant
+
+
+class UsageError(Exception):
+    """Bad input from the operator: exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        raise UsageError(message)
+
+
+def parse_instant(text: str, what: str = "time") -> datetime:
+    """An ISO 8601 instant with an offset (``Z`` allowed); naive times are refused."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"{what} {text!r} is not ISO 8601, e.g. 2026-11-27T05:00:00-05:00") from None
+    if value.tzinfo is None:
+        raise UsageError(f"{what} {text!r} has no UTC offset; write e.g. {text}-05:00 or {text}Z")
+    return value
+
+
+def range_edge(text: str, policy: Policy, what: str, *, end: bool) -> datetime:
+    """A DATE (local midnight in the policy's zone; an end date is inclusive) or an instant."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        return parse_instant(text, what)
+    if end:
+        day += timedelta(days=1)
+    zone = load_zone(policy.timezone)
+    return local_to_instant(datetime.combine(day, datetime.min.time()), zone).astimezone(zone)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def emit(args: argparse.Namespace, payload: Any, human: Callable[[], str]) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(payload, indent=2))
+    else:
+        print(human())
+
+
+def selected_targets(policy: Policy, wanted: str | None) -> list[str]:
+    if wanted is None:
+        return list(policy.targets)
+    if wanted not in policy.targets:
+        known = ", ".join(sorted(policy.targets)) or "none"
+        raise UsageError(f"unknown target {wanted!r} (targets in the policy: {known})")
+    return [wanted]
+
+
+def state_table(args: argparse.Namespace, required: bool) -> str | None:
+    """The state table from ``--table`` or ``SAGESCALE_STATE_TABLE``; with ``required``, a usage error if neither."""
+    table: str | None = getattr(args, "table", None) or os.environ.get("SAGESCALE_STATE_TABLE")
+    if required and not table:
+        raise UsageError("name the state table with --table or SAGESCALE_STATE_TABLE (the stack output StateTableName)")
+    return table

@@ -1,0 +1,88 @@
+"""Local commands: ``replay`` (the ``sam local invoke`` stand-in), ``local`` (the emulator) and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from core.policy import load_policy
+from sagescale.common import (
+    UsageError,
+)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from sagescale.replay import EventFileError, TemplateError, replay
+
+    try:
+        invocation = replay(args.function, args.event, endpoint_url=args.endpoint_url, policy=args.policy, template=args.template)
+    except (EventFileError, TemplateError) as exc:
+        raise UsageError(str(exc)) from None
+    print(json.dumps(invocation.as_dict(), indent=2, default=str))
+    if not invocation.ok:
+        print(f"sagescale: {args.function} failed: {invocation.error_type}: {invocation.error_message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from core.aws.clients import AwsClients
+    from sagescale.emulator import start_server
+    from sagescale.replay import patched_environ
+    from sagescale.seed import seed_policy
+    from sagescale.stack import REGION, Stack, default_template
+
+    stack = Stack(args.template or default_template())
+    policy = load_policy(args.seed) if args.seed else None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        server = start_server(port=args.port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on port {args.port}: {exc.strerror}") from None
+    with server, patched_environ({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}):
+        clients = AwsClients(endpoint_url=server.url)
+        created = stack.create_resources(clients)
+        seeded = seed_policy(clients.sagemaker, policy) if policy is not None else []
+        print(server.url, flush=True)
+        print(f"emulator listening on {server.url} (region {REGION}); stack resources: " + ", ".join(f"{k}={v}" for k, v in created.items()), file=sys.stderr, flush=True)
+        if seeded:
+            print(f"seeded: {', '.join(seeded)}", file=sys.stderr, flush=True)
+        print(f"point tools at it with AWS_ENDPOINT_URL={server.url}; stop with Ctrl-C", file=sys.stderr, flush=True)
+        while not stop.wait(0.5):
+            pass
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sagescale.demo import run_demo
+
+    run_demo(sys.stdout, as_json=args.json)
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``replay``, ``local``, ``demo`` subcommands."""
+    p = sub.add_parser("replay", help="invoke a function of template.yaml with an event file, as sam local invoke does")
+    p.add_argument("function", help="logical id in template.yaml, e.g. ReconcileFunction")
+    p.add_argument("event", help="event JSON file, e.g. events/reconcile-tick.json")
+    p.add_argument("--endpoint-url", help="AWS endpoint (e.g. a running 'sagescale local'); default: an embedded emulator")
+    p.add_argument("--policy", help="policy file instead of the one shipped with the function")
+    p.add_argument("--template", type=Path, help="template (default: template.yaml of this checkout)")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("local", help="run the local AWS emulator with the stack's tables, topics and queues")
+    p.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (default 4566; 0 picks a free one)")
+    p.add_argument("--seed", help="also create the endpoints and inference components this policy names")
+    p.add_argument("--template", type=Path, help="template (default: template.yaml of this checkout)")
+    p.set_defaults(func=cmd_local)
+
+    p = sub.add_parser("demo", help="a scripted Thanksgiving week on the embedded emulator")
+    p.add_argument("--json", action="store_true", help="machine-readable timeline")
+    p.set_defaults(func=cmd_demo)

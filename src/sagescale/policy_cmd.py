@@ -1,0 +1,149 @@
+"""Policy commands: ``validate``, ``plan``, ``calendar`` and the operator ``override``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import datetime, timedelta
+from typing import Any
+
+from core.policy import load_policy
+from core.timewindows import load_zone
+from sagescale.common import (
+    UsageError,
+    emit,
+    parse_instant,
+    range_edge,
+    selected_targets,
+    state_table,
+    table,
+)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    policy = load_policy(args.policy)
+    summary = {
+        "policy": args.policy,
+        "valid": True,
+        "targets": sorted(policy.targets),
+        "calendars": sorted(policy.calendars),
+    }
+    targets = ", ".join(sorted(policy.targets)) or "none"
+    calendars = ", ".join(sorted(policy.calendars)) or "none"
+    emit(args, summary, lambda: f"{args.policy}: valid (targets: {targets}; calendars: {calendars})")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from core.bounds import effective_bounds
+
+    policy = load_policy(args.policy)
+    zone = load_zone(policy.timezone)
+    now = parse_instant(args.at, "--at") if args.at else datetime.now(zone)
+    rows: list[dict[str, Any]] = []
+    for name in selected_targets(policy, args.target):
+        b = effective_bounds(policy, name, now)
+        rows.append({"target": name, "min": b.min, "max": b.max, "reasons": list(b.reasons)})
+
+    def human() -> str:
+        head = f"effective bounds at {now.astimezone(zone).isoformat()} ({policy.timezone})"
+        body = table(["TARGET", "MIN", "MAX", "REASONS"], [[r["target"], str(r["min"]), str(r["max"]), ", ".join(r["reasons"])] for r in rows])
+        return f"{head}\n{body}"
+
+    emit(args, rows, human)
+    return 0
+
+
+def cmd_calendar(args: argparse.Namespace) -> int:
+    from core.bounds import transitions
+
+    policy = load_policy(args.policy)
+    zone = load_zone(policy.timezone)
+    start = range_edge(args.from_, policy, "--from", end=False)
+    end = range_edge(args.to, policy, "--to", end=True)
+    if end <= start:
+        raise UsageError(f"--to {args.to} is not after --from {args.from_}")
+    if end - start > timedelta(days=3 * 366):
+        raise UsageError("the range is longer than three years; ask for a shorter one")
+    rows: list[dict[str, Any]] = [
+        {
+            "at": t.at.astimezone(zone).isoformat(),
+            "target": t.target,
+            "min": t.bounds.min,
+            "max": t.bounds.max,
+            "reasons": list(t.bounds.reasons),
+        }
+        for t in transitions(policy, start, end, selected_targets(policy, args.target))
+    ]
+
+    def human() -> str:
+        head = f"bounds from {start.isoformat()} to {end.isoformat()} ({policy.timezone}); the first row of each target is its state at the start"
+        body = table(["AT", "TARGET", "MIN", "MAX", "REASONS"], [[r["at"], r["target"], str(r["min"]), str(r["max"]), ", ".join(r["reasons"])] for r in rows])
+        return f"{head}\n{body}"
+
+    emit(args, rows, human)
+    return 0
+
+
+def cmd_override(args: argparse.Namespace) -> int:
+    from core.aws.clients import AwsClients
+    from core.aws.state import StateStore
+    from core.bounds import Override
+
+    policy = load_policy(args.policy)
+    selected_targets(policy, args.target)
+    table_name = state_table(args, required=True) or ""
+    override = None
+    if not args.clear:
+        if args.min is None or args.until is None:
+            raise UsageError("give --min N and --until TIME, or --clear")
+        if args.min < 0:
+            raise UsageError("--min must be 0 or more")
+        until = parse_instant(args.until, "--until")
+        if until <= datetime.now(until.tzinfo):
+            raise UsageError(f"--until {args.until} is in the past")
+        override = Override(args.min, until, by=args.by or os.environ.get("USER", "operator"), why=args.why or "")
+    store = StateStore(table_name, AwsClients().dynamodb)
+    state = store.set_override(args.target, override)
+    if override is None:
+        payload: dict[str, Any] = {"target": args.target, "override": None, "version": state.version}
+        emit(args, payload, lambda: f"{args.target}: override cleared")
+        return 0
+    payload = {"target": args.target, "override": {"min": override.min, "until": override.until.isoformat(), "by": override.by, "why": override.why}, "version": state.version}
+    emit(args, payload, lambda: f"{args.target}: min {override.min} until {override.until.isoformat()} (the next reconcile applies it)")
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``validate``, ``plan``, ``calendar``, ``override`` subcommands."""
+    p = sub.add_parser("validate", help="validate a policy file")
+    p.add_argument("policy")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("plan", help="effective bounds of every target at a time")
+    p.add_argument("policy")
+    p.add_argument("--at", help="ISO 8601 time with offset (default: now)")
+    p.add_argument("--target", help="only this target")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("calendar", help="every change of effective bounds in a date range")
+    p.add_argument("policy")
+    p.add_argument("--from", dest="from_", required=True, help="first DATE (local midnight) or ISO time")
+    p.add_argument("--to", required=True, help="last DATE (inclusive) or ISO time (exclusive)")
+    p.add_argument("--target", help="only this target")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_calendar)
+
+    p = sub.add_parser("override", help="set or clear an operator override of a target's minimum")
+    p.add_argument("target")
+    p.add_argument("--policy", required=True, help="the policy (to check the target name)")
+    p.add_argument("--min", type=int, help="minimum while the override holds")
+    p.add_argument("--until", help="ISO 8601 expiry with offset")
+    p.add_argument("--by", help="who (default: $USER)")
+    p.add_argument("--why", help="reason, shown in decisions")
+    p.add_argument("--clear", action="store_true", help="remove the override")
+    p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_override)
