@@ -415,3 +415,47 @@ targets:
         assert sorted(s["to"] for s in recorded) == list(range(2, 9))
         reset_server(server.url)
     reset_runtime()
+
+
+def test_concurrent_alarms_are_judged_when_they_hold_the_lock(tmp_path: Path, aws_env: None) -> None:
+    """The alarm function read its clock before waiting for the target's lock: with a short cooldown,
+    a change that waited behind a later one saw that one's cooldown mark in its future and was dropped
+    as "blocked" for good (50 concurrent +2 alarms, cooldown 0, max 200: 15 copies instead of 101)."""
+    import itertools
+
+    from handlers.runtime import reset_runtime
+    from sagescale.emulator import control, start_server
+
+    rules = "\n".join(f"      - {{alarm: burst-{i}, change: 2}}" for i in range(50))
+    policy = f"""
+version: 1
+timezone: America/New_York
+targets:
+  llm:
+    inference_component: llm-ic
+    min: 1
+    max: 200
+    cooldown: {{out: 0, in: 0}}
+    alarms:
+{rules}
+"""
+    with start_server() as server:
+        reset_server(server.url)
+        env = build_env(tmp_path, AwsClients(endpoint_url=server.url), control, policy)
+        env.clock.set(TUESDAY_NOON)
+        ticks = itertools.count()
+        tick_lock = threading.Lock()
+
+        def ticking() -> datetime:  # a real clock moves on between reads; each read is a millisecond later
+            with tick_lock:
+                return TUESDAY_NOON + timedelta(milliseconds=next(ticks))
+
+        env.runtime.clock = ticking
+        events = [event("alarm-eventbridge-alarm.json", alarm_name=f"burst-{i}") for i in range(50)]
+        results, errors = run_threads([lambda e=e: env.alarm(e) for e in events])
+        assert not errors, errors[:3]
+        outcomes = Counter(r["alarms"][0]["targets"][0]["outcome"] for r in results)
+        assert outcomes == Counter({"applied": 50})
+        assert env.copies()[1] == 101
+        reset_server(server.url)
+    reset_runtime()

@@ -8,6 +8,7 @@ and records it once. Throttling and server errors fail the invocation so Lambda 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -39,11 +40,16 @@ class TargetBusy(RuntimeError):
 def run_alarm(
     policy: Policy,
     record: AlarmRecord,
-    now: datetime,
+    now: datetime | Callable[[], datetime],
     adapter: ScalingAdapter,
     store: StateStore,
 ) -> list[AlarmOutcome]:
-    """Apply one alarm state change to every target it moves; raises ``TargetBusy`` if one was in progress."""
+    """Apply one alarm state change to every target it moves; raises ``TargetBusy`` if one was in progress.
+
+    ``now`` may be a clock: it is then read once the target's lock is held, so that a change that
+    waited for the lock is judged (cooldowns, surge expiry) at the instant it acts, not before.
+    """
+    clock: Callable[[], datetime] = now if callable(now) else (lambda: now)
     outcomes: list[AlarmOutcome] = []
     busy: list[str] = []
     matches = match_alarm(policy, record)
@@ -53,7 +59,7 @@ def run_alarm(
         target = policy.targets[match.target]
         try:
             with store.lock(match.target):
-                outcome = _apply_one(policy, match, target, record, now, adapter, store)
+                outcome = _apply_one(policy, match, target, record, clock(), adapter, store)
         except (LockTimeout, StateConflict) as exc:  # busy: the retried invocation applies it
             outcome = AlarmOutcome(match.target, "deferred", match.change, match.wake, note=str(exc))
         except (ClientError, BotoCoreError) as exc:
