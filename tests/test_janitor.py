@@ -444,6 +444,23 @@ def test_protect_tag_values_match_whatever_the_case(fleet: Fleet, value: str) ->
     assert fleet.run(NOW, apply=False)["idle-old"][0] == "keep"
 
 
+
+@pytest.mark.parametrize(("key", "value"), [("Sagescale:Keep", "true"), ("SAGESCALE:KEEP", "True"), (" sagescale:keep ", "true")])
+def test_protect_tag_keys_match_whatever_the_case(fleet: Fleet, key: str, value: str) -> None:
+    """``Sagescale:Keep=true`` did not protect: keys were compared exactly while values were not.
+    One rule now: keys and values both compare without case."""
+    fleet.tag("idle-old", key, value)
+    assert fleet.run(NOW, apply=False)["idle-old"][0] == "keep"
+
+
+def test_protected_by_is_one_rule_for_keys_and_values() -> None:
+    from core.janitor import protected_by
+
+    protect = {"sagescale:keep": "true", "Team": "Platform"}
+    assert protected_by({"SAGESCALE:KEEP": " TRUE "}, protect) == ["sagescale:keep=true"]
+    assert protected_by({"team": "platform"}, protect) == ["Team=Platform"]
+    assert protected_by({"sagescale:keep": "false", "team": "ml"}, protect) == []
+
 def test_delete_rereads_tags_with_list_tags_not_the_tagging_api(fleet: Fleet) -> None:
     """The tagging API is eventually consistent: a protect tag added during grace must stop the delete."""
     fleet.run(NOW)

@@ -176,3 +176,30 @@ def test_duplicate_yaml_keys_are_rejected() -> None:
 def test_times_are_stored_canonically() -> None:
     policy = parse_policy(base(idle=[{"days": "Mon", "from": " 7:05", "to": "24:00"}]))
     assert (policy.targets["llm"].idle[0].from_, policy.targets["llm"].idle[0].to) == ("07:05", "24:00")
+
+
+def test_deep_nesting_is_refused_with_a_message() -> None:
+    """A policy nested 10,000 levels deep exhausted the stack: RecursionError, exit 1, instead of 2 with a message."""
+    with pytest.raises(PolicyError, match="nested deeper than"):
+        loads_policy("version: 1\ntargets: " + "[" * 10_000 + "]" * 10_000)
+
+
+def test_an_integer_of_thousands_of_digits_fails_with_its_field_path() -> None:
+    """An integer of more than 4,300 digits raised ValueError from Python's int() (exit 1)."""
+    text = f"version: 1\ntargets:\n  llm: {{inference_component: llm-ic, min: {'9' * 5000}, max: 8}}\n"
+    with pytest.raises(PolicyError) as info:
+        loads_policy(text)
+    assert info.value.problems[0][0] == "targets.llm.min"
+
+
+def test_a_policy_over_the_size_limit_is_refused_before_parsing(tmp_path: Path) -> None:
+    """A multi-megabyte policy was parsed and validated for a minute before failing; now it is refused at once."""
+    from core.policy import MAX_POLICY_BYTES
+
+    big = "version: 1\n" + "#" * (MAX_POLICY_BYTES + 1) + "\n"
+    with pytest.raises(PolicyError, match="limit is 1,000,000"):
+        loads_policy(big)
+    path = tmp_path / "big.yaml"
+    path.write_text(big, encoding="utf-8")
+    with pytest.raises(PolicyError, match="policy file is"):
+        load_policy(path)

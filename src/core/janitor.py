@@ -85,6 +85,14 @@ def parse_mark(value: str | None) -> datetime | None:
     return when if when.tzinfo is not None else None
 
 
+def protected_by(tags: dict[str, str], protect: dict[str, str]) -> list[str]:
+    """The ``protect`` tags an endpoint carries, as ``key=value``. One rule for keys and values:
+    both compare without case and surrounding blanks (``Sagescale:Keep = TRUE`` protects), so a
+    protect tag typed differently still protects; protection fails safe."""
+    carried = {k.strip().lower(): v.strip().lower() for k, v in tags.items()}
+    return [f"{k}={v}" for k, v in protect.items() if carried.get(k.strip().lower()) == v.strip().lower()]
+
+
 def judge(facts: EndpointFacts, config: Janitor, now: datetime) -> Verdict:
     """The janitor's verdict on one endpoint at ``now``. Pure; fails closed."""
     require_aware(now, "now")
@@ -93,7 +101,7 @@ def judge(facts: EndpointFacts, config: Janitor, now: datetime) -> Verdict:
         return Verdict(name, "skip", ("tags could not be read: never deleted blind",))
     due = parse_mark(facts.tags.get(JANITOR_TAG))
     marked = JANITOR_TAG in facts.tags
-    protected = [f"{k}={v}" for k, v in config.protect.items() if facts.tags.get(k, "").strip().lower() == v.strip().lower()]
+    protected = protected_by(facts.tags, config.protect)
     if protected:
         return Verdict(name, "unmark" if marked else "keep", (f"protected by tag {', '.join(protected)}",))
     if facts.managed_by is not None and not config.include_managed:

@@ -28,6 +28,8 @@ from core.timewindows import WallTime, load_zone, parse_days
 _FIELD_MARK = "\x00"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _SAGEMAKER_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")  # endpoints, variants, inference components
+MAX_POLICY_BYTES = 1_000_000  # a policy file larger than this is refused before it is parsed
+MAX_DEPTH = 32  # YAML nesting a policy may have (it needs about 6)
 MAX_CAPACITY = 10_000  # copies or instances: far above any fleet, well inside Application Auto Scaling's int32
 WAKE_ALARM_PREFIX = "sagescale-wake-"
 
@@ -314,7 +316,7 @@ class Janitor(_Model):
 
     idle_for: StrictInt = Field(default=1440, ge=60, le=20160, description="Minutes without invocations before an endpoint is a candidate (at most 14 days: what CloudWatch can prove).")
     grace: StrictInt = Field(default=2880, ge=60, le=60 * 24 * 90, description="Minutes between mark and delete.")
-    protect: dict[str, str] = Field(default_factory=lambda: {"sagescale:keep": "true"}, description="Tags that forbid deletion.")
+    protect: dict[str, str] = Field(default_factory=lambda: {"sagescale:keep": "true"}, description="Tags that forbid deletion; keys and values compare without case.")
     dry_run: bool = Field(default=True, description="Report only; set false (or pass --apply) to mark and delete.")
     include_managed: bool = Field(default=False, description="Also collect endpoints that a policy target manages.")
 
@@ -359,7 +361,20 @@ class Policy(_Model):
 
 
 class _PolicyLoader(yaml.SafeLoader):
-    """YAML 1.2-like scalars: ``NO`` (Norway), ``on`` and ``20:00`` stay strings; duplicate keys are errors."""
+    """YAML 1.2-like scalars: ``NO`` (Norway), ``on`` and ``20:00`` stay strings; duplicate keys are errors;
+    nesting deeper than ``MAX_DEPTH`` is refused before it can exhaust the stack."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels (line {mark.line + 1}); a policy needs a handful", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -382,7 +397,9 @@ _PolicyLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
 _PolicyLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*))$"), list("-+0123456789")
+    # at most 18 digits: a longer one stays a string and fails validation with its field path
+    # (Python refuses to convert integers of more than 4,300 digits, and none is meaningful here)
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]{0,17}))$"), list("-+0123456789")
 )
 
 
@@ -427,10 +444,15 @@ def parse_policy(data: Any, source: str | None = None) -> Policy:
 
 def loads_policy(text: str, source: str | None = None) -> Policy:
     """Parse and validate policy YAML (or JSON) text; raises ``PolicyError``."""
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_POLICY_BYTES:
+        raise PolicyError([("", f"the policy is {size:,} bytes; the limit is {MAX_POLICY_BYTES:,} (a policy of a thousand targets is far smaller)")], source)
     try:
         data = yaml.load(text, Loader=_PolicyLoader)
     except yaml.YAMLError as exc:
         raise PolicyError([("", f"not valid YAML: {exc}")], source) from None
+    except (RecursionError, ValueError) as exc:  # defence in depth: the loader's own limits come first
+        raise PolicyError([("", f"cannot read the policy: {type(exc).__name__}: {exc}")], source) from None
     return parse_policy(data, source)
 
 
@@ -438,6 +460,9 @@ def load_policy(path: str | Path) -> Policy:
     """Read and validate a policy file; raises ``PolicyError`` (also for an unreadable file)."""
     p = Path(path)
     try:
+        size = p.stat().st_size
+        if size > MAX_POLICY_BYTES:
+            raise PolicyError([("", f"the policy file is {size:,} bytes; the limit is {MAX_POLICY_BYTES:,}")], str(p))
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError([("", f"cannot read policy file: {exc.strerror}")], str(p)) from None
