@@ -20,6 +20,7 @@ from handlers import alarm
 from sagescale.emulator import emulated_aws
 from sagescale.replay import load_event
 from sagescale.samples import alarm_sample
+from tests.alarm_shapes import mutations, shape_files
 from tests.conftest import EVENTS
 from tests.emulated import NY, Env, build_env, context, reset_server
 
@@ -126,7 +127,10 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
     max_leaves=12,
 )
+# every real shape with one part given a wrong type (tests/test_alarm_events.py tries them all)
+mutated_shapes = [doc for file in shape_files() for _, doc in mutations(load_event(file))]
 shaped = st.one_of(
+    st.sampled_from(mutated_shapes),
     st.dictionaries(st.sampled_from(["detail", "detail-type", "alarmData", "Records", "time", "source"]), json_values, max_size=4),
     st.builds(lambda d: {"detail": d}, st.dictionaries(st.sampled_from(["alarmName", "state", "previousState"]), json_values, max_size=3)),
     st.builds(lambda m: {"Records": [{"Sns": {"Message": m}}]}, st.text(max_size=40) | json_values.map(json.dumps)),
