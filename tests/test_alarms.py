@@ -179,6 +179,21 @@ def test_duplicate_deliveries_act_once_across_shapes(aenv: Env) -> None:
     assert len(aenv.runtime.store.get("llm").steps) == 1
 
 
+def test_repeated_records_within_one_sns_event_are_listed_once_and_marked(aenv: Env) -> None:
+    """Regression: an SNS event carrying the same state change in two records acted once but
+    answered twice "applied, not a duplicate" (the second got the first's stored response,
+    same request id), so the response double-counted the change."""
+    doc = load_event(EVENTS / "alarm-sns-alarm.json")
+    doc["Records"] = [doc["Records"][0], copy.deepcopy(doc["Records"][0])]
+    out = aenv.alarm(doc)
+    first, second = out["alarms"]
+    assert (first["duplicate"], first["targets"][0]["outcome"]) == (False, "applied")
+    assert second == {"alarm": "llm-latency-high", "state": "ALARM", "key": first["key"], "duplicate": True, "duplicate_of": 0}
+    assert sagemaker_writes(aenv) == Counter({"UpdateInferenceComponentRuntimeConfig": 1})
+    assert aenv.copies()[1] == 3
+    assert len(aenv.runtime.store.get("llm").steps) == 1
+
+
 def test_ok_and_unknown_alarms_change_nothing(aenv: Env) -> None:
     aenv.counter.reset()
     ok = aenv.alarm(load_event(EVENTS / "alarm-eventbridge-ok.json"))
