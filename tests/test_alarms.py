@@ -20,6 +20,7 @@ from handlers import alarm
 from sagescale.emulator import emulated_aws
 from sagescale.replay import load_event
 from sagescale.samples import alarm_sample
+from tests.alarm_shapes import mutations, shape_files
 from tests.conftest import EVENTS
 from tests.emulated import NY, Env, build_env, context, reset_server
 
@@ -126,7 +127,10 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
     max_leaves=12,
 )
+# every real shape with one part given a wrong type (tests/test_alarm_events.py tries them all)
+mutated_shapes = [doc for file in shape_files() for _, doc in mutations(load_event(file))]
 shaped = st.one_of(
+    st.sampled_from(mutated_shapes),
     st.dictionaries(st.sampled_from(["detail", "detail-type", "alarmData", "Records", "time", "source"]), json_values, max_size=4),
     st.builds(lambda d: {"detail": d}, st.dictionaries(st.sampled_from(["alarmName", "state", "previousState"]), json_values, max_size=3)),
     st.builds(lambda m: {"Records": [{"Sns": {"Message": m}}]}, st.text(max_size=40) | json_values.map(json.dumps)),
@@ -171,6 +175,21 @@ def test_duplicate_deliveries_act_once_across_shapes(aenv: Env) -> None:
     assert again["alarms"][0]["duplicate"] is True
     assert not sagemaker_writes(aenv)
     assert again["alarms"][0]["key"] == "llm-latency-high|ALARM|2026-11-27T14:00:12.345+0000"
+    assert aenv.copies()[1] == 3
+    assert len(aenv.runtime.store.get("llm").steps) == 1
+
+
+def test_repeated_records_within_one_sns_event_are_listed_once_and_marked(aenv: Env) -> None:
+    """Regression: an SNS event carrying the same state change in two records acted once but
+    answered twice "applied, not a duplicate" (the second got the first's stored response,
+    same request id), so the response double-counted the change."""
+    doc = load_event(EVENTS / "alarm-sns-alarm.json")
+    doc["Records"] = [doc["Records"][0], copy.deepcopy(doc["Records"][0])]
+    out = aenv.alarm(doc)
+    first, second = out["alarms"]
+    assert (first["duplicate"], first["targets"][0]["outcome"]) == (False, "applied")
+    assert second == {"alarm": "llm-latency-high", "state": "ALARM", "key": first["key"], "duplicate": True, "duplicate_of": 0}
+    assert sagemaker_writes(aenv) == Counter({"UpdateInferenceComponentRuntimeConfig": 1})
     assert aenv.copies()[1] == 3
     assert len(aenv.runtime.store.get("llm").steps) == 1
 

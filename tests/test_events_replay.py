@@ -30,6 +30,7 @@ targets:
     alarms:
       - {alarm: llm-latency-high, change: 2}
       - {alarm: llm-invocations-low, change: -1}
+      - {alarm: llm-overloaded, change: 1}
     wake: true
 """
 
@@ -41,6 +42,7 @@ EFFECTS = {
     "alarm-eventbridge-alarm.json": ("AlarmFunction", 1, 3),
     "alarm-lambda-action.json": ("AlarmFunction", 1, 3),
     "alarm-sns-alarm.json": ("AlarmFunction", 1, 3),
+    "alarm-sns-composite.json": ("AlarmFunction", 1, 2),
     "alarm-eventbridge-ok.json": ("AlarmFunction", 1, 1),
     "alarm-unknown.json": ("AlarmFunction", 1, 1),
     "alarm-wake.json": ("AlarmFunction", 0, 1),

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.aws.alarms import run_alarm
-from core.events import AlarmRecord, parse_alarm_event
+from core.events import AlarmRecord, parse_alarm_event, repeated_deliveries
 from handlers.observe import metrics, traced
 from handlers.publish import AlarmReport, publish
 from handlers.runtime import Runtime, get_runtime
@@ -40,8 +40,11 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         return _process(runtime, record, context.aws_request_id)
 
     results = []
-    for alarm in records:
+    for alarm, first in zip(records, repeated_deliveries(records), strict=True):
         logger.append_keys(alarm=alarm.alarm, alarm_state=alarm.state, alarm_key=alarm.key)
+        if first is not None:  # the same state change earlier in this event: listed once
+            results.append({"alarm": alarm.alarm, "state": alarm.state, "key": alarm.key, "duplicate": True, "duplicate_of": first})
+            continue
         result = process(record={**asdict(alarm), "key": alarm.key})
         # a duplicate delivery gets the stored response of the invocation that acted
         duplicate = result.get("request_id") != context.aws_request_id
