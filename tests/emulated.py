@@ -21,7 +21,7 @@ from handlers.settings import Settings
 from sagescale.emulator import ManualClock, emulated_aws, start_server
 from sagescale.replay import LambdaContext
 from sagescale.seed import seed_target
-from sagescale.stack import Stack, default_template
+from sagescale.stack import ACCOUNT, REGION, Stack, default_template
 
 NY = ZoneInfo("America/New_York")
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Query", "Scan")
@@ -106,7 +106,7 @@ def build_env(tmp_path: Path, clients: AwsClients, emulator: Any, policy_text: s
     emulator.set_clock(clock)
     names = Stack(default_template()).create_resources(clients)
     seed_target(clients.sagemaker, policy.targets["llm"], copies=1)
-    settings = Settings(names["StateTable"], policy_file, None, None)
+    settings = Settings(names["StateTable"], policy_file, None, None, account_id=ACCOUNT, region=REGION)
     runtime = Runtime(settings, clients, clock=clock)
     reset_runtime(runtime)
     counter = CallCounter().attach(clients.sagemaker, clients.autoscaling, clients.dynamodb)

@@ -478,3 +478,54 @@ targets:
         assert env.copies()[1] == 101
         reset_server(server.url)
     reset_runtime()
+
+
+def _from(doc: Any, account: str = "123456789012", region: str = "us-east-1") -> Any:
+    text = json.dumps(doc).replace("123456789012", account).replace("us-east-1", region)
+    return json.loads(text)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(("account", "region"), [("999999999999", "us-east-1"), ("123456789012", "eu-west-1")])
+def test_an_alarm_of_the_same_name_elsewhere_moves_nothing(aenv: Env, shape: str, account: str, region: str) -> None:
+    """Rules matched the alarm name only: an alarm of that name from another account or region
+    (a shared bus or topic) scaled the target. By default only the function's own account and region act."""
+    before = aenv.copies()
+    aenv.counter.reset()
+    result = aenv.alarm(_from(event(shape), account, region))
+    assert result["alarms"][0]["targets"] == []
+    assert aenv.copies() == before
+    assert not sagemaker_writes(aenv)
+
+
+def test_a_rule_naming_a_full_arn_accepts_that_alarm_of_another_account(tmp_path: Path, aws_env: None) -> None:
+    from handlers.runtime import reset_runtime
+
+    policy = ALARM_POLICY.replace("{alarm: llm-latency-high, change: 2, hold: 30}", "{alarm: 'arn:aws:cloudwatch:eu-west-1:999999999999:alarm:llm-latency-high', change: 2}")
+    with emulated_aws() as emulator:
+        env = build_env(tmp_path, AwsClients(), emulator, policy)
+        env.clock.set(TUESDAY_NOON)
+        home = env.alarm(event("alarm-eventbridge-alarm.json"))
+        assert home["alarms"][0]["targets"] == []  # the ARN names the other account's alarm, not ours
+        foreign = env.alarm(_from(event("alarm-eventbridge-alarm.json", at="2026-11-24T17:01:00.000+0000"), "999999999999", "eu-west-1"))
+        assert [t["outcome"] for t in foreign["alarms"][0]["targets"]] == ["applied"]
+        assert env.copies()[1] == 3
+    reset_runtime()
+
+
+def test_policy_refuses_an_alarm_arn_that_is_not_one() -> None:
+    from core.policy import PolicyError, loads_policy
+
+    text = ALARM_POLICY.replace("{alarm: llm-latency-high, change: 2, hold: 30}", "{alarm: 'arn:aws:sns:us-east-1:123456789012:alarm', change: 2}")
+    with pytest.raises(PolicyError, match="not a CloudWatch alarm ARN") as info:
+        loads_policy(text)
+    assert info.value.problems[0][0] == "targets.llm.alarms[0].alarm"
+
+
+def test_settings_read_the_functions_account_and_region() -> None:
+    from handlers.settings import Settings, SettingsError
+
+    env = {"SAGESCALE_STATE_TABLE": "t", "SAGESCALE_POLICY_PARAMETER": "/sagescale/policy", "SAGESCALE_ACCOUNT_ID": "123456789012", "AWS_REGION": "eu-west-1"}
+    assert Settings.from_env(env).home == ("123456789012", "eu-west-1")
+    with pytest.raises(SettingsError, match="SAGESCALE_ACCOUNT_ID"):
+        Settings.from_env(env | {"SAGESCALE_ACCOUNT_ID": "12345"})

@@ -52,17 +52,46 @@ class AlarmMatch:
         return "out" if self.change > 0 else "in"
 
 
-def match_alarm(policy: Policy, record: AlarmRecord) -> list[AlarmMatch]:
-    """Every (target, rule) the state change triggers; empty for an alarm the policy does not know."""
+def alarm_arn(account: str, region: str, name: str, partition: str = "aws") -> str:
+    """The ARN of alarm ``name`` in ``account`` and ``region``."""
+    return f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{name}"
+
+
+def _names_alarm(rule_alarm: str, record: AlarmRecord, home: tuple[str, str] | None) -> bool:
+    """Whether a rule's ``alarm`` (a name, or a full ARN) names the alarm of ``record``.
+
+    A plain name means the controller's own account and region (``home``): an alarm of that name
+    from another account or region, say on a shared bus or topic, is not it. A record that does
+    not say where it comes from matches by name (hand-made events); every AWS shape says.
+    """
+    if rule_alarm.startswith("arn:"):
+        if record.arn is not None:
+            return record.arn == rule_alarm
+        parts = rule_alarm.split(":", 6)
+        return record.alarm == parts[6] and (record.region, record.account) == (parts[3], parts[4])
+    if rule_alarm != record.alarm:
+        return False
+    if home is None:
+        return True
+    account, region = home
+    return (record.account is None or record.account == account) and (record.region is None or record.region == region)
+
+
+def match_alarm(policy: Policy, record: AlarmRecord, home: tuple[str, str] | None = None) -> list[AlarmMatch]:
+    """Every (target, rule) the state change triggers; empty for an alarm the policy does not know.
+
+    ``home`` is the controller's ``(account, region)``: rules that name an alarm without an ARN,
+    and the wake alarms, accept only alarms from there.
+    """
     matches: list[AlarmMatch] = []
-    if record.alarm.startswith(WAKE_PREFIX) and record.state == "ALARM":
+    if record.alarm.startswith(WAKE_PREFIX) and record.state == "ALARM" and _names_alarm(record.alarm, record, home):
         name = record.alarm.removeprefix(WAKE_PREFIX)
         target = policy.targets.get(name)
         if target is not None and target.wake:
             matches.append(AlarmMatch(name, 1, WAKE_HOLD_MINUTES, wake=True))
     for name, target in policy.targets.items():
         for rule in target.alarms:
-            if rule.alarm == record.alarm and rule.state == record.state:
+            if rule.state == record.state and _names_alarm(rule.alarm, record, home):
                 matches.append(AlarmMatch(name, rule.change, rule.hold))
     return matches
 

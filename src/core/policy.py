@@ -32,6 +32,7 @@ MAX_POLICY_BYTES = 1_000_000  # a policy file larger than this is refused before
 MAX_DEPTH = 32  # YAML nesting a policy may have (it needs about 6)
 MAX_CAPACITY = 10_000  # copies or instances: far above any fleet, well inside Application Auto Scaling's int32
 WAKE_ALARM_PREFIX = "sagescale-wake-"
+_ALARM_ARN_RE = re.compile(r"^arn:aws[a-z-]*:cloudwatch:[a-z]{2}(-[a-z]+)+-\d:\d{12}:alarm:.{1,255}$")
 
 
 class PolicyError(ValueError):
@@ -214,7 +215,11 @@ class Floor(_Model):
 class AlarmRule(_Model):
     """A reactive rule: when ``alarm`` enters ``state``, move the target by ``change``."""
 
-    alarm: str = Field(min_length=1, description="CloudWatch alarm name.")
+    alarm: str = Field(
+        min_length=1,
+        max_length=400,
+        description="CloudWatch alarm name (an alarm of the controller's own account and region), or a full alarm ARN `arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME` to accept that alarm of another account or region.",
+    )
     change: StrictInt = Field(ge=-MAX_CAPACITY, le=MAX_CAPACITY, description="Copies (or instances) to add; negative removes.")
     hold: StrictInt = Field(default=30, ge=1, le=60 * 24, description="Minutes a surge floor lasts in bounds mode.")
     state: Literal["ALARM", "OK", "INSUFFICIENT_DATA"] = Field(default="ALARM", description="Alarm state that triggers the rule.")
@@ -222,6 +227,12 @@ class AlarmRule(_Model):
     @field_validator("alarm")
     @classmethod
     def _not_reserved(cls, value: str) -> str:
+        if value.startswith("arn:"):
+            if not _ALARM_ARN_RE.match(value):
+                raise ValueError(f"{value!r} is not a CloudWatch alarm ARN (arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME)")
+            return value
+        if len(value) > 255:
+            raise ValueError("a CloudWatch alarm name has at most 255 characters")
         if value.startswith(WAKE_ALARM_PREFIX):
             raise ValueError(f"alarm names starting {WAKE_ALARM_PREFIX!r} are sagescale's own wake alarms; use wake: true")
         return value

@@ -25,6 +25,13 @@ class Settings:
     topic_arn: str | None
     notify_actions: bool = False
     tracer: bool = False
+    account_id: str | None = None
+    region: str | None = None
+
+    @property
+    def home(self) -> tuple[str, str] | None:
+        """The function's own ``(account, region)``, whose alarms the rules accept by name."""
+        return (self.account_id, self.region) if self.account_id and self.region else None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -50,7 +57,11 @@ class Settings:
                 raise SettingsError(f"{variable} must be true or false, got {value!r}")
             flags[variable] = value == "true"
         topic = env.get("SAGESCALE_TOPIC_ARN", "").strip() or None
-        return cls(table, policy_file, parameter, topic, flags["SAGESCALE_NOTIFY_ACTIONS"], flags["SAGESCALE_TRACER"])
+        account = env.get("SAGESCALE_ACCOUNT_ID", "").strip() or None
+        if account is not None and not (len(account) == 12 and account.isdigit()):
+            raise SettingsError(f"SAGESCALE_ACCOUNT_ID must be a 12-digit account id, got {account!r}")
+        region = (env.get("SAGESCALE_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip() or None
+        return cls(table, policy_file, parameter, topic, flags["SAGESCALE_NOTIFY_ACTIONS"], flags["SAGESCALE_TRACER"], account, region)
 
     def load_policy(self, clients: AwsClients) -> Policy:
         """The policy from the SSM parameter if one is named, else from the file."""
