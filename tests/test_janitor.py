@@ -377,6 +377,24 @@ def test_delete_cli_leaves_nothing_behind(fleet: Fleet, tmp_path: Path, capsys: 
     assert fleet.exists("ic-idle-endpoint")
 
 
+
+def test_delete_cli_writes_the_snapshot_for_its_owner_only(fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Snapshot files hold the container environment (a HUGGING_FACE_HUB_TOKEN, say) and were
+    written with the umask's mode, readable by everyone on the machine; now 0600 in a 0700 folder."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        _ic_endpoint_with_scaling(fleet)
+        folder = tmp_path / "snapshots"
+        assert main(["delete", "ic-idle-endpoint", "--yes", "--snapshot-dir", str(folder)]) == 0
+    finally:
+        os.umask(old)
+    (snapshot_file,) = folder.glob("ic-idle-endpoint-*.json")
+    assert stat.S_IMODE(snapshot_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
 def test_delete_cli_names_what_it_could_not_delete(fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     _ic_endpoint_with_scaling(fleet)
     from botocore.client import BaseClient

@@ -77,10 +77,15 @@ def cmd_janitor(args: argparse.Namespace) -> int:
 
 
 def _save_local(snapshot: dict[str, Any], directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write the snapshot readable by its owner only (mode 0600, in a 0700 folder if it is new):
+    it holds the models' container environment, which may carry tokens such as HUGGING_FACE_HUB_TOKEN."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     stamp = snapshot["taken_at"].replace(":", "").replace("+", "p")
     path = directory / f"{snapshot['endpoint']}-{stamp}.json"
-    path.write_text(json.dumps(snapshot, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when the file existed with wider permissions
+    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+        stream.write(json.dumps(snapshot, indent=2, sort_keys=True, default=str))
     return path
 
 
