@@ -1084,6 +1084,19 @@ def fail_endpoint(
     endpoint.last_modified_time = _now()
 
 
+class SageMakerState:
+    """The :class:`~sagescale.emulator.control.ExtensionState` of this extension."""
+
+    fail_inference_component = staticmethod(fail_inference_component)
+    fail_endpoint = staticmethod(fail_endpoint)
+
+    def settle(self) -> None:
+        settle_all()
+
+    def clear(self) -> None:
+        clear_extension_state()
+
+
 BACKEND_METHODS: dict[str, Callable[..., Any]] = {
     "create_inference_component": create_inference_component,
     "describe_inference_component": describe_inference_component,
@@ -1113,6 +1126,7 @@ RESPONSE_METHODS: dict[str, Callable[[SageMakerResponse], ActionResult]] = {
 
 def install(patches: PatchSet) -> None:
     """Patch moto's SageMaker backend, models and response handler."""
+    patches.set(control, "extension", SageMakerState())
     for name, function in BACKEND_METHODS.items():
         patches.set(SageMakerModelBackend, name, function)
     patches.set(FakeEndpointConfig, "response_object", property(_endpoint_config_response_object))
