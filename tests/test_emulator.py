@@ -1020,9 +1020,103 @@ def test_emulated_aws_resets_the_control_object(clock: ManualClock) -> None:
 def test_deregistering_a_scalable_target_deletes_its_policies() -> None:
     """AWS deletes a scalable target's scaling policies with it; moto 5.2.5 kept them."""
     with emulated_aws():
+        sm = boto3.client("sagemaker", region_name="us-east-1")
+        make_ic_endpoint(sm)
+        make_ic(sm, "x")
         aas = boto3.client("application-autoscaling", region_name="us-east-1")
         target = {"ServiceNamespace": "sagemaker", "ResourceId": "inference-component/x", "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount"}
         aas.register_scalable_target(**target, MinCapacity=0, MaxCapacity=2)
         aas.put_scaling_policy(PolicyName="p", PolicyType="StepScaling", StepScalingPolicyConfiguration={"AdjustmentType": "ChangeInCapacity", "StepAdjustments": [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}]}, **target)
         aas.deregister_scalable_target(**target)
         assert aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"] == []
+
+
+# -- Application Auto Scaling: the resource behind a scalable target ------------------------------
+
+
+@pytest.fixture
+def aas(emulator: Emulator) -> Any:
+    return boto3.client("application-autoscaling", region_name=REGION)
+
+
+def register(aas: Any, resource_id: str, low: int, high: int, dimension: str = IC_DIMENSION) -> None:
+    call(
+        aas,
+        "RegisterScalableTarget",
+        ServiceNamespace="sagemaker",
+        ResourceId=resource_id,
+        ScalableDimension=dimension,
+        MinCapacity=low,
+        MaxCapacity=high,
+    )
+
+
+VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
+
+def test_a_scalable_target_for_a_missing_inference_component_is_refused(sm: Any, aas: Any) -> None:
+    """moto 5.2.5 registered a target for any ``inference-component/<name>``, existing or not."""
+    make_ic_endpoint(sm)
+    with pytest.raises(ClientError) as excinfo:
+        register(aas, "inference-component/ghost", 0, 4)
+    code, message = error_of(excinfo)
+    assert code == "ValidationException" and "inference-component/ghost" in message
+    assert call(aas, "DescribeScalableTargets", ServiceNamespace="sagemaker")["ScalableTargets"] == []
+    make_ic(sm, "ghost")
+    register(aas, "inference-component/ghost", 0, 4)  # now it exists
+
+
+def test_a_scalable_target_for_a_missing_variant_is_refused(sm: Any, aas: Any) -> None:
+    """moto 5.2.5 checked ECS services only: any ``endpoint/<ep>/variant/<v>`` registered."""
+    make_model_endpoint(sm, "rt")
+    for resource_id in ("endpoint/nowhere/variant/AllTraffic", "endpoint/rt/variant/Blue"):
+        with pytest.raises(ClientError) as excinfo:
+            register(aas, resource_id, 1, 4, VARIANT_DIMENSION)
+        code, message = error_of(excinfo)
+        assert code == "ValidationException" and resource_id in message
+    register(aas, "endpoint/rt/variant/AllTraffic", 1, 4, VARIANT_DIMENSION)
+
+
+def test_raising_min_capacity_scales_an_inference_component_out(
+    sm: Any, aas: Any, emulator: Emulator, clock: ManualClock
+) -> None:
+    """moto 5.2.5 stored MinCapacity/MaxCapacity and left the copy count outside them."""
+    make_ic_endpoint(sm)
+    make_ic(sm, copies=1)
+    emulator.update_delay = DELAY
+    register(aas, "inference-component/ic", 1, 8)
+    assert describe_ic(sm)["InferenceComponentStatus"] == "InService"  # already inside
+
+    register(aas, "inference-component/ic", 3, 8)
+    ic = describe_ic(sm)
+    assert ic["InferenceComponentStatus"] == "Updating"  # the normal transition
+    assert ic["RuntimeConfig"] == {"DesiredCopyCount": 3, "CurrentCopyCount": 1}
+    clock.advance(DELAY)
+    assert describe_ic(sm)["RuntimeConfig"] == {"DesiredCopyCount": 3, "CurrentCopyCount": 3}
+
+    register(aas, "inference-component/ic", 0, 2)  # lowering the maximum scales in
+    assert describe_ic(sm)["RuntimeConfig"] == {"DesiredCopyCount": 2, "CurrentCopyCount": 3}
+    # Not active (Updating): AWS leaves the capacity alone.
+    register(aas, "inference-component/ic", 0, 1)
+    assert describe_ic(sm)["RuntimeConfig"]["DesiredCopyCount"] == 2
+    clock.advance(DELAY)
+    assert describe_ic(sm)["RuntimeConfig"] == {"DesiredCopyCount": 2, "CurrentCopyCount": 2}
+
+
+def test_raising_min_capacity_scales_a_variant_out(
+    sm: Any, aas: Any, emulator: Emulator, clock: ManualClock
+) -> None:
+    """moto 5.2.5 left a variant's instance count outside its scalable target's range."""
+    make_model_endpoint(sm, "rt", count=1)
+    emulator.update_delay = DELAY
+    clock.advance(DELAY)
+    register(aas, "endpoint/rt/variant/AllTraffic", 2, 4, VARIANT_DIMENSION)
+    endpoint = describe_ep(sm, "rt")
+    assert endpoint["EndpointStatus"] == "Updating"
+    variant = endpoint["ProductionVariants"][0]
+    assert (variant["DesiredInstanceCount"], variant["CurrentInstanceCount"]) == (2, 1)
+    clock.advance(DELAY)
+    register(aas, "endpoint/rt/variant/AllTraffic", 1, 1, VARIANT_DIMENSION)
+    clock.advance(DELAY)
+    variant = describe_ep(sm, "rt")["ProductionVariants"][0]
+    assert (variant["DesiredInstanceCount"], variant["CurrentInstanceCount"]) == (1, 1)

@@ -1,27 +1,39 @@
-"""Application Auto Scaling: accept every namespace and scalable dimension AWS accepts.
+"""Application Auto Scaling for SageMaker, as AWS behaves and moto 5.2.5 does not.
 
-moto validates ``ServiceNamespace`` and ``ScalableDimension`` against two hand-written
-enums that lack, among others, ``sagemaker:inference-component:DesiredCopyCount``. We
-swap both enums for ones that add the values listed in botocore's model. moto's resource
-id parser already reads ``inference-component/<name>`` as resource type
-``inference-component``, which is what the dimension names, so nothing else changes.
+* Every namespace and scalable dimension in botocore's model is accepted: moto validates
+  against two hand-written enums that lack, among others,
+  ``sagemaker:inference-component:DesiredCopyCount``. (moto's resource id parser already
+  reads ``inference-component/<name>`` as resource type ``inference-component``.)
+* ``RegisterScalableTarget`` refuses a SageMaker component or variant that does not exist
+  (moto checks only ECS services), and moves an active (``InService``) resource's capacity
+  into ``[MinCapacity, MaxCapacity]`` with the same SageMaker write the resource's owner
+  would make, so it goes through ``Updating`` like any other change.
+* ``RoleARN`` defaults to the service-linked role; deregistering deletes the target's
+  policies.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 import moto.applicationautoscaling.models as aas_models
 import moto.applicationautoscaling.responses as aas_responses
+from moto.applicationautoscaling.exceptions import AWSValidationException
+from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from moto.utilities.utils import get_partition
 
+from . import sagemaker_ext
 from ._patching import PatchSet
 from ._service_model import enum_values
+from .control import control
 
 SERVICE = "application-autoscaling"
+IC_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
 
 def extended_enum(original: type[Enum], values: Iterable[str]) -> type[Enum]:
@@ -58,6 +70,113 @@ def service_linked_role_arn(account_id: str, region: str, namespace: str) -> str
     return f"arn:{get_partition(region)}:iam::{account_id}:role/aws-service-role/{role}"
 
 
+# -- the SageMaker resource behind a scalable target --------------------------------------
+
+
+@dataclass(frozen=True)
+class SageMakerResource:
+    """What a SageMaker ``ResourceId`` names: a component, or an endpoint's variant."""
+
+    kind: Literal["inference-component", "variant"]
+    name: str
+    variant: str | None = None
+
+    @classmethod
+    def parse(cls, resource_id: str) -> SageMakerResource | None:
+        """``inference-component/<ic>`` or ``endpoint/<ep>/variant/<v>``; else ``None``."""
+        parts = resource_id.split("/")
+        if len(parts) == 2 and parts[0] == "inference-component" and parts[1]:
+            return cls("inference-component", parts[1])
+        if len(parts) == 4 and parts[0] == "endpoint" and parts[2] == "variant":
+            return cls("variant", parts[1], parts[3])
+        return None
+
+
+def _sagemaker_backend(backend: aas_models.ApplicationAutoscalingBackend) -> SageMakerModelBackend:
+    sagemaker: SageMakerModelBackend = sagemaker_backends[backend.account_id][backend.region_name]
+    sagemaker_ext.settle_backend(sagemaker)
+    return sagemaker
+
+
+def check_resource_exists(
+    backend: aas_models.ApplicationAutoscalingBackend, namespace: str, resource_id: str
+) -> None:
+    """Refuse a scalable target whose SageMaker resource does not exist.
+
+    AWS answers with a ``ValidationException``; the message wording is the emulator's
+    (modelled on moto's own for ECS services), as AWS's exact text is not documented.
+    """
+    resource = SageMakerResource.parse(resource_id) if namespace == "sagemaker" else None
+    if resource is None:
+        return
+    sagemaker = _sagemaker_backend(backend)
+    if resource.kind == "inference-component":
+        if resource.name not in sagemaker_ext.inference_components(sagemaker):
+            raise AWSValidationException(
+                f"SageMaker inference component doesn't exist: {resource_id}"
+            )
+        return
+    endpoint = sagemaker.endpoints.get(resource.name)
+    variants = [] if endpoint is None else [v["VariantName"] for v in endpoint.production_variants]
+    if resource.variant not in variants:
+        raise AWSValidationException(f"SageMaker endpoint variant doesn't exist: {resource_id}")
+
+
+def enforce_capacity_range(
+    backend: aas_models.ApplicationAutoscalingBackend, target: aas_models.FakeScalableTarget
+) -> None:
+    """Move an active resource's capacity into the target's range, as AWS does.
+
+    ``RegisterScalableTarget``: "If the specified resource is not active in the target
+    service, this operation does not change the resource's current capacity. Otherwise, it
+    changes the resource's current capacity to a value that is inside of this range."
+    """
+    resource = SageMakerResource.parse(target.resource_id)
+    if target.service_namespace != "sagemaker" or resource is None:
+        return
+    sagemaker = _sagemaker_backend(backend)
+    if resource.kind == "inference-component":
+        if target.scalable_dimension != IC_DIMENSION:
+            return
+        component = sagemaker_ext.inference_components(sagemaker).get(resource.name)
+        if component is None or component.status != "InService":
+            return
+        current = component.desired_copy_count
+        wanted = _clamp(current, target)
+        if current is not None and wanted != current:
+            sagemaker_ext.update_inference_component_runtime_config(
+                sagemaker, resource.name, {"CopyCount": wanted}
+            )
+        return
+    if target.scalable_dimension != VARIANT_DIMENSION:
+        return
+    endpoint = sagemaker.endpoints.get(resource.name)
+    if endpoint is None or endpoint.endpoint_status != "InService":
+        return
+    variant = next(v for v in endpoint.production_variants if v["VariantName"] == resource.variant)
+    current = variant.get("DesiredInstanceCount")
+    wanted = _clamp(current, target)
+    if current is not None and wanted != current:
+        sagemaker_ext.update_endpoint_weights_and_capacities(
+            sagemaker,
+            resource.name,
+            [{"VariantName": resource.variant, "DesiredInstanceCount": wanted}],
+        )
+
+
+def _clamp(value: int | None, target: aas_models.FakeScalableTarget) -> int | None:
+    if value is None:
+        return None
+    if target.min_capacity is not None:
+        value = max(value, int(target.min_capacity))
+    if target.max_capacity is not None:
+        value = min(value, int(target.max_capacity))
+    return value
+
+
+# -- patched backend methods ------------------------------------------------------------------
+
+
 def _wrap_register_scalable_target(original: Callable[..., Any]) -> Callable[..., Any]:
     def register_scalable_target(
         self: aas_models.ApplicationAutoscalingBackend,
@@ -69,21 +188,26 @@ def _wrap_register_scalable_target(original: Callable[..., Any]) -> Callable[...
         role_arn: str | None,
         suspended_state: Any,
     ) -> aas_models.FakeScalableTarget:
-        """Default ``RoleARN`` to the service-linked role, as AWS does (it is required
-        in ``DescribeScalableTargets`` output)."""
-        if role_arn is None and not self._scalable_target_exists(r_id, dimension):
-            role_arn = service_linked_role_arn(self.account_id, self.region_name, namespace)
-        target: aas_models.FakeScalableTarget = original(
-            self,
-            namespace,
-            r_id,
-            dimension,
-            min_capacity=min_capacity,
-            max_capacity=max_capacity,
-            role_arn=role_arn,
-            suspended_state=suspended_state,
-        )
-        return target
+        """Refuse missing SageMaker resources, default ``RoleARN`` to the service-linked
+        role (it is required in ``DescribeScalableTargets`` output) and bring the
+        resource's capacity into the new range, as AWS does."""
+        with control.lock:
+            aas_models._target_params_are_valid(namespace, r_id, dimension)
+            check_resource_exists(self, namespace, r_id)
+            if role_arn is None and not self._scalable_target_exists(r_id, dimension):
+                role_arn = service_linked_role_arn(self.account_id, self.region_name, namespace)
+            target: aas_models.FakeScalableTarget = original(
+                self,
+                namespace,
+                r_id,
+                dimension,
+                min_capacity=min_capacity,
+                max_capacity=max_capacity,
+                role_arn=role_arn,
+                suspended_state=suspended_state,
+            )
+            enforce_capacity_range(self, target)
+            return target
 
     return register_scalable_target
 
