@@ -1120,3 +1120,117 @@ def test_raising_min_capacity_scales_a_variant_out(
     clock.advance(DELAY)
     variant = describe_ep(sm, "rt")["ProductionVariants"][0]
     assert (variant["DesiredInstanceCount"], variant["CurrentInstanceCount"]) == (1, 1)
+
+
+# -- Application Auto Scaling: target-tracking alarms ----------------------------------------------
+
+UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def track(aas: Any, resource_id: str, dimension: str, metric: str, value: float = 5.0) -> Any:
+    return call(
+        aas,
+        "PutScalingPolicy",
+        PolicyName="tracking",
+        PolicyType="TargetTrackingScaling",
+        ServiceNamespace="sagemaker",
+        ResourceId=resource_id,
+        ScalableDimension=dimension,
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": value,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": metric},
+        },
+    )
+
+
+def alarms_named(prefix: str) -> list[dict[str, Any]]:
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    found: list[dict[str, Any]] = call(cloudwatch, "DescribeAlarms", AlarmNamePrefix=prefix)[
+        "MetricAlarms"
+    ]
+    return found
+
+
+def test_target_tracking_creates_and_deletes_its_alarms(sm: Any, aas: Any) -> None:
+    """moto 5.2.5 created target-tracking alarms for DynamoDB and ECS only: a SageMaker
+    policy answered ``Alarms: []`` and CloudWatch had no alarm for it."""
+    import re
+
+    make_ic_endpoint(sm)
+    make_ic(sm)
+    resource = "inference-component/ic"
+    register(aas, resource, 0, 8)
+    response = track(aas, resource, IC_DIMENSION, "SageMakerInferenceComponentInvocationsPerCopy")
+    names = sorted(alarm["AlarmName"] for alarm in response["Alarms"])
+    assert len(names) == 2
+    assert re.fullmatch(rf"TargetTracking-inference-component/ic-AlarmHigh-{UUID}", names[0])
+    assert re.fullmatch(rf"TargetTracking-inference-component/ic-AlarmLow-{UUID}", names[1])
+    for alarm in response["Alarms"]:
+        assert alarm["AlarmARN"] == f"arn:aws:cloudwatch:{REGION}:123456789012:alarm:{alarm['AlarmName']}"
+    high, low = alarms_named("TargetTracking-inference-component/ic-")
+    assert (high["MetricName"], high["Namespace"], high["Dimensions"]) == (
+        "InvocationsPerCopy",
+        "AWS/SageMaker",
+        [{"Name": "InferenceComponentName", "Value": "ic"}],
+    )
+    assert (high["ComparisonOperator"], high["Threshold"]) == ("GreaterThanThreshold", 5.0)
+    assert low["ComparisonOperator"] == "LessThanThreshold" and low["Threshold"] < 5.0
+    assert high["AlarmActions"][0].startswith(response["PolicyARN"])
+    [policy] = call(aas, "DescribeScalingPolicies", ServiceNamespace="sagemaker")["ScalingPolicies"]
+    assert sorted(a["AlarmName"] for a in policy["Alarms"]) == names
+
+    # Replacing the policy replaces its alarms; deleting it deletes them.
+    replaced = track(aas, resource, IC_DIMENSION, "SageMakerInferenceComponentInvocationsPerCopy", 9)
+    current = {a["AlarmName"] for a in alarms_named("TargetTracking-")}
+    assert current == {a["AlarmName"] for a in replaced["Alarms"]} and len(current) == 2
+    call(
+        aas,
+        "DeleteScalingPolicy",
+        PolicyName="tracking",
+        ServiceNamespace="sagemaker",
+        ResourceId=resource,
+        ScalableDimension=IC_DIMENSION,
+    )
+    assert alarms_named("TargetTracking-") == []
+
+    # Deregistering the target deletes its policies and their alarms.
+    track(aas, resource, IC_DIMENSION, "SageMakerInferenceComponentInvocationsPerCopy")
+    call(
+        aas,
+        "DeregisterScalableTarget",
+        ServiceNamespace="sagemaker",
+        ResourceId=resource,
+        ScalableDimension=IC_DIMENSION,
+    )
+    assert alarms_named("TargetTracking-") == []
+
+
+def test_target_tracking_on_a_variant_names_its_alarms_after_the_variant(sm: Any, aas: Any) -> None:
+    """The variant form of the same gap: no alarms for ``endpoint/<ep>/variant/<v>``."""
+    make_model_endpoint(sm, "rt")
+    resource = "endpoint/rt/variant/AllTraffic"
+    register(aas, resource, 1, 4, VARIANT_DIMENSION)
+    response = track(aas, resource, VARIANT_DIMENSION, "SageMakerVariantInvocationsPerInstance", 70)
+    assert sorted(a["AlarmName"].split("-")[-6] for a in response["Alarms"]) == [
+        "AlarmHigh",
+        "AlarmLow",
+    ]
+    high = alarms_named(f"TargetTracking-{resource}-AlarmHigh-")[0]
+    assert high["MetricName"] == "InvocationsPerInstance"
+    assert high["Dimensions"] == [
+        {"Name": "EndpointName", "Value": "rt"},
+        {"Name": "VariantName", "Value": "AllTraffic"},
+    ]
+
+
+def test_a_scaling_policy_needs_a_registered_target(sm: Any, aas: Any) -> None:
+    """moto 5.2.5 accepted a policy for a target nobody had registered."""
+    make_ic_endpoint(sm)
+    make_ic(sm)
+    with pytest.raises(ClientError) as excinfo:
+        track(aas, "inference-component/ic", IC_DIMENSION, "SageMakerInferenceComponentInvocationsPerCopy")
+    assert error_of(excinfo) == (
+        "ObjectNotFoundException",
+        "No scalable target registered for service namespace: sagemaker, resource ID: "
+        f"inference-component/ic, scalable dimension: {IC_DIMENSION}",
+    )

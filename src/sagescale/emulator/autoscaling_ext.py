@@ -8,6 +8,11 @@
   (moto checks only ECS services), and moves an active (``InService``) resource's capacity
   into ``[MinCapacity, MaxCapacity]`` with the same SageMaker write the resource's owner
   would make, so it goes through ``Updating`` like any other change.
+* A target-tracking policy on a SageMaker target creates its two CloudWatch alarms,
+  ``TargetTracking-<resource id>-AlarmHigh-<uuid>`` and ``...-AlarmLow-<uuid>`` (the names
+  AWS gives them), returned in ``PutScalingPolicy``'s ``Alarms``; replacing or deleting the
+  policy, or deregistering its target, deletes them. (moto does this for DynamoDB and ECS.)
+* ``PutScalingPolicy`` needs a registered scalable target (``ObjectNotFoundException``).
 * ``RoleARN`` defaults to the service-linked role; deregistering deletes the target's
   policies.
 """
@@ -23,6 +28,8 @@ from typing import Any, Literal
 import moto.applicationautoscaling.models as aas_models
 import moto.applicationautoscaling.responses as aas_responses
 from moto.applicationautoscaling.exceptions import AWSValidationException
+from moto.core.exceptions import JsonRESTError
+from moto.moto_api._internal import mock_random
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from moto.utilities.utils import get_partition
 
@@ -174,7 +181,158 @@ def _clamp(value: int | None, target: aas_models.FakeScalableTarget) -> int | No
     return value
 
 
+# -- target-tracking alarms ------------------------------------------------------------------
+
+_PREDEFINED_METRICS: dict[str, tuple[str, str]] = {
+    # predefined metric type: (AWS/SageMaker metric, statistic)
+    "SageMakerVariantInvocationsPerInstance": ("InvocationsPerInstance", "Sum"),
+    "SageMakerInferenceComponentInvocationsPerCopy": ("InvocationsPerCopy", "Sum"),
+    "SageMakerVariantConcurrentRequestsPerModelHighResolution": (
+        "ConcurrentRequestsPerModel",
+        "Maximum",
+    ),
+    "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution": (
+        "ConcurrentRequestsPerCopy",
+        "Maximum",
+    ),
+    "SageMakerVariantProvisionedConcurrencyUtilization": (
+        "ServerlessProvisionedConcurrencyUtilization",
+        "Average",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class TrackedMetric:
+    namespace: str
+    name: str
+    statistic: str
+    dimensions: list[dict[str, str]]
+    unit: str | None = None
+
+
+def tracked_metric(resource: SageMakerResource, config: dict[str, Any]) -> TrackedMetric:
+    """The metric a SageMaker target-tracking configuration keeps at its target value."""
+    predefined = config.get("PredefinedMetricSpecification")
+    if predefined is not None:
+        kind = predefined["PredefinedMetricType"]
+        name, statistic = _PREDEFINED_METRICS.get(kind, (kind, "Average"))
+        if resource.kind == "inference-component":
+            dimensions = [{"Name": "InferenceComponentName", "Value": resource.name}]
+        else:
+            dimensions = [
+                {"Name": "EndpointName", "Value": resource.name},
+                {"Name": "VariantName", "Value": str(resource.variant)},
+            ]
+        return TrackedMetric("AWS/SageMaker", name, statistic, dimensions)
+    custom = config.get("CustomizedMetricSpecification") or {}
+    if "MetricName" not in custom:
+        # Metric math: alarm on the first metric it reads (an approximation).
+        stat = next(q["MetricStat"] for q in custom.get("Metrics", []) if "MetricStat" in q)
+        custom = {**stat["Metric"], "Statistic": stat["Stat"], "Unit": stat.get("Unit")}
+    return TrackedMetric(
+        custom["Namespace"],
+        custom["MetricName"],
+        custom.get("Statistic", "Average"),
+        list(custom.get("Dimensions", [])),
+        custom.get("Unit"),
+    )
+
+
+def _sagemaker_alarms(policy: aas_models.FakeApplicationAutoscalingPolicy) -> list[Any]:
+    """AlarmHigh (3 of 3 one-minute periods above the target) and AlarmLow (15 of 15
+    below 90 % of it), as target tracking creates them."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    resource = SageMakerResource.parse(policy.resource_id)
+    config = policy.target_tracking_scaling_policy_configuration
+    if resource is None or not config:
+        return []
+    metric = tracked_metric(resource, config)
+    target = float(config["TargetValue"])
+    cloudwatch = cloudwatch_backends[policy.account_id][policy.region_name]
+    action = f"{policy.policy_arn}:createdBy/{mock_random.uuid4()}"
+    alarms = []
+    for suffix, operator, periods, threshold in (
+        ("AlarmHigh", "GreaterThanThreshold", 3, target),
+        ("AlarmLow", "LessThanThreshold", 15, target * 0.9),
+    ):
+        alarms.append(
+            cloudwatch.put_metric_alarm(
+                name=f"TargetTracking-{policy.resource_id}-{suffix}-{mock_random.uuid4()}",
+                namespace=metric.namespace,
+                metric_name=metric.name,
+                metric_data_queries=[],
+                comparison_operator=operator,
+                evaluation_periods=periods,
+                datapoints_to_alarm=periods,
+                period=60,
+                threshold=threshold,
+                statistic=metric.statistic,
+                unit=metric.unit,
+                description=(f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {action}."),
+                dimensions=metric.dimensions,
+                alarm_actions=[action],
+            )
+        )
+    return alarms
+
+
+def _wrap_create_alarms(original: Callable[..., None]) -> Callable[..., None]:
+    def create_alarms(self: aas_models.FakeApplicationAutoscalingPolicy) -> None:
+        original(self)
+        if self.policy_type == "TargetTrackingScaling" and self.service_namespace == "sagemaker":
+            self.alarms.extend(_sagemaker_alarms(self))
+
+    return create_alarms
+
+
+def _delete_policy_alarms(policy: aas_models.FakeApplicationAutoscalingPolicy) -> None:
+    policy.delete_alarms(policy.account_id, policy.region_name)
+
+
 # -- patched backend methods ------------------------------------------------------------------
+
+
+class ObjectNotFoundException(JsonRESTError):
+    def __init__(self, message: str) -> None:
+        super().__init__("ObjectNotFoundException", message)
+
+
+def _wrap_put_scaling_policy(original: Callable[..., Any]) -> Callable[..., Any]:
+    def put_scaling_policy(
+        self: aas_models.ApplicationAutoscalingBackend,
+        policy_name: str,
+        service_namespace: str,
+        resource_id: str,
+        scalable_dimension: str,
+        policy_body: dict[str, Any],
+        policy_type: str | None,
+    ) -> aas_models.FakeApplicationAutoscalingPolicy:
+        """Needs a registered target; a replaced policy's alarms go with it."""
+        if not self._scalable_target_exists(resource_id, scalable_dimension):
+            raise ObjectNotFoundException(
+                f"No scalable target registered for service namespace: {service_namespace}, "
+                f"resource ID: {resource_id}, scalable dimension: {scalable_dimension}"
+            )
+        key = aas_models.FakeApplicationAutoscalingPolicy.formulate_key(
+            service_namespace, resource_id, scalable_dimension, policy_name
+        )
+        replaced = self.policies.get(key)
+        policy: aas_models.FakeApplicationAutoscalingPolicy = original(
+            self,
+            policy_name=policy_name,
+            service_namespace=service_namespace,
+            resource_id=resource_id,
+            scalable_dimension=scalable_dimension,
+            policy_body=policy_body,
+            policy_type=policy_type,
+        )
+        if replaced is not None:
+            _delete_policy_alarms(replaced)
+        return policy
+
+    return put_scaling_policy
 
 
 def _wrap_register_scalable_target(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -214,11 +372,12 @@ def _wrap_register_scalable_target(original: Callable[..., Any]) -> Callable[...
 
 def _wrap_deregister_scalable_target(original: Callable[..., Any]) -> Callable[..., Any]:
     def deregister_scalable_target(self: Any, namespace: str, r_id: str, dimension: str) -> None:
-        """As AWS does: deregistering a scalable target deletes its scaling policies too."""
+        """As AWS does: deregistering a scalable target deletes its scaling policies (and
+        their alarms) too."""
         original(self, namespace, r_id, dimension)
         prefix = f"{namespace}\t{r_id}\t{dimension}\t"
         for key in [k for k in self.policies if k.startswith(prefix)]:
-            del self.policies[key]
+            _delete_policy_alarms(self.policies.pop(key))
 
     return deregister_scalable_target
 
@@ -245,3 +404,6 @@ def install(patches: PatchSet) -> None:
         "deregister_scalable_target",
         _wrap_deregister_scalable_target(backend.deregister_scalable_target),
     )
+    patches.set(backend, "put_scaling_policy", _wrap_put_scaling_policy(backend.put_scaling_policy))
+    policy = aas_models.FakeApplicationAutoscalingPolicy
+    patches.set(policy, "create_alarms", _wrap_create_alarms(policy.create_alarms))
