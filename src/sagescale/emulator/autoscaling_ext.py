@@ -15,10 +15,14 @@
 * ``PutScalingPolicy`` needs a registered scalable target (``ObjectNotFoundException``).
 * ``RoleARN`` defaults to the service-linked role; deregistering deletes the target's
   policies.
+* Responses leave out members that have no value (moto sends ``"NextToken": null`` and
+  ``"SuspendedState": null``); ``SuspendedState`` is reported in full, all ``false`` unless
+  set, as AWS does; ``DescribeScalableTargets`` pages correctly past its second page.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -382,6 +386,78 @@ def _wrap_deregister_scalable_target(original: Callable[..., Any]) -> Callable[.
     return deregister_scalable_target
 
 
+# -- responses ------------------------------------------------------------------------------
+
+_SUSPENDED_STATE_MEMBERS = (
+    "DynamicScalingInSuspended",
+    "DynamicScalingOutSuspended",
+    "ScheduledScalingSuspended",
+)
+
+
+def omit_nulls(value: Any) -> Any:
+    """``value`` without ``None`` members at any depth (AWS leaves such members out)."""
+    if isinstance(value, dict):
+        return {key: omit_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [omit_nulls(item) for item in value]
+    return value
+
+
+def _build_target(target: aas_models.FakeScalableTarget) -> dict[str, Any]:
+    """``ScalableTarget`` output: no ``null`` members; ``SuspendedState`` in full."""
+    suspended = dict.fromkeys(_SUSPENDED_STATE_MEMBERS, False)
+    suspended.update(target.suspended_state or {})  # type: ignore[arg-type]  # moto: str
+    result: dict[str, Any] = omit_nulls(
+        {
+            "CreationTime": target.creation_time,
+            "MaxCapacity": target.max_capacity,
+            "MinCapacity": target.min_capacity,
+            "ResourceId": target.resource_id,
+            "RoleARN": target.role_arn,
+            "ScalableDimension": target.scalable_dimension,
+            "ServiceNamespace": target.service_namespace,
+            "ScalableTargetARN": target.arn,
+            "SuspendedState": suspended,
+        }
+    )
+    return result
+
+
+def _describe_scalable_targets(self: aas_responses.ApplicationAutoScalingResponse) -> str:
+    """moto's handler, with a ``NextToken`` that is the next start index (moto's repeated
+    the second page forever) and left out on the last page."""
+    self._validate_params()
+    targets = self.applicationautoscaling_backend.describe_scalable_targets(
+        self._get_param("ServiceNamespace"),
+        self._get_param("ResourceIds"),
+        self._get_param("ScalableDimension"),
+    )
+    page_size = self._get_int_param("MaxResults") or 50
+    start = int(self._get_param("NextToken") or 0)
+    result: dict[str, Any] = {
+        "ScalableTargets": [_build_target(t) for t in targets[start : start + page_size]]
+    }
+    if start + page_size < len(targets):
+        result["NextToken"] = str(start + page_size)
+    return json.dumps(result)
+
+
+def _omitting_nulls(handler: Callable[[Any], str]) -> Callable[[Any], str]:
+    def without_nulls(self: Any) -> str:
+        return json.dumps(omit_nulls(json.loads(handler(self))))
+
+    return without_nulls
+
+
+_RESPONSE_ACTIONS_WITH_NULLS = (
+    "describe_scaling_policies",
+    "put_scaling_policy",
+    "register_scalable_target",
+    "describe_scheduled_actions",
+)
+
+
 def install(patches: PatchSet) -> None:
     """Replace moto's namespace and dimension enums with botocore-complete ones."""
     dimensions = extended_enum(
@@ -407,3 +483,9 @@ def install(patches: PatchSet) -> None:
     patches.set(backend, "put_scaling_policy", _wrap_put_scaling_policy(backend.put_scaling_policy))
     policy = aas_models.FakeApplicationAutoscalingPolicy
     patches.set(policy, "create_alarms", _wrap_create_alarms(policy.create_alarms))
+
+    responses = aas_responses.ApplicationAutoScalingResponse
+    patches.set(aas_responses, "_build_target", _build_target)
+    patches.set(responses, "describe_scalable_targets", _describe_scalable_targets)
+    for action in _RESPONSE_ACTIONS_WITH_NULLS:
+        patches.set(responses, action, _omitting_nulls(getattr(responses, action)))
