@@ -7,15 +7,16 @@ Time is a ManualClock: no test sleeps.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import botocore.parsers
 import botocore.session
 import pytest
 from botocore.exceptions import ClientError
-from botocore.model import Shape
 
 from sagescale.emulator import (
     Emulator,
@@ -27,6 +28,7 @@ from sagescale.emulator import (
     start_server,
     uninstall_extensions,
 )
+from sagescale.emulator.shapes import ResponseChecker, ResponseShapeError, shape_errors
 
 pytestmark = pytest.mark.emulator
 
@@ -36,75 +38,7 @@ START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 DELAY = timedelta(minutes=2)
 IC_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 
-# -- a recursive output-shape checker --------------------------------------------------------
-
-
-def shape_errors(value: Any, shape: Shape, path: str = "$") -> list[str]:
-    """Every way ``value`` (a parsed botocore response) departs from ``shape``."""
-    kind = shape.type_name
-    if kind == "structure":
-        if not isinstance(value, dict):
-            return [f"{path}: expected structure, got {type(value).__name__}"]
-        errors = [
-            f"{path}.{name}: required member missing"
-            for name in shape.required_members
-            if name not in value
-        ]
-        members = shape.members  # type: ignore[attr-defined]
-        for name, item in value.items():
-            if path == "$" and name == "ResponseMetadata":
-                continue
-            if name not in members:
-                errors.append(f"{path}.{name}: not a member of {shape.name}")
-            else:
-                errors += shape_errors(item, members[name], f"{path}.{name}")
-        return errors
-    if kind == "list":
-        if not isinstance(value, list):
-            return [f"{path}: expected list"]
-        member = shape.member  # type: ignore[attr-defined]
-        return [
-            e for i, item in enumerate(value) for e in shape_errors(item, member, f"{path}[{i}]")
-        ]
-    if kind == "map":
-        if not isinstance(value, dict):
-            return [f"{path}: expected map"]
-        errors = []
-        for key, item in value.items():
-            errors += shape_errors(key, shape.key, f"{path}<key>")  # type: ignore[attr-defined]
-            errors += shape_errors(item, shape.value, f"{path}[{key!r}]")  # type: ignore[attr-defined]
-        return errors
-    return _scalar_errors(value, shape, path)
-
-
-def _scalar_errors(value: Any, shape: Shape, path: str) -> list[str]:
-    kind = shape.type_name
-    expected: dict[str, tuple[type, ...]] = {
-        "string": (str,),
-        "integer": (int,),
-        "long": (int,),
-        "float": (int, float),
-        "double": (int, float),
-        "boolean": (bool,),
-        "timestamp": (datetime,),
-        "blob": (bytes,),
-    }
-    types = expected.get(kind)
-    if types is None:
-        return [f"{path}: unchecked shape type {kind}"]
-    if not isinstance(value, types) or (kind != "boolean" and isinstance(value, bool)):
-        return [f"{path}: expected {kind}, got {type(value).__name__} {value!r}"]
-    errors = []
-    enum = getattr(shape, "enum", None) or []
-    if enum and value not in enum:
-        errors.append(f"{path}: {value!r} not in enum {shape.name}")
-    low, high = shape.metadata.get("min"), shape.metadata.get("max")
-    measure = len(value) if isinstance(value, str) else value
-    if kind != "timestamp" and low is not None and measure < low:
-        errors.append(f"{path}: {value!r} below min {low}")
-    if kind != "timestamp" and high is not None and measure > high:
-        errors.append(f"{path}: {value!r} above max {high}")
-    return errors
+# -- responses checked against their output shapes ------------------------------------------
 
 
 def call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
@@ -151,6 +85,58 @@ def test_the_shape_checker_catches_what_it_should() -> None:
         "expected integer",
     ):
         assert expected in errors
+
+
+def test_the_wire_check_refuses_what_botocore_would_parse_quietly() -> None:
+    """botocore drops ``null`` and unknown members when it parses, so the parsed check
+    above could never see them: moto's ``"NextToken": null`` passed every test."""
+    model = botocore.session.get_session().get_service_model("application-autoscaling")
+    operation = model.operation_model("DescribeScalableTargets")
+    target = {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": "inference-component/ic",
+        "ScalableDimension": IC_DIMENSION,
+        "MinCapacity": 0,
+        "MaxCapacity": 4,
+        "RoleARN": "arn:aws:iam::123456789012:role/r",
+        "CreationTime": 1764234000.5,
+    }
+    good = {"ScalableTargets": [target]}
+    assert ResponseChecker.problems(operation, json.dumps(good).encode()) == []
+    for bad, expected in (
+        ({**good, "NextToken": None}, "$.NextToken: null"),
+        ({"ScalableTargets": [{**target, "SuspendedState": None}]}, "SuspendedState: null"),
+        ({"ScalableTargets": [{**target, "Extra": 1}]}, "Extra: not a member"),
+        ({"ScalableTargets": [{**target, "MinCapacity": "0"}]}, "expected integer"),
+        ({"ScalableTargets": [{**target, "CreationTime": "2026-11-27"}]}, "expected timestamp"),
+        ({"ScalableTargets": [{**target, "MaxCapacity": True}]}, "expected integer"),
+    ):
+        problems = "\n".join(ResponseChecker.problems(operation, json.dumps(bad).encode()))
+        assert expected in problems, (bad, problems)
+    # Parsing the same bad body raises nothing: botocore's parser is the lenient part.
+    parser = botocore.parsers.create_parser("json")
+    body = json.dumps({**good, "NextToken": None}).encode()
+    parsed = parser.parse({"body": body, "headers": {}, "status_code": 200}, operation.output_shape)
+    assert "NextToken" not in parsed
+
+
+def test_the_response_checker_fails_the_call(emulator: Emulator) -> None:
+    """The hook runs on real clients and fails the call itself, not only the test."""
+    checker = ResponseChecker(services={"application-autoscaling"})
+    session = boto3.session.Session(region_name=REGION)
+    aas: Any = session.client("application-autoscaling")
+    aas.meta.events.register("before-parse.*.*", checker)
+    aas.describe_scalable_targets(ServiceNamespace="sagemaker")
+    assert checker.checked == ["application-autoscaling.DescribeScalableTargets"]
+    assert checker.errors == []
+
+    def with_null(response_dict: dict[str, Any], **_: Any) -> None:
+        response_dict["body"] = response_dict["body"][:-1] + b', "NextToken": null}'
+
+    aas.meta.events.register_first("before-parse.*.*", with_null)
+    with pytest.raises(ResponseShapeError, match="NextToken: null"):
+        aas.describe_scalable_targets(ServiceNamespace="sagemaker")
+    assert len(checker.errors) == 1
 
 
 # -- fixtures ------------------------------------------------------------------------------------
@@ -1234,3 +1220,118 @@ def test_a_scaling_policy_needs_a_registered_target(sm: Any, aas: Any) -> None:
         "No scalable target registered for service namespace: sagemaker, resource ID: "
         f"inference-component/ic, scalable dimension: {IC_DIMENSION}",
     )
+
+
+def test_scalable_target_responses_leave_out_nulls_and_page_to_the_end(sm: Any, aas: Any) -> None:
+    """moto 5.2.5 sent ``"NextToken": null`` and ``"SuspendedState": null`` (botocore's parser
+    hid both), and its NextToken repeated the second page forever past 100 targets."""
+    raw: list[dict[str, Any]] = []
+    aas.meta.events.register(
+        "before-parse.*.DescribeScalableTargets",
+        lambda response_dict, **_: raw.append(json.loads(response_dict["body"])),
+    )
+    make_ic_endpoint(sm)
+    names = [f"ic{index:03d}" for index in range(120)]
+    for name in names:
+        make_ic(sm, name)
+        register(aas, f"inference-component/{name}", 0, 2)
+    first = call(aas, "DescribeScalableTargets", ServiceNamespace="sagemaker", MaxResults=50)
+    assert first["ScalableTargets"][0]["SuspendedState"] == {
+        "DynamicScalingInSuspended": False,
+        "DynamicScalingOutSuspended": False,
+        "ScheduledScalingSuspended": False,
+    }
+    pages = list(
+        aas.get_paginator("describe_scalable_targets").paginate(
+            ServiceNamespace="sagemaker", PaginationConfig={"PageSize": 50, "MaxItems": 1000}
+        )
+    )
+    assert [len(page["ScalableTargets"]) for page in pages] == [50, 50, 20]
+    found = [t["ResourceId"] for page in pages for t in page["ScalableTargets"]]
+    assert sorted(found) == [f"inference-component/{name}" for name in names]
+    assert "NextToken" not in raw[-1] and all("NextToken" in body for body in raw[1:-1])
+
+
+def test_every_operation_the_controller_uses_is_checked_on_the_wire(
+    sm: Any, aas: Any, emulator: Emulator, clock: ManualClock
+) -> None:
+    """The suite-wide check (tests/emulated.py) sees the raw body of each of these."""
+    from tests.emulated import RESPONSES
+
+    seen_before = len(RESPONSES.checked)
+    make_ic_endpoint(sm)
+    make_model_endpoint(sm, "rt")
+    make_ic(sm, copies=1)
+    describe_ic(sm)
+    describe_ep(sm)
+    call(sm, "ListInferenceComponents", EndpointNameEquals="ep")
+    call(sm, "ListEndpoints")
+    call(sm, "DescribeEndpointConfig", EndpointConfigName="ep-config")
+    call(sm, "DescribeModel", ModelName="llm")
+    call(sm, "ListTags", ResourceArn=describe_ic(sm)["InferenceComponentArn"])
+    call(sm, "UpdateInferenceComponentRuntimeConfig", InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 2})
+    call(sm, "UpdateInferenceComponent", InferenceComponentName="ic", RuntimeConfig={"CopyCount": 1})
+    call(
+        sm,
+        "UpdateEndpointWeightsAndCapacities",
+        EndpointName="rt",
+        DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": 2}],
+    )
+    register(aas, "inference-component/ic", 1, 4)
+    call(aas, "DescribeScalableTargets", ServiceNamespace="sagemaker")
+    track(aas, "inference-component/ic", IC_DIMENSION, "SageMakerInferenceComponentInvocationsPerCopy")
+    call(aas, "DescribeScalingPolicies", ServiceNamespace="sagemaker")
+    target = {"ServiceNamespace": "sagemaker", "ResourceId": "inference-component/ic", "ScalableDimension": IC_DIMENSION}
+    call(aas, "DeleteScalingPolicy", PolicyName="tracking", **target)
+    call(aas, "DeregisterScalableTarget", **target)
+    call(sm, "DeleteInferenceComponent", InferenceComponentName="ic")
+    call(sm, "DeleteEndpoint", EndpointName="ep")
+    seen = set(RESPONSES.checked[seen_before:])
+    expected = {
+        f"sagemaker.{op}"
+        for op in (
+            "CreateEndpointConfig",
+            "CreateEndpoint",
+            "CreateInferenceComponent",
+            "DescribeInferenceComponent",
+            "DescribeEndpoint",
+            "DescribeEndpointConfig",
+            "DescribeModel",
+            "ListInferenceComponents",
+            "ListEndpoints",
+            "ListTags",
+            "UpdateInferenceComponent",
+            "UpdateInferenceComponentRuntimeConfig",
+            "UpdateEndpointWeightsAndCapacities",
+            "DeleteInferenceComponent",
+            "DeleteEndpoint",
+        )
+    } | {
+        f"application-autoscaling.{op}"
+        for op in (
+            "RegisterScalableTarget",
+            "DescribeScalableTargets",
+            "PutScalingPolicy",
+            "DescribeScalingPolicies",
+            "DeleteScalingPolicy",
+            "DeregisterScalableTarget",
+        )
+    }
+    assert expected <= seen, sorted(expected - seen)
+
+
+def test_model_responses_leave_out_an_empty_vpc_config_and_list_summaries(sm: Any) -> None:
+    """moto 5.2.5 sent ``"VpcConfig": {}`` (its required Subnets/SecurityGroupIds missing)
+    in DescribeModel and whole model descriptions, without ModelArn, in ListModels."""
+    raw: dict[str, Any] = {}
+    sm.meta.events.register(
+        "before-parse.*.*",
+        lambda operation_model, response_dict, **_: raw.__setitem__(
+            operation_model.name, json.loads(response_dict["body"])
+        ),
+    )
+    sm.create_model(ModelName="m", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img"})
+    call(sm, "DescribeModel", ModelName="m")
+    assert "VpcConfig" not in raw["DescribeModel"]
+    call(sm, "ListModels")
+    assert set(raw["ListModels"]["Models"][0]) == {"ModelName", "ModelArn", "CreationTime"}
