@@ -19,4 +19,10 @@ EXAMPLES = ROOT / "examples"
 EVENTS = ROOT / "events"
 
 
-from tests.emulated import any_env, aws_env, env, http_env  # noqa: E402,F401 - shared fixtures
+from tests.emulated import (  # noqa: E402,F401 - shared fixtures; the last one is autouse
+    any_env,
+    aws_env,
+    env,
+    http_env,
+    responses_match_their_shapes,
+)

@@ -19,11 +19,19 @@ from handlers import alarm, reconcile
 from handlers.runtime import Runtime, reset_runtime
 from handlers.settings import Settings
 from sagescale.emulator import ManualClock, emulated_aws, start_server
+from sagescale.emulator.shapes import ResponseChecker
 from sagescale.replay import LambdaContext
 from sagescale.seed import seed_target
 from sagescale.stack import ACCOUNT, REGION, Stack, default_template
 
 NY = ZoneInfo("America/New_York")
+
+RESPONSES = ResponseChecker(
+    # DynamoDB is left out: moto's CreateTable reports NumberOfDecreasesToday 0, below the
+    # model's minimum of 1, and no fix of ours belongs in moto's DynamoDB.
+    services={"sagemaker", "application-autoscaling", "cloudwatch", "events", "sqs", "logs", "resourcegroupstaggingapi"},
+).install()
+"""Checks every JSON response of those services, to any client of the suite, on the wire."""
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Query", "Scan")
 
 POLICY = """
@@ -146,6 +154,14 @@ def any_env(request: pytest.FixtureRequest) -> Env:
     return result
 
 
+
+
+@pytest.fixture(autouse=True)
+def responses_match_their_shapes() -> Iterator[None]:
+    """Every test: each emulator response matched botocore's output shape, strictly."""
+    RESPONSES.errors.clear()
+    yield
+    assert not RESPONSES.errors, "\n\n".join(RESPONSES.errors)
 
 
 def reset_server(url: str) -> None:

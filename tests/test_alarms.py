@@ -263,7 +263,7 @@ def test_bounds_mode_surge_floor_expires_after_hold(aenv: Env) -> None:
     aenv.register(1, 8)
     aenv.alarm(event("alarm-eventbridge-alarm.json", at="2026-11-24T17:00:00.000+0000"))
     assert aenv.scalable() == (3, 8)  # surge floor = current (1) + 2
-    assert aenv.copies()[1] == 1  # the count is Application Auto Scaling's
+    assert aenv.copies()[1] == 3  # Application Auto Scaling's doing: the new minimum
     aenv.clock.advance(timedelta(minutes=29))
     aenv.counter.reset()
     assert aenv.invoke()["targets"]["llm"]["outcome"] == "unchanged"

@@ -7,15 +7,16 @@ Time is a ManualClock: no test sleeps.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import botocore.parsers
 import botocore.session
 import pytest
 from botocore.exceptions import ClientError
-from botocore.model import Shape
 
 from sagescale.emulator import (
     Emulator,
@@ -27,6 +28,7 @@ from sagescale.emulator import (
     start_server,
     uninstall_extensions,
 )
+from sagescale.emulator.shapes import ResponseChecker, ResponseShapeError, shape_errors
 
 pytestmark = pytest.mark.emulator
 
@@ -36,75 +38,7 @@ START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 DELAY = timedelta(minutes=2)
 IC_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 
-# -- a recursive output-shape checker --------------------------------------------------------
-
-
-def shape_errors(value: Any, shape: Shape, path: str = "$") -> list[str]:
-    """Every way ``value`` (a parsed botocore response) departs from ``shape``."""
-    kind = shape.type_name
-    if kind == "structure":
-        if not isinstance(value, dict):
-            return [f"{path}: expected structure, got {type(value).__name__}"]
-        errors = [
-            f"{path}.{name}: required member missing"
-            for name in shape.required_members
-            if name not in value
-        ]
-        members = shape.members  # type: ignore[attr-defined]
-        for name, item in value.items():
-            if path == "$" and name == "ResponseMetadata":
-                continue
-            if name not in members:
-                errors.append(f"{path}.{name}: not a member of {shape.name}")
-            else:
-                errors += shape_errors(item, members[name], f"{path}.{name}")
-        return errors
-    if kind == "list":
-        if not isinstance(value, list):
-            return [f"{path}: expected list"]
-        member = shape.member  # type: ignore[attr-defined]
-        return [
-            e for i, item in enumerate(value) for e in shape_errors(item, member, f"{path}[{i}]")
-        ]
-    if kind == "map":
-        if not isinstance(value, dict):
-            return [f"{path}: expected map"]
-        errors = []
-        for key, item in value.items():
-            errors += shape_errors(key, shape.key, f"{path}<key>")  # type: ignore[attr-defined]
-            errors += shape_errors(item, shape.value, f"{path}[{key!r}]")  # type: ignore[attr-defined]
-        return errors
-    return _scalar_errors(value, shape, path)
-
-
-def _scalar_errors(value: Any, shape: Shape, path: str) -> list[str]:
-    kind = shape.type_name
-    expected: dict[str, tuple[type, ...]] = {
-        "string": (str,),
-        "integer": (int,),
-        "long": (int,),
-        "float": (int, float),
-        "double": (int, float),
-        "boolean": (bool,),
-        "timestamp": (datetime,),
-        "blob": (bytes,),
-    }
-    types = expected.get(kind)
-    if types is None:
-        return [f"{path}: unchecked shape type {kind}"]
-    if not isinstance(value, types) or (kind != "boolean" and isinstance(value, bool)):
-        return [f"{path}: expected {kind}, got {type(value).__name__} {value!r}"]
-    errors = []
-    enum = getattr(shape, "enum", None) or []
-    if enum and value not in enum:
-        errors.append(f"{path}: {value!r} not in enum {shape.name}")
-    low, high = shape.metadata.get("min"), shape.metadata.get("max")
-    measure = len(value) if isinstance(value, str) else value
-    if kind != "timestamp" and low is not None and measure < low:
-        errors.append(f"{path}: {value!r} below min {low}")
-    if kind != "timestamp" and high is not None and measure > high:
-        errors.append(f"{path}: {value!r} above max {high}")
-    return errors
+# -- responses checked against their output shapes ------------------------------------------
 
 
 def call(client: Any, operation: str, **params: Any) -> dict[str, Any]:
@@ -151,6 +85,58 @@ def test_the_shape_checker_catches_what_it_should() -> None:
         "expected integer",
     ):
         assert expected in errors
+
+
+def test_the_wire_check_refuses_what_botocore_would_parse_quietly() -> None:
+    """botocore drops ``null`` and unknown members when it parses, so the parsed check
+    above could never see them: moto's ``"NextToken": null`` passed every test."""
+    model = botocore.session.get_session().get_service_model("application-autoscaling")
+    operation = model.operation_model("DescribeScalableTargets")
+    target = {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": "inference-component/ic",
+        "ScalableDimension": IC_DIMENSION,
+        "MinCapacity": 0,
+        "MaxCapacity": 4,
+        "RoleARN": "arn:aws:iam::123456789012:role/r",
+        "CreationTime": 1764234000.5,
+    }
+    good = {"ScalableTargets": [target]}
+    assert ResponseChecker.problems(operation, json.dumps(good).encode()) == []
+    for bad, expected in (
+        ({**good, "NextToken": None}, "$.NextToken: null"),
+        ({"ScalableTargets": [{**target, "SuspendedState": None}]}, "SuspendedState: null"),
+        ({"ScalableTargets": [{**target, "Extra": 1}]}, "Extra: not a member"),
+        ({"ScalableTargets": [{**target, "MinCapacity": "0"}]}, "expected integer"),
+        ({"ScalableTargets": [{**target, "CreationTime": "2026-11-27"}]}, "expected timestamp"),
+        ({"ScalableTargets": [{**target, "MaxCapacity": True}]}, "expected integer"),
+    ):
+        problems = "\n".join(ResponseChecker.problems(operation, json.dumps(bad).encode()))
+        assert expected in problems, (bad, problems)
+    # Parsing the same bad body raises nothing: botocore's parser is the lenient part.
+    parser = botocore.parsers.create_parser("json")
+    body = json.dumps({**good, "NextToken": None}).encode()
+    parsed = parser.parse({"body": body, "headers": {}, "status_code": 200}, operation.output_shape)
+    assert "NextToken" not in parsed
+
+
+def test_the_response_checker_fails_the_call(emulator: Emulator) -> None:
+    """The hook runs on real clients and fails the call itself, not only the test."""
+    checker = ResponseChecker(services={"application-autoscaling"})
+    session = boto3.session.Session(region_name=REGION)
+    aas: Any = session.client("application-autoscaling")
+    aas.meta.events.register("before-parse.*.*", checker)
+    aas.describe_scalable_targets(ServiceNamespace="sagemaker")
+    assert checker.checked == ["application-autoscaling.DescribeScalableTargets"]
+    assert checker.errors == []
+
+    def with_null(response_dict: dict[str, Any], **_: Any) -> None:
+        response_dict["body"] = response_dict["body"][:-1] + b', "NextToken": null}'
+
+    aas.meta.events.register_first("before-parse.*.*", with_null)
+    with pytest.raises(ResponseShapeError, match="NextToken: null"):
+        aas.describe_scalable_targets(ServiceNamespace="sagemaker")
+    assert len(checker.errors) == 1
 
 
 # -- fixtures ------------------------------------------------------------------------------------
@@ -1020,9 +1006,332 @@ def test_emulated_aws_resets_the_control_object(clock: ManualClock) -> None:
 def test_deregistering_a_scalable_target_deletes_its_policies() -> None:
     """AWS deletes a scalable target's scaling policies with it; moto 5.2.5 kept them."""
     with emulated_aws():
+        sm = boto3.client("sagemaker", region_name="us-east-1")
+        make_ic_endpoint(sm)
+        make_ic(sm, "x")
         aas = boto3.client("application-autoscaling", region_name="us-east-1")
         target = {"ServiceNamespace": "sagemaker", "ResourceId": "inference-component/x", "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount"}
         aas.register_scalable_target(**target, MinCapacity=0, MaxCapacity=2)
         aas.put_scaling_policy(PolicyName="p", PolicyType="StepScaling", StepScalingPolicyConfiguration={"AdjustmentType": "ChangeInCapacity", "StepAdjustments": [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}]}, **target)
         aas.deregister_scalable_target(**target)
         assert aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"] == []
+
+
+# -- Application Auto Scaling: the resource behind a scalable target ------------------------------
+
+
+@pytest.fixture
+def aas(emulator: Emulator) -> Any:
+    return boto3.client("application-autoscaling", region_name=REGION)
+
+
+def register(aas: Any, resource_id: str, low: int, high: int, dimension: str = IC_DIMENSION) -> None:
+    call(
+        aas,
+        "RegisterScalableTarget",
+        ServiceNamespace="sagemaker",
+        ResourceId=resource_id,
+        ScalableDimension=dimension,
+        MinCapacity=low,
+        MaxCapacity=high,
+    )
+
+
+VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
+
+def test_a_scalable_target_for_a_missing_inference_component_is_refused(sm: Any, aas: Any) -> None:
+    """moto 5.2.5 registered a target for any ``inference-component/<name>``, existing or not."""
+    make_ic_endpoint(sm)
+    with pytest.raises(ClientError) as excinfo:
+        register(aas, "inference-component/ghost", 0, 4)
+    code, message = error_of(excinfo)
+    assert code == "ValidationException" and "inference-component/ghost" in message
+    assert call(aas, "DescribeScalableTargets", ServiceNamespace="sagemaker")["ScalableTargets"] == []
+    make_ic(sm, "ghost")
+    register(aas, "inference-component/ghost", 0, 4)  # now it exists
+
+
+def test_a_scalable_target_for_a_missing_variant_is_refused(sm: Any, aas: Any) -> None:
+    """moto 5.2.5 checked ECS services only: any ``endpoint/<ep>/variant/<v>`` registered."""
+    make_model_endpoint(sm, "rt")
+    for resource_id in ("endpoint/nowhere/variant/AllTraffic", "endpoint/rt/variant/Blue"):
+        with pytest.raises(ClientError) as excinfo:
+            register(aas, resource_id, 1, 4, VARIANT_DIMENSION)
+        code, message = error_of(excinfo)
+        assert code == "ValidationException" and resource_id in message
+    register(aas, "endpoint/rt/variant/AllTraffic", 1, 4, VARIANT_DIMENSION)
+
+
+def test_raising_min_capacity_scales_an_inference_component_out(
+    sm: Any, aas: Any, emulator: Emulator, clock: ManualClock
+) -> None:
+    """moto 5.2.5 stored MinCapacity/MaxCapacity and left the copy count outside them."""
+    make_ic_endpoint(sm)
+    make_ic(sm, copies=1)
+    emulator.update_delay = DELAY
+    register(aas, "inference-component/ic", 1, 8)
+    assert describe_ic(sm)["InferenceComponentStatus"] == "InService"  # already inside
+
+    register(aas, "inference-component/ic", 3, 8)
+    ic = describe_ic(sm)
+    assert ic["InferenceComponentStatus"] == "Updating"  # the normal transition
+    assert ic["RuntimeConfig"] == {"DesiredCopyCount": 3, "CurrentCopyCount": 1}
+    clock.advance(DELAY)
+    assert describe_ic(sm)["RuntimeConfig"] == {"DesiredCopyCount": 3, "CurrentCopyCount": 3}
+
+    register(aas, "inference-component/ic", 0, 2)  # lowering the maximum scales in
+    assert describe_ic(sm)["RuntimeConfig"] == {"DesiredCopyCount": 2, "CurrentCopyCount": 3}
+    # Not active (Updating): AWS leaves the capacity alone.
+    register(aas, "inference-component/ic", 0, 1)
+    assert describe_ic(sm)["RuntimeConfig"]["DesiredCopyCount"] == 2
+    clock.advance(DELAY)
+    assert describe_ic(sm)["RuntimeConfig"] == {"DesiredCopyCount": 2, "CurrentCopyCount": 2}
+
+
+def test_raising_min_capacity_scales_a_variant_out(
+    sm: Any, aas: Any, emulator: Emulator, clock: ManualClock
+) -> None:
+    """moto 5.2.5 left a variant's instance count outside its scalable target's range."""
+    make_model_endpoint(sm, "rt", count=1)
+    emulator.update_delay = DELAY
+    clock.advance(DELAY)
+    register(aas, "endpoint/rt/variant/AllTraffic", 2, 4, VARIANT_DIMENSION)
+    endpoint = describe_ep(sm, "rt")
+    assert endpoint["EndpointStatus"] == "Updating"
+    variant = endpoint["ProductionVariants"][0]
+    assert (variant["DesiredInstanceCount"], variant["CurrentInstanceCount"]) == (2, 1)
+    clock.advance(DELAY)
+    register(aas, "endpoint/rt/variant/AllTraffic", 1, 1, VARIANT_DIMENSION)
+    clock.advance(DELAY)
+    variant = describe_ep(sm, "rt")["ProductionVariants"][0]
+    assert (variant["DesiredInstanceCount"], variant["CurrentInstanceCount"]) == (1, 1)
+
+
+# -- Application Auto Scaling: target-tracking alarms ----------------------------------------------
+
+UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def track(aas: Any, resource_id: str, dimension: str, metric: str, value: float = 5.0) -> Any:
+    return call(
+        aas,
+        "PutScalingPolicy",
+        PolicyName="tracking",
+        PolicyType="TargetTrackingScaling",
+        ServiceNamespace="sagemaker",
+        ResourceId=resource_id,
+        ScalableDimension=dimension,
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": value,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": metric},
+        },
+    )
+
+
+def alarms_named(prefix: str) -> list[dict[str, Any]]:
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    found: list[dict[str, Any]] = call(cloudwatch, "DescribeAlarms", AlarmNamePrefix=prefix)[
+        "MetricAlarms"
+    ]
+    return found
+
+
+def test_target_tracking_creates_and_deletes_its_alarms(sm: Any, aas: Any) -> None:
+    """moto 5.2.5 created target-tracking alarms for DynamoDB and ECS only: a SageMaker
+    policy answered ``Alarms: []`` and CloudWatch had no alarm for it."""
+    import re
+
+    make_ic_endpoint(sm)
+    make_ic(sm)
+    resource = "inference-component/ic"
+    register(aas, resource, 0, 8)
+    response = track(aas, resource, IC_DIMENSION, "SageMakerInferenceComponentInvocationsPerCopy")
+    names = sorted(alarm["AlarmName"] for alarm in response["Alarms"])
+    assert len(names) == 2
+    assert re.fullmatch(rf"TargetTracking-inference-component/ic-AlarmHigh-{UUID}", names[0])
+    assert re.fullmatch(rf"TargetTracking-inference-component/ic-AlarmLow-{UUID}", names[1])
+    for alarm in response["Alarms"]:
+        assert alarm["AlarmARN"] == f"arn:aws:cloudwatch:{REGION}:123456789012:alarm:{alarm['AlarmName']}"
+    high, low = alarms_named("TargetTracking-inference-component/ic-")
+    assert (high["MetricName"], high["Namespace"], high["Dimensions"]) == (
+        "InvocationsPerCopy",
+        "AWS/SageMaker",
+        [{"Name": "InferenceComponentName", "Value": "ic"}],
+    )
+    assert (high["ComparisonOperator"], high["Threshold"]) == ("GreaterThanThreshold", 5.0)
+    assert low["ComparisonOperator"] == "LessThanThreshold" and low["Threshold"] < 5.0
+    assert high["AlarmActions"][0].startswith(response["PolicyARN"])
+    [policy] = call(aas, "DescribeScalingPolicies", ServiceNamespace="sagemaker")["ScalingPolicies"]
+    assert sorted(a["AlarmName"] for a in policy["Alarms"]) == names
+
+    # Replacing the policy replaces its alarms; deleting it deletes them.
+    replaced = track(aas, resource, IC_DIMENSION, "SageMakerInferenceComponentInvocationsPerCopy", 9)
+    current = {a["AlarmName"] for a in alarms_named("TargetTracking-")}
+    assert current == {a["AlarmName"] for a in replaced["Alarms"]} and len(current) == 2
+    call(
+        aas,
+        "DeleteScalingPolicy",
+        PolicyName="tracking",
+        ServiceNamespace="sagemaker",
+        ResourceId=resource,
+        ScalableDimension=IC_DIMENSION,
+    )
+    assert alarms_named("TargetTracking-") == []
+
+    # Deregistering the target deletes its policies and their alarms.
+    track(aas, resource, IC_DIMENSION, "SageMakerInferenceComponentInvocationsPerCopy")
+    call(
+        aas,
+        "DeregisterScalableTarget",
+        ServiceNamespace="sagemaker",
+        ResourceId=resource,
+        ScalableDimension=IC_DIMENSION,
+    )
+    assert alarms_named("TargetTracking-") == []
+
+
+def test_target_tracking_on_a_variant_names_its_alarms_after_the_variant(sm: Any, aas: Any) -> None:
+    """The variant form of the same gap: no alarms for ``endpoint/<ep>/variant/<v>``."""
+    make_model_endpoint(sm, "rt")
+    resource = "endpoint/rt/variant/AllTraffic"
+    register(aas, resource, 1, 4, VARIANT_DIMENSION)
+    response = track(aas, resource, VARIANT_DIMENSION, "SageMakerVariantInvocationsPerInstance", 70)
+    assert sorted(a["AlarmName"].split("-")[-6] for a in response["Alarms"]) == [
+        "AlarmHigh",
+        "AlarmLow",
+    ]
+    high = alarms_named(f"TargetTracking-{resource}-AlarmHigh-")[0]
+    assert high["MetricName"] == "InvocationsPerInstance"
+    assert high["Dimensions"] == [
+        {"Name": "EndpointName", "Value": "rt"},
+        {"Name": "VariantName", "Value": "AllTraffic"},
+    ]
+
+
+def test_a_scaling_policy_needs_a_registered_target(sm: Any, aas: Any) -> None:
+    """moto 5.2.5 accepted a policy for a target nobody had registered."""
+    make_ic_endpoint(sm)
+    make_ic(sm)
+    with pytest.raises(ClientError) as excinfo:
+        track(aas, "inference-component/ic", IC_DIMENSION, "SageMakerInferenceComponentInvocationsPerCopy")
+    assert error_of(excinfo) == (
+        "ObjectNotFoundException",
+        "No scalable target registered for service namespace: sagemaker, resource ID: "
+        f"inference-component/ic, scalable dimension: {IC_DIMENSION}",
+    )
+
+
+def test_scalable_target_responses_leave_out_nulls_and_page_to_the_end(sm: Any, aas: Any) -> None:
+    """moto 5.2.5 sent ``"NextToken": null`` and ``"SuspendedState": null`` (botocore's parser
+    hid both), and its NextToken repeated the second page forever past 100 targets."""
+    raw: list[dict[str, Any]] = []
+    aas.meta.events.register(
+        "before-parse.*.DescribeScalableTargets",
+        lambda response_dict, **_: raw.append(json.loads(response_dict["body"])),
+    )
+    make_ic_endpoint(sm)
+    names = [f"ic{index:03d}" for index in range(120)]
+    for name in names:
+        make_ic(sm, name)
+        register(aas, f"inference-component/{name}", 0, 2)
+    first = call(aas, "DescribeScalableTargets", ServiceNamespace="sagemaker", MaxResults=50)
+    assert first["ScalableTargets"][0]["SuspendedState"] == {
+        "DynamicScalingInSuspended": False,
+        "DynamicScalingOutSuspended": False,
+        "ScheduledScalingSuspended": False,
+    }
+    pages = list(
+        aas.get_paginator("describe_scalable_targets").paginate(
+            ServiceNamespace="sagemaker", PaginationConfig={"PageSize": 50, "MaxItems": 1000}
+        )
+    )
+    assert [len(page["ScalableTargets"]) for page in pages] == [50, 50, 20]
+    found = [t["ResourceId"] for page in pages for t in page["ScalableTargets"]]
+    assert sorted(found) == [f"inference-component/{name}" for name in names]
+    assert "NextToken" not in raw[-1] and all("NextToken" in body for body in raw[1:-1])
+
+
+def test_every_operation_the_controller_uses_is_checked_on_the_wire(
+    sm: Any, aas: Any, emulator: Emulator, clock: ManualClock
+) -> None:
+    """The suite-wide check (tests/emulated.py) sees the raw body of each of these."""
+    from tests.emulated import RESPONSES
+
+    seen_before = len(RESPONSES.checked)
+    make_ic_endpoint(sm)
+    make_model_endpoint(sm, "rt")
+    make_ic(sm, copies=1)
+    describe_ic(sm)
+    describe_ep(sm)
+    call(sm, "ListInferenceComponents", EndpointNameEquals="ep")
+    call(sm, "ListEndpoints")
+    call(sm, "DescribeEndpointConfig", EndpointConfigName="ep-config")
+    call(sm, "DescribeModel", ModelName="llm")
+    call(sm, "ListTags", ResourceArn=describe_ic(sm)["InferenceComponentArn"])
+    call(sm, "UpdateInferenceComponentRuntimeConfig", InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 2})
+    call(sm, "UpdateInferenceComponent", InferenceComponentName="ic", RuntimeConfig={"CopyCount": 1})
+    call(
+        sm,
+        "UpdateEndpointWeightsAndCapacities",
+        EndpointName="rt",
+        DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": 2}],
+    )
+    register(aas, "inference-component/ic", 1, 4)
+    call(aas, "DescribeScalableTargets", ServiceNamespace="sagemaker")
+    track(aas, "inference-component/ic", IC_DIMENSION, "SageMakerInferenceComponentInvocationsPerCopy")
+    call(aas, "DescribeScalingPolicies", ServiceNamespace="sagemaker")
+    target = {"ServiceNamespace": "sagemaker", "ResourceId": "inference-component/ic", "ScalableDimension": IC_DIMENSION}
+    call(aas, "DeleteScalingPolicy", PolicyName="tracking", **target)
+    call(aas, "DeregisterScalableTarget", **target)
+    call(sm, "DeleteInferenceComponent", InferenceComponentName="ic")
+    call(sm, "DeleteEndpoint", EndpointName="ep")
+    seen = set(RESPONSES.checked[seen_before:])
+    expected = {
+        f"sagemaker.{op}"
+        for op in (
+            "CreateEndpointConfig",
+            "CreateEndpoint",
+            "CreateInferenceComponent",
+            "DescribeInferenceComponent",
+            "DescribeEndpoint",
+            "DescribeEndpointConfig",
+            "DescribeModel",
+            "ListInferenceComponents",
+            "ListEndpoints",
+            "ListTags",
+            "UpdateInferenceComponent",
+            "UpdateInferenceComponentRuntimeConfig",
+            "UpdateEndpointWeightsAndCapacities",
+            "DeleteInferenceComponent",
+            "DeleteEndpoint",
+        )
+    } | {
+        f"application-autoscaling.{op}"
+        for op in (
+            "RegisterScalableTarget",
+            "DescribeScalableTargets",
+            "PutScalingPolicy",
+            "DescribeScalingPolicies",
+            "DeleteScalingPolicy",
+            "DeregisterScalableTarget",
+        )
+    }
+    assert expected <= seen, sorted(expected - seen)
+
+
+def test_model_responses_leave_out_an_empty_vpc_config_and_list_summaries(sm: Any) -> None:
+    """moto 5.2.5 sent ``"VpcConfig": {}`` (its required Subnets/SecurityGroupIds missing)
+    in DescribeModel and whole model descriptions, without ModelArn, in ListModels."""
+    raw: dict[str, Any] = {}
+    sm.meta.events.register(
+        "before-parse.*.*",
+        lambda operation_model, response_dict, **_: raw.__setitem__(
+            operation_model.name, json.loads(response_dict["body"])
+        ),
+    )
+    sm.create_model(ModelName="m", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img"})
+    call(sm, "DescribeModel", ModelName="m")
+    assert "VpcConfig" not in raw["DescribeModel"]
+    call(sm, "ListModels")
+    assert set(raw["ListModels"]["Models"][0]) == {"ModelName", "ModelArn", "CreationTime"}

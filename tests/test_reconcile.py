@@ -43,7 +43,8 @@ def test_bounds_mode_writes_only_min_and_max(any_env: Env) -> None:
     assert "UpdateInferenceComponentRuntimeConfig" not in env.counter.calls
     assert env.counter.writes["RegisterScalableTarget"] == 1
     assert env.scalable() == (6, 8)
-    assert env.copies()[1] == 1  # the count is Application Auto Scaling's business
+    # The controller wrote no count; Application Auto Scaling moved it into the new range.
+    assert env.copies()[1] == 6
 
 
 def test_second_run_makes_zero_writes(any_env: Env) -> None:

@@ -1,35 +1,79 @@
-"""Local AWS emulator: moto plus the SageMaker hosting parts moto lacks.
+"""A local AWS for sagescale: moto 5.2 plus the SageMaker hosting parts moto lacks.
 
-moto 5.2 has no inference components, rejects current GPU instance types, refuses the
-``sagemaker:inference-component:DesiredCopyCount`` scalable dimension and puts endpoints
-in service instantly. :func:`install_extensions` patches moto (reversibly, idempotently)
-so the controller can be exercised end to end, in-process::
+What it adds to moto
+====================
 
-    from datetime import timedelta
-    from sagescale.emulator import ManualClock, emulated_aws
+* **Inference components**: ``Create``/``Describe``/``List`` (every filter, sorting,
+  paging)/``Update``/``UpdateRuntimeConfig``/``DeleteInferenceComponent`` and tags, with
+  ``RuntimeConfig.DesiredCopyCount``/``CurrentCopyCount`` as AWS reports them.
+* **Lifecycle states**: endpoints and components stay ``Creating``/``Updating``/
+  ``Deleting`` for :attr:`Emulator.update_delay` of *emulator* time; a write against one in
+  progress fails with AWS's ``ValidationException`` ("Cannot update in-progress
+  endpoint"); failures and rollbacks are injected on demand. Nothing runs in the
+  background: a status moves when a request arrives after the clock has moved.
+* **Instance types and variants**: every instance type in botocore's model, and
+  ``ManagedInstanceScaling``/``RoutingConfig`` on variants.
+* **Application Auto Scaling for SageMaker**: the
+  ``sagemaker:inference-component:DesiredCopyCount`` dimension; registering a target for a
+  component or variant that does not exist is refused; ``MinCapacity``/``MaxCapacity``
+  are enforced on the resource (through its normal ``Updating``); target-tracking
+  policies create and delete their ``TargetTracking-<resource>-AlarmHigh/AlarmLow-<uuid>``
+  CloudWatch alarms; deregistering deletes a target's policies; ``PutScalingPolicy``
+  needs a registered target.
+* **Responses as AWS sends them**: no ``null`` members, nothing the output shape lacks.
+  :mod:`sagescale.emulator.shapes` checks raw responses against botocore's output shapes;
+  the test suite runs every scenario with that check on.
 
-    with emulated_aws() as emulator:
-        emulator.update_delay = timedelta(minutes=2)
-        emulator.set_clock(clock := ManualClock(start))
-        ...  # boto3 clients work as usual; statuses move when the clock does
+In-process
+==========
 
-or over HTTP (``start_server``), in this process, with the same control object.
+::
+
+    from datetime import UTC, datetime, timedelta
+    import boto3
+    from sagescale.emulator import ManualClock, mock
+
+    clock = ManualClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+    with mock(update_delay=timedelta(minutes=2), clock=clock) as emulator:
+        sm = boto3.client("sagemaker", region_name="us-east-1")
+        ...                                   # create an endpoint and a component: Creating
+        clock.advance(timedelta(minutes=2))   # ... now InService
+        emulator.fail_inference_component("ic", "out of capacity")
+
+``mock`` is ``moto.mock_aws()`` with the extensions installed and the control object
+(:data:`control`) reset on entry and exit. ``emulated_aws`` is the same function.
+
+Over HTTP
+=========
+
+``sagescale local`` (or :func:`start_server` in this process) serves every moto service
+plus the extensions on one port; point any SDK at it with ``AWS_ENDPOINT_URL`` or
+``endpoint_url``. Another process drives the clock, the delay and failures with
+:class:`RemoteControl`::
+
+    from sagescale.emulator import RemoteControl, start_server
+
+    with start_server() as server:            # port 0: a free port
+        remote = RemoteControl(server.url)
+        remote.set_time(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+        remote.set_update_delay(timedelta(minutes=2))
+        ...                                   # boto3.client(..., endpoint_url=server.url)
+        remote.advance(timedelta(minutes=2))
 
 Importing this package imports neither moto nor boto3; they load when first used.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from ._install import install_extensions, uninstall_extensions
 from .control import Clock, Emulator, ManualClock, control
 
 if TYPE_CHECKING:
-    from ._patching import PatchSet
     from .server import RemoteControl, RunningServer
 
 __all__ = [
@@ -41,47 +85,14 @@ __all__ = [
     "control",
     "emulated_aws",
     "install_extensions",
+    "mock",
     "start_server",
     "uninstall_extensions",
 ]
 
-_install_lock = threading.Lock()
-_patches: PatchSet | None = None
-
-
-def install_extensions() -> Emulator:
-    """Patch moto with the SageMaker and Application Auto Scaling extensions.
-
-    Idempotent and safe to call from several threads; returns :data:`control`.
-    """
-    global _patches
-    with _install_lock:
-        if _patches is None:
-            from . import autoscaling_ext, sagemaker_ext
-            from ._patching import PatchSet
-
-            patches = PatchSet()
-            try:
-                sagemaker_ext.install(patches)
-                autoscaling_ext.install(patches)
-            except BaseException:
-                patches.undo()
-                raise
-            _patches = patches
-    return control
-
-
-def uninstall_extensions() -> None:
-    """Undo :func:`install_extensions`, restoring moto's original behaviour."""
-    global _patches
-    with _install_lock:
-        if _patches is not None:
-            _patches.undo()
-            _patches = None
-
 
 @contextmanager
-def emulated_aws(
+def mock(
     *, update_delay: timedelta = timedelta(0), clock: Clock | None = None
 ) -> Iterator[Emulator]:
     """Install the extensions, enter ``moto.mock_aws()`` and yield :data:`control`.
@@ -101,6 +112,10 @@ def emulated_aws(
             yield emulator
     finally:
         emulator.reset()
+
+
+emulated_aws = mock
+"""The former name of :func:`mock`, kept for existing callers."""
 
 
 def start_server(port: int = 0, host: str = "127.0.0.1") -> RunningServer:

@@ -11,8 +11,31 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 Clock = Callable[[], datetime]
+
+
+class ExtensionState(Protocol):
+    """What an installed extension lets the control object do to its emulated resources.
+
+    ``sagemaker_ext`` provides one and sets it as :attr:`Emulator.extension` when it is
+    installed, so this module needs to import none of the extensions.
+    """
+
+    def fail_inference_component(
+        self, name: str, reason: str, *, rollback: bool, region: str | None, account_id: str | None
+    ) -> None: ...
+
+    def fail_endpoint(
+        self, name: str, reason: str, *, rollback: bool, region: str | None, account_id: str | None
+    ) -> None: ...
+
+    def settle(self) -> None:
+        """Complete every transition that is due at the emulator clock."""
+
+    def clear(self) -> None:
+        """Finish changes in flight and forget the extension's own resources."""
 
 
 def _system_clock() -> datetime:
@@ -61,6 +84,8 @@ class Emulator:
         self._lock = threading.RLock()
         self._clock: Clock = _system_clock
         self._update_delay = timedelta(0)
+        self.extension: ExtensionState | None = None
+        """The installed SageMaker extension's state (``None`` until it is installed)."""
 
     # -- time ---------------------------------------------------------------------------
 
@@ -115,10 +140,8 @@ class Emulator:
         previous specification and copy count, and keeps the ``FailureReason``.
         ``region``/``account_id`` narrow the search when the name exists in several.
         """
-        from .sagemaker_ext import fail_inference_component
-
         with self._lock:
-            fail_inference_component(
+            self._installed().fail_inference_component(
                 name, reason, rollback=rollback, region=region, account_id=account_id
             )
 
@@ -138,19 +161,18 @@ class Emulator:
         variants keep their current counts and weights (desired reverts to current), and
         ``DescribeEndpoint`` shows the ``FailureReason``.
         """
-        from .sagemaker_ext import fail_endpoint
-
         with self._lock:
-            fail_endpoint(name, reason, rollback=rollback, region=region, account_id=account_id)
+            self._installed().fail_endpoint(
+                name, reason, rollback=rollback, region=region, account_id=account_id
+            )
 
     # -- housekeeping -------------------------------------------------------------------
 
     def settle(self) -> None:
         """Complete every transition that is due at :meth:`now` (reads do this too)."""
-        from .sagemaker_ext import settle_all
-
         with self._lock:
-            settle_all()
+            if self.extension is not None:
+                self.extension.settle()
 
     def reset(self) -> None:
         """Forget extension state: system clock, zero delay, no inference components.
@@ -158,12 +180,18 @@ class Emulator:
         Endpoints, models and everything else moto keeps are left to moto's own reset
         (``moto.mock_aws`` resets on entry and exit).
         """
-        from .sagemaker_ext import clear_extension_state
-
         with self._lock:
             self._clock = _system_clock
             self._update_delay = timedelta(0)
-            clear_extension_state()
+            if self.extension is not None:
+                self.extension.clear()
+
+    def _installed(self) -> ExtensionState:
+        if self.extension is None:
+            raise LookupError(
+                "the SageMaker extensions are not installed (sagescale.emulator.install_extensions)"
+            )
+        return self.extension
 
     @property
     def lock(self) -> threading.RLock:

@@ -30,6 +30,7 @@ from moto.sagemaker.models import (
     FakeEndpoint,
     FakeEndpointConfig,
     FakeSagemakerNotebookInstance,
+    Model,
     ModelPackage,
     SageMakerModelBackend,
     sagemaker_backends,
@@ -665,6 +666,31 @@ def _endpoint_config_response_object(self: FakeEndpointConfig) -> dict[str, Any]
     return response
 
 
+def _wrap_model_response_object(
+    original: Callable[[Model], dict[str, Any]],
+) -> Callable[[Model], dict[str, Any]]:
+    def response_object(self: Model) -> dict[str, Any]:
+        """moto's ``DescribeModel`` output without its empty ``VpcConfig``: AWS leaves the
+        member out when the model has no VPC (``Subnets`` and ``SecurityGroupIds`` are
+        required inside it)."""
+        response = original(self)
+        if not response.get("VpcConfig"):
+            response.pop("VpcConfig", None)
+        return response
+
+    return response_object
+
+
+def _handle_list_models(self: SageMakerResponse) -> ActionResult:
+    """``ListModels`` lists ``ModelSummary`` items (moto listed whole descriptions)."""
+    models = self.sagemaker_backend.list_models()
+    summaries = [
+        {"ModelName": m.model_name, "ModelArn": m.arn, "CreationTime": m.creation_time}
+        for m in models
+    ]
+    return ActionResult({"Models": summaries})
+
+
 def update_endpoint_weights_and_capacities(
     self: SageMakerModelBackend,
     endpoint_name: str,
@@ -1084,6 +1110,19 @@ def fail_endpoint(
     endpoint.last_modified_time = _now()
 
 
+class SageMakerState:
+    """The :class:`~sagescale.emulator.control.ExtensionState` of this extension."""
+
+    fail_inference_component = staticmethod(fail_inference_component)
+    fail_endpoint = staticmethod(fail_endpoint)
+
+    def settle(self) -> None:
+        settle_all()
+
+    def clear(self) -> None:
+        clear_extension_state()
+
+
 BACKEND_METHODS: dict[str, Callable[..., Any]] = {
     "create_inference_component": create_inference_component,
     "describe_inference_component": describe_inference_component,
@@ -1108,14 +1147,18 @@ RESPONSE_METHODS: dict[str, Callable[[SageMakerResponse], ActionResult]] = {
     ),
     "delete_inference_component": _handle_delete_inference_component,
     "update_endpoint": _handle_update_endpoint,
+    "list_models": _handle_list_models,
 }
 
 
 def install(patches: PatchSet) -> None:
     """Patch moto's SageMaker backend, models and response handler."""
+    patches.set(control, "extension", SageMakerState())
     for name, function in BACKEND_METHODS.items():
         patches.set(SageMakerModelBackend, name, function)
     patches.set(FakeEndpointConfig, "response_object", property(_endpoint_config_response_object))
+    model_response = vars(Model)["response_object"].fget
+    patches.set(Model, "response_object", property(_wrap_model_response_object(model_response)))
     patches.set(
         SageMakerModelBackend,
         "_get_resource_from_arn",

@@ -175,7 +175,7 @@ def start_server(port: int = 0, host: str = "127.0.0.1") -> RunningServer:
         create_backend_app,
     )
 
-    from . import install_extensions
+    from ._install import install_extensions
 
     class QuietRequestHandler(MotoRequestHandler):
         """No access-log line per request: the controller makes thousands of them."""
