@@ -56,7 +56,7 @@ def test_resource_star_only_where_aws_offers_nothing_narrower() -> None:
 def test_janitor_deletes_only_marked_endpoints_and_scalers_delete_nothing() -> None:
     stack = Stack(default_template())
     janitor = statements(stack, "JanitorFunction")
-    (delete_endpoint,) = [st for st in janitor if "sagemaker:DeleteEndpoint" in actions(st)]
+    (delete_endpoint,) = [st for st in janitor if "sagemaker:DeleteEndpoint" in actions(st) and st["Effect"] == "Allow"]
     assert delete_endpoint["Condition"] == {"StringLike": {"aws:ResourceTag/sagescale:janitor": "delete@*"}}
     for function_id in SCALING_FUNCTIONS:
         granted = {a for st in statements(stack, function_id) for a in actions(st)}
@@ -107,7 +107,7 @@ def test_recreating_a_parked_endpoint_is_conditioned_on_the_request_tags() -> No
     (create,) = [st for st in park if "sagemaker:CreateEndpoint" in actions(st) and "Condition" in st]
     assert create["Condition"] == {"StringEquals": {"aws:RequestTag/sagescale:park": "true"}}
     assert "sagemaker:AddTags" in actions(create)
-    (delete,) = [st for st in park if "sagemaker:DeleteEndpoint" in actions(st)]
+    (delete,) = [st for st in park if "sagemaker:DeleteEndpoint" in actions(st) and st["Effect"] == "Allow"]
     assert delete["Condition"] == {"StringEquals": {"aws:ResourceTag/sagescale:park": "true"}}
 
 
@@ -115,3 +115,51 @@ def test_janitor_writes_only_its_own_tag() -> None:
     janitor = statements(Stack(default_template()), "JanitorFunction")
     (tagging,) = [st for st in janitor if "sagemaker:AddTags" in actions(st)]
     assert tagging["Condition"] == {"ForAllValues:StringEquals": {"aws:TagKeys": ["sagescale:janitor"]}}
+
+
+def test_every_function_may_read_the_policy_parameter_named_as_a_path() -> None:
+    """Only ReconcileFunction could ssm:GetParameter although all four load the policy from
+    SAGESCALE_POLICY_PARAMETER; and parameter/${PolicyParameter} gave parameter//sagescale/policy."""
+    stack = Stack(default_template())
+    assert stack.doc["Parameters"]["PolicyParameter"]["AllowedPattern"] == "^$|^(/[a-zA-Z0-9_.-]+)+$"
+    for function_id in stack.function_ids():
+        (read,) = [st for st in statements(stack, function_id) if "ssm:GetParameter" in actions(st)]
+        arn = read["Resource"]["Fn::If"][1]["Fn::Sub"]
+        assert arn.endswith(":parameter${PolicyParameter}"), (function_id, arn)
+
+
+def test_functions_that_register_scalable_targets_may_create_the_service_linked_role() -> None:
+    """The first RegisterScalableTarget in an account creates Application Auto Scaling's role for
+    SageMaker; without iam:CreateServiceLinkedRole it failed."""
+    stack = Stack(default_template())
+    for function_id in stack.function_ids():
+        sts = statements(stack, function_id)
+        if any("application-autoscaling:RegisterScalableTarget" in actions(st) for st in sts):
+            (slr,) = [st for st in sts if "iam:CreateServiceLinkedRole" in actions(st)]
+            assert slr["Condition"] == {"StringEquals": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}}
+
+
+def test_the_janitor_role_denies_deleting_what_carries_the_protect_tag() -> None:
+    janitor = statements(Stack(default_template()), "JanitorFunction")
+    (deny,) = [st for st in janitor if st["Effect"] == "Deny"]
+    assert set(actions(deny)) == {"sagemaker:DeleteEndpoint", "sagemaker:DeleteInferenceComponent"}
+    assert deny["Condition"] == {"StringEqualsIgnoreCase": {"aws:ResourceTag/sagescale:keep": "true"}}
+
+
+def test_event_dead_letters_go_to_the_stacks_encrypted_alarmed_queues() -> None:
+    """SAM generated a dead-letter queue per event source (Type: SQS): unencrypted and unwatched."""
+    from tests.test_iam import expanded
+
+    resources = expanded()["Resources"]
+    queues = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    assert set(queues) == {"ReconcileDeadLetterQueue", "ParkDeadLetterQueue", "JanitorDeadLetterQueue", "AlarmDeadLetterQueue"}
+    assert all(q.get("SqsManagedSseEnabled") for q in queues.values())
+
+
+def test_schedules_carry_the_stacks_name() -> None:
+    """Two stacks in one account (dev and prod) got schedules of the same name and collided."""
+    from tests.test_iam import expanded
+
+    schedules = [r["Properties"] for r in expanded()["Resources"].values() if r["Type"] == "AWS::Scheduler::Schedule"]
+    assert len(schedules) == 3
+    assert all(s["Name"]["Fn::Sub"].startswith("${AWS::StackName}-") for s in schedules)

@@ -1,0 +1,142 @@
+"""Each function end to end through its real handler, as deployed: the policy read from the SSM
+parameter, notifications on, the janitor applying, parking a weekend. These runs are also what
+``tests/test_iam.py`` judges the roles against (every path a role's actions exist for)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from core.aws.clients import AwsClients
+from core.policy import loads_policy
+from handlers import alarm, janitor, park, reconcile
+from handlers.runtime import Runtime, reset_runtime
+from handlers.settings import Settings
+from sagescale.emulator import ManualClock, emulated_aws
+from sagescale.samples import alarm_sample
+from sagescale.seed import seed_target
+from sagescale.stack import ACCOUNT, REGION, Stack, default_template
+from tests.conftest import EVENTS
+from tests.emulated import context
+
+PARAMETER = "/sagescale/policy"
+POLICY = """
+version: 1
+timezone: UTC
+targets:
+  llm:
+    inference_component: llm-ic
+    min: 1
+    max: 8
+    alarms: [{alarm: llm-latency-high, change: 2}]
+    wake: true
+  web:
+    endpoint: web-ep
+    park: true
+    min: 1
+    max: 3
+    idle: [{days: Sat-Sun}]
+janitor:
+  idle_for: 1440
+  grace: 60
+  dry_run: false
+"""
+FRIDAY = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+TICK = {"source": "sagescale.schedule", "action": "reconcile"}
+
+
+@dataclass
+class Deployed:
+    clients: AwsClients
+    clock: ManualClock
+    settings: Settings
+
+    def cold_start(self) -> None:
+        """A new execution environment: settings and policy read afresh (from SSM)."""
+        reset_runtime(Runtime(self.settings, self.clients, clock=self.clock))
+
+    def exists(self, endpoint: str) -> bool:
+        return any(e["EndpointName"] == endpoint for e in self.clients.sagemaker.list_endpoints()["Endpoints"])
+
+
+@pytest.fixture
+def deployed(aws_env: None) -> Iterator[Deployed]:
+    clock = ManualClock(FRIDAY - timedelta(days=7))
+    with emulated_aws(clock=clock):
+        clients = AwsClients()
+        names = Stack(default_template()).create_resources(clients)
+        clients.client("ssm").put_parameter(Name=PARAMETER, Type="String", Value=POLICY)
+        policy = loads_policy(POLICY)
+        seed_target(clients.sagemaker, policy.targets["llm"], copies=1)
+        seed_target(clients.sagemaker, policy.targets["web"], copies=1)
+        sm = clients.sagemaker
+        web = sm.describe_endpoint(EndpointName="web-ep")["EndpointArn"]
+        sm.add_tags(ResourceArn=web, Tags=[{"Key": "sagescale:park", "Value": "true"}, {"Key": "sagescale:keep", "Value": "true"}])
+        clients.autoscaling.register_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId="endpoint/web-ep/variant/AllTraffic",
+            ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=1, MaxCapacity=3,
+        )
+        clients.autoscaling.put_scaling_policy(
+            PolicyName="web-invocations", ServiceNamespace="sagemaker", ResourceId="endpoint/web-ep/variant/AllTraffic",
+            ScalableDimension="sagemaker:variant:DesiredInstanceCount", PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={"TargetValue": 100.0, "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}},
+        )
+        # an endpoint the janitor marked once, since claimed by a policy target: it is unmarked
+        sm.add_tags(ResourceArn=web, Tags=[{"Key": "sagescale:janitor", "Value": "delete@2026-11-20T00:00:00Z"}])
+        # a forgotten test endpoint with an inference component under Application Auto Scaling
+        forgotten = loads_policy("version: 1\ntargets:\n  t: {inference_component: forgotten-ic, min: 1, max: 2}\n").targets["t"]
+        seed_target(sm, forgotten, copies=1)
+        clients.autoscaling.register_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId="inference-component/forgotten-ic",
+            ScalableDimension="sagemaker:inference-component:DesiredCopyCount", MinCapacity=1, MaxCapacity=2,
+        )
+        # it served a little, a week ago: the janitor reads that metric and sees nothing since
+        clients.cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=[
+            {"MetricName": "Invocations", "Dimensions": [{"Name": "InferenceComponentName", "Value": "forgotten-ic"}], "Value": 3.0, "Timestamp": FRIDAY - timedelta(days=6)},
+        ])
+        settings = Settings(names["StateTable"], None, PARAMETER, names["NotificationTopic"], notify_actions=True, account_id=ACCOUNT, region=REGION)
+        deployed = Deployed(clients, clock, settings)
+        deployed.cold_start()
+        clock.set(FRIDAY)
+        yield deployed
+    reset_runtime()
+
+
+def test_reconcile_and_alarm_read_the_policy_from_ssm_and_notify(deployed: Deployed) -> None:
+    out: dict[str, Any] = reconcile.handler(TICK, context("reconcile"))
+    assert out["errors"] == []
+    assert out["wake_alarms"]["llm"].startswith(("created", "ok", "kept")), out["wake_alarms"]
+    deployed.cold_start()
+    result = alarm.handler(alarm_sample("alarm-eventbridge-alarm.json", events=EVENTS, at="2026-11-27T12:00:30.000+0000"), context("alarm"))
+    assert [t["outcome"] for t in result["alarms"][0]["targets"]] == ["applied"]
+    ic = deployed.clients.sagemaker.describe_inference_component(InferenceComponentName="llm-ic")
+    assert ic["RuntimeConfig"]["DesiredCopyCount"] == 3
+
+
+def test_the_janitor_marks_then_deletes_a_forgotten_endpoint_and_keeps_a_protected_one(deployed: Deployed) -> None:
+    first: dict[str, Any] = janitor.handler({"source": "sagescale.schedule", "action": "janitor"}, context("janitor"))
+    verdicts = {v["endpoint"]: v for v in first["endpoints"]}
+    assert verdicts["forgotten-ic-endpoint"]["action"] == "mark"
+    assert (verdicts["web-ep"]["action"], verdicts["web-ep"].get("done")) == ("unmark", "unmarked")  # protected, and managed by a target
+    deployed.clock.set(FRIDAY + timedelta(hours=2))
+    second: dict[str, Any] = janitor.handler({"source": "sagescale.schedule", "action": "janitor"}, context("janitor"))
+    done = {v["endpoint"]: v.get("done", "") for v in second["endpoints"]}
+    assert done["forgotten-ic-endpoint"].startswith("deleted"), done
+    assert not deployed.exists("forgotten-ic-endpoint")
+    assert deployed.exists("web-ep")
+
+
+def test_the_park_function_parks_a_weekend_and_brings_the_endpoint_back(deployed: Deployed) -> None:
+    tick = {"source": "sagescale.schedule", "action": "park"}
+    deployed.clock.set(datetime(2026, 11, 28, 0, 5, tzinfo=UTC))
+    assert park.handler(tick, context("park"))["targets"]["web"]["outcome"] == "parked"
+    assert not deployed.exists("web-ep")
+    deployed.clock.set(datetime(2026, 11, 30, 0, 5, tzinfo=UTC))
+    assert park.handler(tick, context("park"))["targets"]["web"]["outcome"] == "unparking"
+    deployed.clock.set(datetime(2026, 11, 30, 0, 30, tzinfo=UTC))
+    assert park.handler(tick, context("park"))["targets"]["web"]["outcome"] == "unparked"
+    assert deployed.exists("web-ep")

@@ -1,0 +1,110 @@
+"""The functions' IAM, read from the template as CloudFormation receives it (expanded by the SAM
+translator), against the AWS calls their code made while the rest of the suite drove them
+(``tests/aws_calls.py``). Runs last (see ``conftest.py``).
+
+- every call a function made is allowed by one of its role's statements;
+- every action a role allows was made by its function somewhere in the suite, or is one that AWS
+  checks on the function's behalf (``DEPENDENT``, each with its reason).
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import json
+import os
+from functools import cache
+from typing import Any
+
+import pytest
+
+from sagescale.stack import Stack, default_template
+from tests import aws_calls
+from tests.aws_calls import RECORDED
+
+# Actions a role needs although its code never calls them: AWS checks them as the caller.
+DEPENDENT = {
+    "iam:CreateServiceLinkedRole": "RegisterScalableTarget creates Application Auto Scaling's SageMaker role on first use in an account",
+    "cloudwatch:PutMetricAlarm": "PutScalingPolicy (target tracking) creates its alarms as the caller",
+    "cloudwatch:DeleteAlarms": "DeleteScalingPolicy / DeregisterScalableTarget delete target-tracking alarms as the caller",
+    "cloudwatch:DescribeAlarms": "Application Auto Scaling reads its target-tracking alarms as the caller",
+    "sagemaker:UpdateEndpointWeightsAndCapacities": "RegisterScalableTarget on a variant updates the endpoint as the caller",
+    "sagemaker:AddTags": "CreateEndpoint with Tags needs AddTags (tag on create)",
+}
+
+
+@cache
+def expanded() -> dict[str, Any]:
+    """template.yaml through the SAM translator, as `sam deploy` sends it to CloudFormation."""
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    doc = yaml_parse(default_template().read_text(encoding="utf-8"))
+    doc = copy.deepcopy(doc)
+    doc["Globals"]["Function"]["CodeUri"] = "s3://bucket/code.zip"  # `sam package` writes this
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    old = os.environ.get("AWS_DEFAULT_REGION")
+    os.environ["AWS_DEFAULT_REGION"] = old or "us-east-1"
+    try:
+        out: dict[str, Any] = transform(doc, {}, NoManagedPolicies())
+    finally:
+        if old is None:
+            os.environ.pop("AWS_DEFAULT_REGION")
+    return out
+
+
+def role_statements(function_id: str) -> list[dict[str, Any]]:
+    resources = expanded()["Resources"]
+    role_ref = resources[function_id]["Properties"]["Role"]
+    role = resources[role_ref["Fn::GetAtt"][0]]["Properties"]
+    out: list[dict[str, Any]] = []
+    for policy in role.get("Policies", []):
+        document = policy["PolicyDocument"]
+        if isinstance(document, dict) and "Fn::If" in document:  # conditional policies: both branches count
+            documents = [d for d in document["Fn::If"][1:] if isinstance(d, dict) and "Statement" in d]
+        else:
+            documents = [document]
+        for d in documents:
+            out.extend(d["Statement"])
+    return out
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    value = statement["Action"]
+    return [value] if isinstance(value, str) else list(value)
+
+
+def allowed(function_id: str) -> set[str]:
+    return {a for st in role_statements(function_id) if st["Effect"] == "Allow" for a in _actions(st)}
+
+
+def _allows(patterns: set[str], action: str) -> bool:
+    return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns)
+
+
+FUNCTIONS = Stack(default_template()).function_ids()
+
+
+@pytest.mark.parametrize("function_id", FUNCTIONS)
+def test_every_call_a_function_made_is_allowed(function_id: str) -> None:
+    made = RECORDED.get(function_id, set())
+    if not made:
+        pytest.skip(f"no call of {function_id} was recorded: run the whole suite")
+    missing = sorted(a for a in made if not _allows(allowed(function_id), a))
+    assert missing == [], f"{function_id} calls these without permission: {missing}"
+
+
+@pytest.mark.parametrize("function_id", FUNCTIONS)
+def test_every_allowed_action_is_used_or_checked_by_aws(function_id: str) -> None:
+    if not aws_calls.WHOLE_SUITE:
+        pytest.skip("an unused grant shows only when the whole suite has driven every path")
+    made = RECORDED.get(function_id, set())
+    if os.environ.get("SAGESCALE_DUMP_CALLS"):
+        with open(os.environ["SAGESCALE_DUMP_CALLS"], "a", encoding="utf-8") as stream:
+            stream.write(json.dumps({function_id: sorted(made)}) + "\n")
+    unused = sorted(a for a in allowed(function_id) if a not in made and a not in DEPENDENT and not a.startswith(("logs:", "xray:", "sqs:")))
+    assert unused == [], f"{function_id} is allowed actions its code never makes: {unused}"
