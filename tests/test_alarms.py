@@ -6,6 +6,8 @@ import copy
 import json
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -399,11 +401,14 @@ def test_ten_duplicate_deliveries_make_one_change(http_aenv: Env) -> None:
     assert len(http_aenv.runtime.store.get("llm").steps) == 1
 
 
-def test_fifty_concurrent_alarms_stay_within_bounds_and_record_each_step_once(tmp_path: Path, aws_env: None) -> None:
+@contextmanager
+def burst_env(tmp_path: Path, *, alarms: int, change: int, max_: int) -> Iterator[Env]:
+    """``alarms`` rules ``burst-<i>`` of ``change`` each on one target (cooldown 0, max ``max_``),
+    the handlers on an HTTP emulator so that concurrent invocations really overlap."""
     from handlers.runtime import reset_runtime
     from sagescale.emulator import control, start_server
 
-    rules = "\n".join(f"      - {{alarm: burst-{i}, change: 1}}" for i in range(50))
+    rules = "\n".join(f"      - {{alarm: burst-{i}, change: {change}}}" for i in range(alarms))
     policy = f"""
 version: 1
 timezone: America/New_York
@@ -411,7 +416,7 @@ targets:
   llm:
     inference_component: llm-ic
     min: 1
-    max: 8
+    max: {max_}
     cooldown: {{out: 0, in: 0}}
     alarms:
 {rules}
@@ -420,6 +425,13 @@ targets:
         reset_server(server.url)
         env = build_env(tmp_path, AwsClients(endpoint_url=server.url), control, policy)
         env.clock.set(TUESDAY_NOON)
+        yield env
+        reset_server(server.url)
+    reset_runtime()
+
+
+def test_fifty_concurrent_alarms_stay_within_bounds_and_record_each_step_once(tmp_path: Path, aws_env: None) -> None:
+    with burst_env(tmp_path, alarms=50, change=1, max_=8) as env:
         events = [event("alarm-eventbridge-alarm.json", alarm_name=f"burst-{i}") for i in range(50)]
         results, errors = run_threads([lambda e=e: env.alarm(e) for e in events])
         assert not errors, errors[:3]
@@ -432,8 +444,6 @@ targets:
         recorded = env.runtime.store.get("llm").steps
         assert len(recorded) == len(applied) == len({s["key"] for s in recorded})
         assert sorted(s["to"] for s in recorded) == list(range(2, 9))
-        reset_server(server.url)
-    reset_runtime()
 
 
 def test_concurrent_alarms_are_judged_when_they_hold_the_lock(tmp_path: Path, aws_env: None) -> None:
@@ -442,26 +452,7 @@ def test_concurrent_alarms_are_judged_when_they_hold_the_lock(tmp_path: Path, aw
     as "blocked" for good (50 concurrent +2 alarms, cooldown 0, max 200: 15 copies instead of 101)."""
     import itertools
 
-    from handlers.runtime import reset_runtime
-    from sagescale.emulator import control, start_server
-
-    rules = "\n".join(f"      - {{alarm: burst-{i}, change: 2}}" for i in range(50))
-    policy = f"""
-version: 1
-timezone: America/New_York
-targets:
-  llm:
-    inference_component: llm-ic
-    min: 1
-    max: 200
-    cooldown: {{out: 0, in: 0}}
-    alarms:
-{rules}
-"""
-    with start_server() as server:
-        reset_server(server.url)
-        env = build_env(tmp_path, AwsClients(endpoint_url=server.url), control, policy)
-        env.clock.set(TUESDAY_NOON)
+    with burst_env(tmp_path, alarms=50, change=2, max_=200) as env:
         ticks = itertools.count()
         tick_lock = threading.Lock()
 
@@ -476,8 +467,6 @@ targets:
         outcomes = Counter(r["alarms"][0]["targets"][0]["outcome"] for r in results)
         assert outcomes == Counter({"applied": 50})
         assert env.copies()[1] == 101
-        reset_server(server.url)
-    reset_runtime()
 
 
 def _from(doc: Any, account: str = "123456789012", region: str = "us-east-1") -> Any:
