@@ -140,3 +140,37 @@ def test_the_park_function_parks_a_weekend_and_brings_the_endpoint_back(deployed
     deployed.clock.set(datetime(2026, 11, 30, 0, 30, tzinfo=UTC))
     assert park.handler(tick, context("park"))["targets"]["web"]["outcome"] == "unparked"
     assert deployed.exists("web-ep")
+
+
+def test_a_policy_kept_in_ssm_is_read_again_when_it_changes(deployed: Deployed, caplog: pytest.LogCaptureFixture) -> None:
+    """A policy kept in SSM was read once per cold start: an update reached a warm function only
+    when Lambda happened to recycle it. Now it is read again once Powertools' cache is older than
+    SAGESCALE_POLICY_MAX_AGE; an invalid update is logged and the last valid policy stays."""
+    from dataclasses import replace
+
+    from handlers.runtime import get_runtime
+
+    ssm = deployed.clients.client("ssm")
+    assert get_runtime().policy.targets["llm"].max == 8
+    ssm.put_parameter(Name=PARAMETER, Type="String", Overwrite=True, Value=POLICY.replace("max: 8", "max: 2"))
+    assert get_runtime().policy.targets["llm"].max == 8  # cached for 60 s by default
+
+    deployed.settings = replace(deployed.settings, policy_max_age=0)
+    deployed.cold_start()
+    assert get_runtime().policy.targets["llm"].max == 2
+    ssm.put_parameter(Name=PARAMETER, Type="String", Overwrite=True, Value=POLICY.replace("max: 8", "max: 4"))
+    out: dict[str, Any] = reconcile.handler(TICK, context("reconcile"))
+    assert out["errors"] == [] and out["targets"]["llm"]["max"] == 4
+    ssm.put_parameter(Name=PARAMETER, Type="String", Overwrite=True, Value=POLICY.replace("max: 8", "max: lots"))
+    assert get_runtime().policy.targets["llm"].max == 4
+    assert "the last valid one stays in force" in caplog.text
+
+
+def test_settings_refuse_a_bad_policy_max_age() -> None:
+    from handlers.settings import SettingsError
+
+    env = {"SAGESCALE_STATE_TABLE": "t", "SAGESCALE_POLICY_PARAMETER": PARAMETER}
+    assert Settings.from_env(env).policy_max_age == 60
+    assert Settings.from_env(env | {"SAGESCALE_POLICY_MAX_AGE": "0"}).policy_max_age == 0
+    with pytest.raises(SettingsError, match="SAGESCALE_POLICY_MAX_AGE"):
+        Settings.from_env(env | {"SAGESCALE_POLICY_MAX_AGE": "soon"})

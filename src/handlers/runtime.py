@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
@@ -18,7 +20,7 @@ from core.aws.scaling import ScalingAdapter
 from core.aws.snapshot import Clients as SnapshotClients
 from core.aws.state import StateStore
 from core.aws.wake import WakeAlarms
-from core.policy import Policy
+from core.policy import Policy, PolicyError, loads_policy
 from handlers.settings import Settings
 
 
@@ -28,9 +30,41 @@ class Runtime:
     clients: AwsClients
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
-    @cached_property
+    _policy: Policy | None = field(default=None, init=False, repr=False)
+    _policy_text: str | None = field(default=None, init=False, repr=False)
+
+    @property
     def policy(self) -> Policy:
-        return self.settings.load_policy(self.clients)
+        """The policy: from the package file (read once), or from the SSM parameter, read again
+        when Powertools' cache of it is older than ``policy_max_age`` seconds, so an update reaches
+        warm functions within that time. A changed parameter that is not a valid policy is logged
+        and the last valid policy kept; on a cold start it fails the invocation."""
+        name = self.settings.policy_parameter
+        if name is None:
+            if self._policy is None:
+                self._policy = self.settings.load_policy(self.clients)
+            return self._policy
+        text = self._parameters.get(name, max_age=self.settings.policy_max_age)
+        if not isinstance(text, str):
+            raise PolicyError([("", f"SSM parameter {name} does not hold text")], f"ssm:{name}")
+        if text != self._policy_text:
+            try:
+                self._policy = loads_policy(text, f"ssm:{name}")
+            except PolicyError as exc:
+                if self._policy is None:
+                    raise
+                logging.getLogger("sagescale").error("policy parameter %s changed to an invalid policy; the last valid one stays in force: %s", name, exc)
+            self._policy_text = text
+        assert self._policy is not None
+        return self._policy
+
+    @cached_property
+    def _parameters(self) -> Any:
+        from aws_lambda_powertools.utilities.parameters import (
+            SSMProvider,  # only when a parameter is used
+        )
+
+        return SSMProvider(boto3_client=self.clients.client("ssm"))
 
     @cached_property
     def store(self) -> StateStore:

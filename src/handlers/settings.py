@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.aws.clients import AwsClients
-from core.policy import Policy, load_policy, loads_policy
+from core.policy import Policy, load_policy
 
 CODE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,6 +27,7 @@ class Settings:
     tracer: bool = False
     account_id: str | None = None
     region: str | None = None
+    policy_max_age: int = 60  # seconds a policy read from SSM is kept before it is read again
 
     @property
     def home(self) -> tuple[str, str] | None:
@@ -61,13 +62,13 @@ class Settings:
         if account is not None and not (len(account) == 12 and account.isdigit()):
             raise SettingsError(f"SAGESCALE_ACCOUNT_ID must be a 12-digit account id, got {account!r}")
         region = (env.get("SAGESCALE_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip() or None
-        return cls(table, policy_file, parameter, topic, flags["SAGESCALE_NOTIFY_ACTIONS"], flags["SAGESCALE_TRACER"], account, region)
+        max_age_text = env.get("SAGESCALE_POLICY_MAX_AGE", "60").strip() or "60"
+        if not max_age_text.isdigit() or int(max_age_text) > 86400:
+            raise SettingsError(f"SAGESCALE_POLICY_MAX_AGE must be seconds from 0 to 86400, got {max_age_text!r}")
+        return cls(table, policy_file, parameter, topic, flags["SAGESCALE_NOTIFY_ACTIONS"], flags["SAGESCALE_TRACER"], account, region, int(max_age_text))
 
     def load_policy(self, clients: AwsClients) -> Policy:
-        """The policy from the SSM parameter if one is named, else from the file."""
-        if self.policy_parameter is not None:
-            ssm = clients.client("ssm")
-            text = ssm.get_parameter(Name=self.policy_parameter)["Parameter"]["Value"]
-            return loads_policy(text, f"ssm:{self.policy_parameter}")
-        assert self.policy_file is not None
+        """The policy from the package file (the SSM parameter is the runtime's, with its cache)."""
+        if self.policy_file is None:
+            raise SettingsError("no policy file: the policy is in SSM parameter " + str(self.policy_parameter))
         return load_policy(self.policy_file)
