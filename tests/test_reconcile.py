@@ -269,7 +269,7 @@ def test_direct_mode_refuses_to_fight_a_scalable_target(env: Env) -> None:
     from core.policy import loads_policy
 
     env.register(1, 4)
-    env.runtime.__dict__["policy"] = loads_policy(POLICY.replace("    min: 1\n", "    mode: direct\n    min: 1\n", 1))
+    env.runtime.policy = loads_policy(POLICY.replace("    min: 1\n", "    mode: direct\n    min: 1\n", 1))
     env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))
     env.counter.reset()
     out = env.invoke()["targets"]["llm"]

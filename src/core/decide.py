@@ -37,6 +37,7 @@ class Observed:
     desired: int | None = None
     current: int | None = None
     scalable: ScalableBounds | None = None
+    identity: str | None = None  # the resource's ARN and creation time: a replaced resource has another
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,7 @@ def managed_endpoints(policy: Policy, components: dict[str, list[str]]) -> dict[
     managed: dict[str, str] = {}
     owner = {ic: ep for ep, ics in components.items() for ic in ics}
     for name, target in policy.targets.items():
-        endpoint = target.endpoint or owner.get(target.inference_component or "")
+        endpoint = target.endpoint or (target.selector.endpoint if target.selector is not None else owner.get(target.component or ""))
         if endpoint:
             managed[endpoint] = name
     return managed

@@ -7,6 +7,7 @@ reference is checked against them (``tests/test_docs.py``).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from functools import cache, cached_property
 from pathlib import Path
@@ -252,14 +253,34 @@ class Cooldown(_Model):
     in_: StrictInt = Field(default=300, ge=0, le=86400, alias="in", description="Seconds after a scale-in.")
 
 
+class ComponentSelector(_Model):
+    """An inference component chosen by its endpoint (and model), resolved afresh on every run.
+
+    The sagemaker SDK names a component with a timestamp, new on every deploy: a policy that
+    names it exactly stops working at the next deploy; a selector follows it."""
+
+    endpoint: str = Field(description="The endpoint whose inference component this is (the only one there, unless `model` narrows it).")
+    model: str | None = Field(default=None, description="The component's model (`Specification.ModelName`), when the endpoint hosts several.")
+
+    _names = field_validator("endpoint")(_check_sagemaker_name)
+
+
 class Target(_Model):
     """One scalable resource: an inference component (copies) or an endpoint variant (instances)."""
 
-    inference_component: str | None = Field(default=None, description="Inference component name (capacity in copies).")
+    inference_component: str | ComponentSelector | None = Field(
+        default=None,
+        description="Inference component (capacity in copies): its name, or `{endpoint: NAME, model: NAME}` to select the component on that endpoint afresh on every run.",
+    )
     endpoint: str | None = Field(default=None, description="Endpoint name (capacity in instances of `variant`).")
     variant: str | None = Field(default=None, description="Production variant of `endpoint`; default AllTraffic.")
 
-    _names = field_validator("inference_component", "endpoint", "variant")(_check_sagemaker_name)
+    _names = field_validator("endpoint", "variant")(_check_sagemaker_name)
+
+    @field_validator("inference_component")
+    @classmethod
+    def _component_name(cls, value: str | ComponentSelector | None) -> str | ComponentSelector | None:
+        return _check_sagemaker_name(value) if isinstance(value, str) else value
     kind: Literal["realtime", "async"] | None = Field(default=None, description="Endpoint targets: realtime (default) or async.")
     park: bool = Field(default=False, description="Real-time endpoints: delete (after a snapshot) in idle windows, recreate after.")
     min: StrictInt = Field(ge=0, le=MAX_CAPACITY, description="Minimum outside idle windows (>= 1 for a real-time endpoint).")
@@ -315,8 +336,26 @@ class Target(_Model):
         return not self.is_realtime or self.park
 
     @property
+    def component(self) -> str | None:
+        """The inference component's name, once known (``None`` for a selector not yet resolved,
+        and for endpoint targets)."""
+        return self.inference_component if isinstance(self.inference_component, str) else None
+
+    @property
+    def selector(self) -> ComponentSelector | None:
+        """The component selector, if the target selects its component by endpoint."""
+        return self.inference_component if isinstance(self.inference_component, ComponentSelector) else None
+
+    def resolved(self, component: str) -> Target:
+        """This target with its selector resolved to the component named ``component``."""
+        return self.model_copy(update={"inference_component": component})
+
+    @property
     def resource(self) -> str:
-        """A readable resource id: ``inference-component/NAME`` or ``endpoint/EP/variant/V``."""
+        """A readable resource id: ``inference-component/NAME`` or ``endpoint/EP/variant/V``;
+        for an unresolved selector, ``inference-component/?endpoint=EP[&model=M]``."""
+        if self.selector is not None:
+            return f"inference-component/?endpoint={self.selector.endpoint}" + (f"&model={self.selector.model}" if self.selector.model else "")
         if self.inference_component is not None:
             return f"inference-component/{self.inference_component}"
         return f"endpoint/{self.endpoint}/variant/{self.variant_name}"
@@ -359,6 +398,10 @@ class Policy(_Model):
             if other != name:
                 raise _fail(f"targets.{name}", f"{target.resource} is already managed by target {other!r}")
         return self
+
+    def with_targets(self, targets: Mapping[str, Target]) -> Policy:
+        """This policy with some targets replaced (component selectors resolved for one run)."""
+        return self.model_copy(update={"targets": {**self.targets, **targets}})
 
     @cached_property
     def memo(self) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,21 @@ class TargetState:
     applied_min: int | None = None
     steps: tuple[dict[str, Any], ...] = ()
     parked: dict[str, Any] | None = None
+    resource: str | None = None  # which resource this state is of (an inference component's ARN and creation time)
+
+    def for_resource(self, identity: str | None) -> TargetState:
+        """This state as it applies to the resource ``identity`` (``None``: unknown, kept as is).
+
+        State belongs to the resource, not to the target's name: when the component behind a
+        target was replaced (a redeploy under a new name, or deleted and created again), its
+        surges, cooldowns, deferred decision and applied minimum do not carry over. The operator's
+        override, the last action and the alarm steps seen (for duplicates) stay with the target.
+        """
+        if identity is None or self.resource == identity:
+            return self
+        if self.resource is None:
+            return replace(self, resource=identity)
+        return replace(self, resource=identity, surges=(), cooldowns={}, pending=None, applied_min=None)
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -40,6 +55,7 @@ class TargetState:
             "applied_min": self.applied_min,
             "steps": list(self.steps[-MAX_STEPS:]),
             "parked": self.parked,
+            "resource": self.resource,
         }
 
     @classmethod
@@ -56,6 +72,7 @@ class TargetState:
             applied_min=doc.get("applied_min"),
             steps=tuple(doc.get("steps", [])),
             parked=doc.get("parked"),
+            resource=doc.get("resource"),
         )
 
     def applied(self, key: str) -> bool:

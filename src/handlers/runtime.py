@@ -58,6 +58,11 @@ class Runtime:
         assert self._policy is not None
         return self._policy
 
+    @policy.setter
+    def policy(self, value: Policy) -> None:
+        """Use ``value`` (an operator tool or a test); a policy in SSM is read again when it changes."""
+        self._policy = value
+
     @cached_property
     def _parameters(self) -> Any:
         from aws_lambda_powertools.utilities.parameters import (

@@ -67,7 +67,7 @@ class DemoWeek:
         self.policy = policy
         self.zone = ZoneInfo(policy.timezone)
         self.target = policy.targets["llm"]
-        self.ic = self.target.inference_component or ""
+        self.ic = self.target.component or ""
         self.out = out
         self.result = DemoResult()
         self.clock = ManualClock(datetime(2026, 11, 25, 18, 0, tzinfo=self.zone))

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from core.policy import (
     AlarmRule,
     Calendar,
+    ComponentSelector,
     Cooldown,
     DateEvent,
     Floor,
@@ -21,6 +22,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`calendars.<name>`", Calendar),
     ("`calendars.<name>.dates[]`", DateEvent),
     ("`targets.<name>`", Target),
+    ("`targets.<name>.inference_component` as a selector", ComponentSelector),
     ("`targets.<name>.cooldown`", Cooldown),
     ("`targets.<name>.idle[]`", IdleWindow),
     ("`targets.<name>.floors[]`", Floor),

@@ -17,9 +17,12 @@ IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-in
 def seed_target(sagemaker: Any, target: Target, *, copies: int | None = None, instance_type: str = "ml.g5.12xlarge") -> None:
     """Create the endpoint (and inference component) behind ``target``, ``copies`` copies/instances."""
     count = target.min if copies is None else copies
-    if target.inference_component is not None:
-        endpoint = f"{target.inference_component}-endpoint"
-        model = f"{target.inference_component}-model"
+    if target.resource_kind == "inference_component":
+        selector = target.selector
+        # a selector stands for a component the sagemaker SDK named with a timestamp
+        name = target.component or f"{selector.model if selector and selector.model else 'llm'}-2026-11-24-12-00-00-000"
+        endpoint = selector.endpoint if selector else f"{name}-endpoint"
+        model = selector.model if selector and selector.model else f"{name}-model"
         sagemaker.create_model(ModelName=model, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
         sagemaker.create_endpoint_config(
             EndpointConfigName=endpoint,
@@ -36,7 +39,7 @@ def seed_target(sagemaker: Any, target: Target, *, copies: int | None = None, in
         )
         sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=endpoint)
         sagemaker.create_inference_component(
-            InferenceComponentName=target.inference_component,
+            InferenceComponentName=name,
             EndpointName=endpoint,
             VariantName="AllTraffic",
             Specification={

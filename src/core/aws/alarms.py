@@ -89,9 +89,15 @@ def _apply_one(
     adapter: ScalingAdapter,
     store: StateStore,
 ) -> AlarmOutcome:
-    state = store.get(match.target)
+    resolved, unresolved = adapter.resolve({match.target: target})
+    if match.target in unresolved:
+        return AlarmOutcome(match.target, "error", match.change, match.wake, note=unresolved[match.target])
+    target = resolved[match.target]
+    policy = policy.with_targets(resolved)
+    stored = store.get(match.target)
     scalable = adapter.scalable_targets({match.target: target}).get(target.resource)
     observed = adapter.observe(target, scalable)
+    state = stored.for_resource(observed.identity)  # a replaced component starts without the old one's surges and cooldowns
     step = decide_alarm(policy, match, record, observed, state, now)
     keeps_surge = step.outcome == "unchanged" and step.surges is not None and step.surges != state.surges
     if (step.outcome != "apply" and not keeps_surge) or step.decision is None:
@@ -107,6 +113,7 @@ def _apply_one(
     def record_step(s: TargetState) -> TargetState | None:
         if s.applied(record.key):  # a retried write whose first attempt landed
             return None
+        s = s.for_resource(observed.identity)
         cooldowns = dict(s.cooldowns)
         if not match.wake:
             cooldowns[match.direction] = now.isoformat()

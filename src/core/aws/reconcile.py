@@ -86,11 +86,17 @@ def run_reconcile(
     for name in names:
         if name not in policy.targets:
             raise EventError(f"unknown target {name!r} (targets in the policy: {', '.join(sorted(policy.targets)) or 'none'})")
-    selected = {n: policy.targets[n] for n in names}
-    states = store.load(names)
-    scalable = adapter.scalable_targets(selected)
     result = ReconcileResult(now, dry_run)
-    for name, target in selected.items():
+    resolved, unresolved = adapter.resolve({n: policy.targets[n] for n in names})
+    policy = policy.with_targets(resolved)  # selectors resolved afresh on every run
+    selected = {n: resolved[n] for n in names if n in resolved}
+    states = store.load(list(selected))
+    scalable = adapter.scalable_targets(selected)
+    for name in names:
+        target = selected.get(name)
+        if target is None:
+            result.outcomes[name] = TargetOutcome(None, "error", unresolved[name])
+            continue
         try:
             outcome = _reconcile_one(policy, name, now, adapter, store, states[name], scalable.get(target.resource), dry_run, trigger)
         except (ClientError, BotoCoreError, LockTimeout, StateConflict) as exc:
@@ -98,12 +104,14 @@ def run_reconcile(
             outcome = TargetOutcome(None, "error", f"{type(exc).__name__}: {exc}")
         result.outcomes[name] = outcome
     if wake is not None and not dry_run:
-        modes = {n: choose_mode(t, Observed(True, scalable=scalable.get(t.resource))) for n, t in selected.items()}
+        # no wake alarm or step policy for a component that does not exist (or was not read)
+        present = {n: t for n, t in selected.items() if (d := result.outcomes[n].decision) is not None and d.observed.exists}
+        modes = {n: choose_mode(t, Observed(True, scalable=scalable.get(t.resource))) for n, t in present.items()}
         try:
-            result.wake.update(wake.ensure(selected, modes))
+            result.wake.update(wake.ensure(present, modes))
         except (ClientError, BotoCoreError) as exc:
             log.exception("wake alarms")
-            result.wake.update({n: f"error: {type(exc).__name__}: {exc}" for n, t in selected.items() if t.wake})
+            result.wake.update({n: f"error: {type(exc).__name__}: {exc}" for n, t in present.items() if t.wake})
     return result
 
 
@@ -118,7 +126,7 @@ def _reconcile_one(
     dry_run: bool,
     trigger: str,
 ) -> TargetOutcome:
-    decision = _evaluate(policy, name, now, adapter, state, scalable)
+    decision, fresh = _evaluate(policy, name, now, adapter, state, scalable)
     if dry_run:
         return TargetOutcome(decision, "dry-run")
     if policy.targets[name].park and state.parked is not None:
@@ -128,18 +136,21 @@ def _reconcile_one(
         # alarm step cannot be lost or pushed past max
         with store.lock(name):
             state = store.get(name)
-            decision = _evaluate(policy, name, now, adapter, state, scalable)
-            return _act(name, policy.targets[name], decision, state, now, adapter, store, trigger)
-    return _act(name, policy.targets[name], decision, state, now, adapter, store, trigger)
+            decision, fresh = _evaluate(policy, name, now, adapter, state, scalable)
+            return _act(name, policy.targets[name], decision, fresh, state.resource, now, adapter, store, trigger)
+    return _act(name, policy.targets[name], decision, fresh, state.resource, now, adapter, store, trigger)
 
 
-def _evaluate(policy: Policy, name: str, now: datetime, adapter: ScalingAdapter, state: TargetState, scalable: Any) -> Decision:
+def _evaluate(policy: Policy, name: str, now: datetime, adapter: ScalingAdapter, state: TargetState, scalable: Any) -> tuple[Decision, TargetState]:
+    """The decision, and the state it was made on: the target's state as it applies to the
+    resource there now (a replaced component starts without the old one's surges and deferrals)."""
     target = policy.targets[name]
     observed = adapter.observe(target, scalable)
+    state = state.for_resource(observed.identity)
     live_surges = tuple(s for s in state.surges if s.until > now)
     override = state.override if state.override is not None and state.override.until > now else None
     bounds = effective_bounds(policy, name, now, surges=live_surges, override=override)
-    return decide(name, target, bounds, observed, state.applied_min)
+    return decide(name, target, bounds, observed, state.applied_min), state
 
 
 def _act(
@@ -147,27 +158,29 @@ def _act(
     target: Target,
     decision: Decision,
     state: TargetState,
+    stored_resource: str | None,
     now: datetime,
     adapter: ScalingAdapter,
     store: StateStore,
     trigger: str,
 ) -> TargetOutcome:
     bounds = decision.bounds
+    identity = decision.observed.identity
     if decision.action == "error":
         return TargetOutcome(decision, "error", "; ".join(decision.notes))
     if decision.action == "defer":
         _record_pending(store, state, decision, now, trigger)
         return TargetOutcome(decision, "deferred", "; ".join(decision.notes))
     if decision.action == "none":
-        if state.pending is not None or state.applied_min != bounds.min:
-            store.update(name, lambda s: replace(s, pending=None, applied_min=bounds.min), known=state)
+        if state.pending is not None or state.applied_min != bounds.min or state.resource != stored_resource:
+            store.update(name, lambda s: replace(s.for_resource(identity), pending=None, applied_min=bounds.min), known=state)
         return TargetOutcome(decision, "unchanged")
     applied = adapter.apply(target, decision)
     if applied.outcome == "deferred":
         _record_pending(store, state, decision, now, trigger)
         return TargetOutcome(decision, "deferred", applied.message)
     doc = decision.change_doc(now, trigger)
-    store.update(name, lambda s: replace(s, last_action=doc, pending=None, applied_min=bounds.min), known=state)
+    store.update(name, lambda s: replace(s.for_resource(identity), last_action=doc, pending=None, applied_min=bounds.min), known=state)
     return TargetOutcome(decision, "applied")
 
 
@@ -175,6 +188,7 @@ def _record_pending(store: StateStore, state: TargetState, decision: Decision, n
     doc = decision.change_doc(now, trigger)
 
     def change(s: TargetState) -> TargetState | None:
+        s = s.for_resource(decision.observed.identity)
         same = s.pending is not None and {k: v for k, v in s.pending.items() if k != "at"} == {k: v for k, v in doc.items() if k != "at"}
         return None if same else replace(s, pending=doc)
 

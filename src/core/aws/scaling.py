@@ -25,6 +25,13 @@ VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 _IN_PROGRESS = ("in-progress", "in progress", "is in the process of")
 
 
+def component_name(target: Target) -> str:
+    """The name of a target's inference component; its selector must have been resolved."""
+    if target.component is None:
+        raise ValueError(f"{target.resource}: resolve the component selector first (ScalingAdapter.resolve)")
+    return target.component
+
+
 def scalable_dimension(target: Target) -> str:
     return IC_DIMENSION if target.inference_component is not None else VARIANT_DIMENSION
 
@@ -75,8 +82,8 @@ class ScalingAdapter:
     def observe(self, target: Target, scalable: ScalableBounds | None) -> Observed:
         """The resource's status and counts as SageMaker reports them."""
         try:
-            if target.inference_component is not None:
-                ic = self.sagemaker.describe_inference_component(InferenceComponentName=target.inference_component)
+            if target.resource_kind == "inference_component":
+                ic = self.sagemaker.describe_inference_component(InferenceComponentName=component_name(target))
                 runtime = ic.get("RuntimeConfig", {})
                 return Observed(
                     exists=True,
@@ -85,6 +92,7 @@ class ScalingAdapter:
                     desired=runtime.get("DesiredCopyCount"),
                     current=runtime.get("CurrentCopyCount"),
                     scalable=scalable,
+                    identity=f"{ic.get('InferenceComponentArn')}@{ic['CreationTime'].isoformat() if ic.get('CreationTime') else ''}",
                 )
             ep = self.sagemaker.describe_endpoint(EndpointName=target.endpoint or "")
         except ClientError as exc:
@@ -102,6 +110,39 @@ class ScalingAdapter:
             current=variant.get("CurrentInstanceCount"),
             scalable=scalable,
         )
+
+    def resolve(self, targets: Mapping[str, Target]) -> tuple[dict[str, Target], dict[str, str]]:
+        """Targets with their component selectors resolved afresh (the others as they are), and
+        the targets that could not be resolved with the reason: no component on the endpoint, or
+        several and no ``model`` (or no component of that model) to choose one."""
+        resolved: dict[str, Target] = {}
+        problems: dict[str, str] = {}
+        for name, target in targets.items():
+            selector = target.selector
+            if selector is None:
+                resolved[name] = target
+                continue
+            components = [
+                c for c in pages(self.sagemaker.list_inference_components, "InferenceComponents", EndpointNameEquals=selector.endpoint)
+                if c.get("InferenceComponentStatus") != "Deleting"
+            ]
+            if selector.model is not None:
+                components = [
+                    c for c in components
+                    if self.sagemaker.describe_inference_component(InferenceComponentName=c["InferenceComponentName"]).get("Specification", {}).get("ModelName") == selector.model
+                ]
+            names = sorted(c["InferenceComponentName"] for c in components)
+            of_model = f" of model {selector.model}" if selector.model else ""
+            if len(names) == 1:
+                resolved[name] = target.resolved(names[0])
+            elif not names:
+                problems[name] = f"no inference component{of_model} on endpoint {selector.endpoint}"
+            else:
+                problems[name] = (
+                    f"endpoint {selector.endpoint} hosts several inference components{of_model}: {', '.join(names)}; "
+                    f"choose one with inference_component: {{endpoint: {selector.endpoint}, model: NAME}}"
+                )
+        return resolved, problems
 
     # -- writes --------------------------------------------------------------
 
@@ -127,9 +168,9 @@ class ScalingAdapter:
         return ApplyResult("applied")
 
     def set_count(self, target: Target, count: int) -> None:
-        if target.inference_component is not None:
+        if target.resource_kind == "inference_component":
             self.sagemaker.update_inference_component_runtime_config(
-                InferenceComponentName=target.inference_component, DesiredRuntimeConfig={"CopyCount": count}
+                InferenceComponentName=component_name(target), DesiredRuntimeConfig={"CopyCount": count}
             )
         else:
             self.sagemaker.update_endpoint_weights_and_capacities(

@@ -22,10 +22,16 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
 
 
+def _component(target: Target) -> str:
+    if target.component is None:
+        raise ValueError(f"{target.resource}: resolve the component selector first")
+    return target.component
+
+
 def wake_alarm_definition(name: str, target: Target, action_arns: list[str]) -> dict[str, Any]:
     """``put_metric_alarm`` arguments of the wake alarm of target ``name``."""
-    if target.inference_component is not None:
-        metric, dimensions, statistic = "NoCapacityInvocationFailures", [{"Name": "InferenceComponentName", "Value": target.inference_component}], "Sum"
+    if target.resource_kind == "inference_component":
+        metric, dimensions, statistic = "NoCapacityInvocationFailures", [{"Name": "InferenceComponentName", "Value": _component(target)}], "Sum"
     else:
         metric, dimensions, statistic = "HasBacklogWithoutCapacity", [{"Name": "EndpointName", "Value": target.endpoint or ""}], "Maximum"
     return {
@@ -63,7 +69,7 @@ def wake_step_policy(name: str, target: Target) -> dict[str, Any]:
     }
 
 
-_COMPARED = ("Namespace", "MetricName", "Statistic", "Period", "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData", "AlarmActions")
+_COMPARED = ("Namespace", "MetricName", "Dimensions", "Statistic", "Period", "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData", "AlarmActions")
 
 
 def _same_alarm(existing: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
@@ -92,7 +98,7 @@ class WakeAlarms:
         for name, target in wanted.items():
             actions: list[str] = []
             if name in bounds_targets:
-                arn = policies.get(wake_alarm_name(name))
+                arn = policies.get((wake_alarm_name(name), target.resource))  # a redeployed component needs its own
                 if arn is None:
                     arn = self.autoscaling.put_scaling_policy(**wake_step_policy(name, target))["PolicyARN"]
                 actions = [arn]
@@ -113,10 +119,11 @@ class WakeAlarms:
                     found[alarm["AlarmName"]] = alarm
         return found
 
-    def _policies(self, names: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
+    def _policies(self, names: list[str]) -> dict[tuple[str, str], str]:
+        """Step policies by (name, resource id): a name is unique per resource only."""
+        found: dict[tuple[str, str], str] = {}
         for i in range(0, len(names), 50):
             for page in self.autoscaling.get_paginator("describe_scaling_policies").paginate(ServiceNamespace="sagemaker", PolicyNames=names[i : i + 50]):
                 for policy in page.get("ScalingPolicies", []):
-                    found[policy["PolicyName"]] = policy["PolicyARN"]
+                    found[(policy["PolicyName"], policy["ResourceId"])] = policy["PolicyARN"]
         return found
