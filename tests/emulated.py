@@ -22,7 +22,7 @@ from sagescale.emulator import ManualClock, emulated_aws, start_server
 from sagescale.emulator.shapes import ResponseChecker
 from sagescale.replay import LambdaContext
 from sagescale.seed import seed_target
-from sagescale.stack import ACCOUNT, REGION, Stack, default_template
+from sagescale.stack import ACCOUNT, NAME_PREFIX, REGION, Stack, default_template
 
 NY = ZoneInfo("America/New_York")
 
@@ -114,7 +114,7 @@ def build_env(tmp_path: Path, clients: AwsClients, emulator: Any, policy_text: s
     emulator.set_clock(clock)
     names = Stack(default_template()).create_resources(clients)
     seed_target(clients.sagemaker, policy.targets["llm"], copies=1)
-    settings = Settings(names["StateTable"], policy_file, None, None, account_id=ACCOUNT, region=REGION)
+    settings = Settings(names["StateTable"], policy_file, None, None, account_id=ACCOUNT, region=REGION, stack_name=NAME_PREFIX)
     runtime = Runtime(settings, clients, clock=clock)
     reset_runtime(runtime)
     counter = CallCounter().attach(clients.sagemaker, clients.autoscaling, clients.dynamodb)

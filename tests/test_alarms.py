@@ -333,7 +333,7 @@ def breaches(alarm_def: dict[str, Any], value: float) -> bool:
 def test_reconcile_keeps_the_wake_alarm_in_place(aenv: Env) -> None:
     first = aenv.invoke()
     assert first["wake_alarms"] == {"llm": "created"}
-    (definition,) = aenv.clients.cloudwatch.describe_alarms(AlarmNames=["sagescale-wake-llm"])["MetricAlarms"]
+    (definition,) = aenv.clients.cloudwatch.describe_alarms(AlarmNames=["sagescale-wake-sagescale-llm"])["MetricAlarms"]
     assert (definition["Namespace"], definition["MetricName"], definition["Statistic"]) == ("AWS/SageMaker", "NoCapacityInvocationFailures", "Sum")
     assert definition["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "llm-ic"}]
     assert (definition["ComparisonOperator"], definition["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1.0)
@@ -351,10 +351,10 @@ def test_reconcile_keeps_the_wake_alarm_in_place(aenv: Env) -> None:
 def test_bounds_mode_wake_alarm_triggers_a_step_policy(aenv: Env) -> None:
     aenv.register(0, 8)
     assert aenv.invoke()["wake_alarms"] == {"llm": "created"}
-    (policy,) = aenv.clients.autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker", PolicyNames=["sagescale-wake-llm"])["ScalingPolicies"]
+    (policy,) = aenv.clients.autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker", PolicyNames=["sagescale-wake-sagescale-llm"])["ScalingPolicies"]
     config = policy["StepScalingPolicyConfiguration"]
     assert policy["PolicyType"] == "StepScaling" and config["StepAdjustments"] == [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}]
-    (definition,) = aenv.clients.cloudwatch.describe_alarms(AlarmNames=["sagescale-wake-llm"])["MetricAlarms"]
+    (definition,) = aenv.clients.cloudwatch.describe_alarms(AlarmNames=["sagescale-wake-sagescale-llm"])["MetricAlarms"]
     assert definition["AlarmActions"] == [policy["PolicyARN"]]
     assert aenv.invoke()["wake_alarms"] == {"llm": "ok"}
 
@@ -518,3 +518,24 @@ def test_settings_read_the_functions_account_and_region() -> None:
     assert Settings.from_env(env).home == ("123456789012", "eu-west-1")
     with pytest.raises(SettingsError, match="SAGESCALE_ACCOUNT_ID"):
         Settings.from_env(env | {"SAGESCALE_ACCOUNT_ID": "12345"})
+
+
+def test_two_stacks_in_one_account_keep_their_own_wake_alarms(aenv: Env) -> None:
+    """Two stacks (dev and prod) managing targets of the same name created the same alarm
+    sagescale-wake-<target> and overwrote each other's; now the names carry the stack's name
+    and each stack's alarm wakes only its own target."""
+    from core.alarms import match_alarm, wake_alarm_name
+    from core.aws.wake import WakeAlarms
+    from core.events import AlarmRecord
+    from core.policy import loads_policy
+
+    target = loads_policy(ALARM_POLICY).targets
+    cw, aas = aenv.clients.cloudwatch, aenv.clients.autoscaling
+    WakeAlarms(cw, aas, "sagescale-dev").ensure(target, {"llm": "direct"})
+    WakeAlarms(cw, aas, "sagescale-prod").ensure(target, {"llm": "direct"})
+    names = {a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix="sagescale-wake-")["MetricAlarms"]}
+    assert {"sagescale-wake-sagescale-dev-llm", "sagescale-wake-sagescale-prod-llm"} <= names
+    policy = loads_policy(ALARM_POLICY)
+    dev = AlarmRecord(wake_alarm_name("llm", "sagescale-dev"), "ALARM", "OK", "2026-11-24T17:00:00.000+0000")
+    assert [m.target for m in match_alarm(policy, dev, stack="sagescale-dev")] == ["llm"]
+    assert match_alarm(policy, dev, stack="sagescale-prod") == []

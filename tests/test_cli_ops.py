@@ -117,7 +117,7 @@ def test_demo_timeline(capsys: pytest.CaptureFixture[str], aws_env: None) -> Non
     # a deployment keeps the IC Updating 13:55-14:07: the override is deferred, then applied
     assert ("2026-11-27T14:00", "deferred") in {(a, e) for a, e, _ in details}
     assert ("2026-11-27T14:10", "applied") in {(a, e) for a, e, _ in details}
-    assert "copies 0 -> 1 (wake:sagescale-wake-llm ALARM" in text
+    assert "copies 0 -> 1 (wake:sagescale-wake-sagescale-llm ALARM" in text
     assert "copies 6 -> 8 (alarm:llm-latency-high ALARM" in text
     assert "the same state change again, by SNS: a duplicate delivery, already handled" in text
     assert "copies 8 -> 7 (alarm:llm-invocations-low ALARM" in text

@@ -19,7 +19,7 @@ from handlers.settings import Settings
 from sagescale.emulator import ManualClock, emulated_aws
 from sagescale.samples import alarm_sample
 from sagescale.seed import seed_target
-from sagescale.stack import ACCOUNT, REGION, Stack, default_template
+from sagescale.stack import ACCOUNT, NAME_PREFIX, REGION, Stack, default_template
 from tests.conftest import EVENTS
 from tests.emulated import context
 
@@ -98,7 +98,7 @@ def deployed(aws_env: None) -> Iterator[Deployed]:
         clients.cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=[
             {"MetricName": "Invocations", "Dimensions": [{"Name": "InferenceComponentName", "Value": "forgotten-ic"}], "Value": 3.0, "Timestamp": FRIDAY - timedelta(days=6)},
         ])
-        settings = Settings(names["StateTable"], None, PARAMETER, names["NotificationTopic"], notify_actions=True, account_id=ACCOUNT, region=REGION)
+        settings = Settings(names["StateTable"], None, PARAMETER, names["NotificationTopic"], notify_actions=True, account_id=ACCOUNT, region=REGION, stack_name=NAME_PREFIX)
         deployed = Deployed(clients, clock, settings)
         deployed.cold_start()
         clock.set(FRIDAY)

@@ -59,7 +59,7 @@ def redeploy(env: Env, name: str, *, delete: str | None = FIRST, model: str = "l
 
 
 def wake_dimension(env: Env) -> str:
-    (alarm,) = env.clients.cloudwatch.describe_alarms(AlarmNames=["sagescale-wake-llm"])["MetricAlarms"]
+    (alarm,) = env.clients.cloudwatch.describe_alarms(AlarmNames=["sagescale-wake-sagescale-llm"])["MetricAlarms"]
     return str(alarm["Dimensions"][0]["Value"])
 
 
@@ -120,7 +120,7 @@ def test_a_component_that_does_not_exist_gets_no_wake_alarm_or_policy(tmp_path: 
         out = env.invoke()
         assert out["targets"]["ghost"]["outcome"] == "error" and "does not exist" in out["targets"]["ghost"]["message"]
         assert "ghost" not in out["wake_alarms"] and "llm" in out["wake_alarms"]
-        assert env.clients.cloudwatch.describe_alarms(AlarmNames=["sagescale-wake-ghost"])["MetricAlarms"] == []
+        assert env.clients.cloudwatch.describe_alarms(AlarmNames=["sagescale-wake-sagescale-ghost"])["MetricAlarms"] == []
     reset_runtime()
 
 

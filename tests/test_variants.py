@@ -79,13 +79,13 @@ def test_idle_weekend_holds_a_realtime_variant_at_one_and_takes_async_to_zero(ve
 
 def test_async_wake_alarm_watches_the_backlog(venv_env: Env) -> None:
     venv_env.invoke()
-    (alarm,) = venv_env.clients.cloudwatch.describe_alarms(AlarmNames=["sagescale-wake-batch"])["MetricAlarms"]
+    (alarm,) = venv_env.clients.cloudwatch.describe_alarms(AlarmNames=["sagescale-wake-sagescale-batch"])["MetricAlarms"]
     assert (alarm["MetricName"], alarm["Statistic"], alarm["Dimensions"]) == ("HasBacklogWithoutCapacity", "Maximum", [{"Name": "EndpointName", "Value": "async-ep"}])
     assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == ("GreaterThanOrEqualToThreshold", 1.0, 1, 1)
     venv_env.clock.set(SATURDAY)
     venv_env.invoke()
     assert instances(venv_env, "async-ep") == 0
     venv_env.clock.advance(timedelta(minutes=3))
-    out = venv_env.alarm(alarm_sample("alarm-wake.json", alarm="sagescale-wake-batch", at="2026-11-28T12:03:00.000+0000"))
+    out = venv_env.alarm(alarm_sample("alarm-wake.json", alarm="sagescale-wake-sagescale-batch", at="2026-11-28T12:03:00.000+0000"))
     assert out["alarms"][0]["targets"][0]["to"] == 1
     assert instances(venv_env, "async-ep") == 1

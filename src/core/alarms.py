@@ -33,9 +33,15 @@ WAKE_PREFIX = WAKE_ALARM_PREFIX
 WAKE_HOLD_MINUTES = 30
 
 
-def wake_alarm_name(target: str) -> str:
-    """The CloudWatch alarm that wakes ``target`` from zero on its first rejected request."""
-    return f"{WAKE_PREFIX}{target}"
+def wake_prefix(stack: str = "") -> str:
+    """What the names of one stack's wake alarms (and step policies) begin with: the stack's name
+    is in them, so two stacks in one account (dev and prod) never share one."""
+    return f"{WAKE_PREFIX}{stack}-" if stack else WAKE_PREFIX
+
+
+def wake_alarm_name(target: str, stack: str = "") -> str:
+    """The CloudWatch alarm that wakes ``target`` of stack ``stack`` from zero on its first rejected request."""
+    return f"{wake_prefix(stack)}{target}"
 
 
 @dataclass(frozen=True)
@@ -77,15 +83,17 @@ def _names_alarm(rule_alarm: str, record: AlarmRecord, home: tuple[str, str] | N
     return (record.account is None or record.account == account) and (record.region is None or record.region == region)
 
 
-def match_alarm(policy: Policy, record: AlarmRecord, home: tuple[str, str] | None = None) -> list[AlarmMatch]:
+def match_alarm(policy: Policy, record: AlarmRecord, home: tuple[str, str] | None = None, stack: str = "") -> list[AlarmMatch]:
     """Every (target, rule) the state change triggers; empty for an alarm the policy does not know.
 
     ``home`` is the controller's ``(account, region)``: rules that name an alarm without an ARN,
-    and the wake alarms, accept only alarms from there.
+    and the wake alarms, accept only alarms from there. ``stack`` is the controller's stack: only
+    its own wake alarms wake its targets.
     """
     matches: list[AlarmMatch] = []
-    if record.alarm.startswith(WAKE_PREFIX) and record.state == "ALARM" and _names_alarm(record.alarm, record, home):
-        name = record.alarm.removeprefix(WAKE_PREFIX)
+    prefix = wake_prefix(stack)
+    if record.alarm.startswith(prefix) and record.state == "ALARM" and _names_alarm(record.alarm, record, home):
+        name = record.alarm.removeprefix(prefix)
         target = policy.targets.get(name)
         if target is not None and target.wake:
             matches.append(AlarmMatch(name, 1, WAKE_HOLD_MINUTES, wake=True))

@@ -107,7 +107,7 @@ class Runtime:
 
     @cached_property
     def wake_alarms(self) -> WakeAlarms:
-        return WakeAlarms(self.clients.cloudwatch, self.clients.autoscaling)
+        return WakeAlarms(self.clients.cloudwatch, self.clients.autoscaling, self.settings.stack_name)
 
     def idempotency(self) -> tuple[BasePersistenceLayer, IdempotencyConfig]:
         """Powertools Idempotency in the state table: one record per alarm state change, kept a day.

@@ -28,6 +28,7 @@ class Settings:
     account_id: str | None = None
     region: str | None = None
     policy_max_age: int = 60  # seconds a policy read from SSM is kept before it is read again
+    stack_name: str = ""  # in the names of the alarms and policies the functions create
 
     @property
     def home(self) -> tuple[str, str] | None:
@@ -65,7 +66,8 @@ class Settings:
         max_age_text = env.get("SAGESCALE_POLICY_MAX_AGE", "60").strip() or "60"
         if not max_age_text.isdigit() or int(max_age_text) > 86400:
             raise SettingsError(f"SAGESCALE_POLICY_MAX_AGE must be seconds from 0 to 86400, got {max_age_text!r}")
-        return cls(table, policy_file, parameter, topic, flags["SAGESCALE_NOTIFY_ACTIONS"], flags["SAGESCALE_TRACER"], account, region, int(max_age_text))
+        stack = env.get("SAGESCALE_STACK_NAME", "").strip()
+        return cls(table, policy_file, parameter, topic, flags["SAGESCALE_NOTIFY_ACTIONS"], flags["SAGESCALE_TRACER"], account, region, int(max_age_text), stack)
 
     def load_policy(self, clients: AwsClients) -> Policy:
         """The policy from the package file (the SSM parameter is the runtime's, with its cache)."""

@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 from zoneinfo import ZoneInfo
 
+from core.alarms import wake_alarm_name
 from core.aws.clients import AwsClients
 from core.bounds import Override, effective_bounds
 from core.policy import Policy, load_policy, loads_policy
+from sagescale.stack import NAME_PREFIX
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "policy" / "policy.yaml"
 TICK = {"source": "sagescale.schedule", "action": "reconcile"}
@@ -62,7 +64,7 @@ class DemoWeek:
         from handlers.settings import Settings
         from sagescale.emulator import ManualClock, control
         from sagescale.seed import seed_target
-        from sagescale.stack import Stack, default_template
+        from sagescale.stack import ACCOUNT, NAME_PREFIX, REGION, Stack, default_template
 
         self.policy = policy
         self.zone = ZoneInfo(policy.timezone)
@@ -83,7 +85,7 @@ class DemoWeek:
         seed_target(self.clients.sagemaker, forgotten)
         self.clock.set(datetime(2026, 11, 25, 18, 0, tzinfo=self.zone))
         seed_target(self.clients.sagemaker, self.target, copies=1)
-        settings = Settings(names["StateTable"], policy_path, None, names.get("NotificationTopic"))
+        settings = Settings(names["StateTable"], policy_path, None, names.get("NotificationTopic"), account_id=ACCOUNT, region=REGION, stack_name=NAME_PREFIX)
         self.runtime = Runtime(settings, self.clients, clock=self.clock)
         reset_runtime(self.runtime)
 
@@ -110,7 +112,7 @@ class DemoWeek:
         self.result.runs += 1
         for name, state in response["wake_alarms"].items():
             if state != "ok":
-                self.note("wake alarm", f"{name}: sagescale-wake-{name} {state} (NoCapacityInvocationFailures >= 1 in 1 minute)")
+                self.note("wake alarm", f"{name}: {wake_alarm_name(name, NAME_PREFIX)} {state} (NoCapacityInvocationFailures >= 1 in 1 minute)")
         for name, rec in response["targets"].items():
             if rec["outcome"] in ("applied", "deferred", "error"):
                 self.result.writes += rec["outcome"] == "applied"
@@ -182,7 +184,7 @@ class DemoWeek:
 
         latency_change = local(27, 10)
         return {
-            local(25, 21, 10): self.alarm("alarm-wake.json", "a request hits 0 copies, sagescale-wake-llm fires"),
+            local(25, 21, 10): self.alarm("alarm-wake.json", f"a request hits 0 copies, {wake_alarm_name('llm', NAME_PREFIX)} fires"),
             latency_change: self.alarm("alarm-eventbridge-alarm.json", "llm-latency-high ALARM (EventBridge)", at=latency_change),
             local(27, 10, 1): self.alarm("alarm-sns-alarm.json", "the same state change again, by SNS", at=latency_change),
             local(27, 11): self.alarm("alarm-eventbridge-alarm.json", "llm-invocations-low ALARM", alarm="llm-invocations-low"),

@@ -45,17 +45,19 @@ def run_alarm(
     store: StateStore,
     *,
     home: tuple[str, str] | None = None,
+    stack: str = "",
 ) -> list[AlarmOutcome]:
     """Apply one alarm state change to every target it moves; raises ``TargetBusy`` if one was in progress.
 
-    ``home`` is the function's ``(account, region)``: plain alarm names match only alarms from there.
+    ``home`` is the function's ``(account, region)``: plain alarm names match only alarms from there;
+    ``stack`` its stack, whose wake alarms alone wake its targets.
     ``now`` may be a clock: it is then read once the target's lock is held, so that a change that
     waited for the lock is judged (cooldowns, surge expiry) at the instant it acts, not before.
     """
     clock: Callable[[], datetime] = now if callable(now) else (lambda: now)
     outcomes: list[AlarmOutcome] = []
     busy: list[str] = []
-    matches = match_alarm(policy, record, home)
+    matches = match_alarm(policy, record, home, stack)
     if not matches:
         where = f" from account {record.account} region {record.region}" if record.account or record.region else ""
         log.info("alarm %s (%s)%s matches no rule of the policy; ignored", record.alarm, record.state, where)

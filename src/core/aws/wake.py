@@ -28,14 +28,14 @@ def _component(target: Target) -> str:
     return target.component
 
 
-def wake_alarm_definition(name: str, target: Target, action_arns: list[str]) -> dict[str, Any]:
+def wake_alarm_definition(name: str, target: Target, action_arns: list[str], stack: str = "") -> dict[str, Any]:
     """``put_metric_alarm`` arguments of the wake alarm of target ``name``."""
     if target.resource_kind == "inference_component":
         metric, dimensions, statistic = "NoCapacityInvocationFailures", [{"Name": "InferenceComponentName", "Value": _component(target)}], "Sum"
     else:
         metric, dimensions, statistic = "HasBacklogWithoutCapacity", [{"Name": "EndpointName", "Value": target.endpoint or ""}], "Maximum"
     return {
-        "AlarmName": wake_alarm_name(name),
+        "AlarmName": wake_alarm_name(name, stack),
         "AlarmDescription": f"sagescale: wake {target.resource} from zero on the first rejected request",
         "Namespace": "AWS/SageMaker",
         "MetricName": metric,
@@ -52,10 +52,10 @@ def wake_alarm_definition(name: str, target: Target, action_arns: list[str]) -> 
     }
 
 
-def wake_step_policy(name: str, target: Target) -> dict[str, Any]:
+def wake_step_policy(name: str, target: Target, stack: str = "") -> dict[str, Any]:
     """``put_scaling_policy`` arguments of the +1 step policy the wake alarm triggers in bounds mode."""
     return {
-        "PolicyName": wake_alarm_name(name),
+        "PolicyName": wake_alarm_name(name, stack),
         "ServiceNamespace": "sagemaker",
         "ResourceId": target.resource,
         "ScalableDimension": scalable_dimension(target),
@@ -82,27 +82,28 @@ def _same_alarm(existing: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
 class WakeAlarms:
     """Creates or repairs wake alarms and step policies; reads only when all is in place."""
 
-    def __init__(self, cloudwatch: CloudWatchClient, autoscaling: ApplicationAutoScalingClient) -> None:
+    def __init__(self, cloudwatch: CloudWatchClient, autoscaling: ApplicationAutoScalingClient, stack: str = "") -> None:
         self.cloudwatch = cloudwatch
         self.autoscaling = autoscaling
+        self.stack = stack  # the names carry the stack's name: two stacks never share an alarm
 
     def ensure(self, targets: Mapping[str, Target], modes: Mapping[str, Literal["bounds", "direct"]]) -> dict[str, str]:
         """For every target with ``wake: true``: ``ok``, ``created`` or ``updated``."""
         wanted = {n: t for n, t in targets.items() if t.wake}
         if not wanted:
             return {}
-        existing = self._alarms([wake_alarm_name(n) for n in wanted])
+        existing = self._alarms([wake_alarm_name(n, self.stack) for n in wanted])
         bounds_targets = [n for n in wanted if modes.get(n) == "bounds"]
-        policies = self._policies([wake_alarm_name(n) for n in bounds_targets])
+        policies = self._policies([wake_alarm_name(n, self.stack) for n in bounds_targets])
         out: dict[str, str] = {}
         for name, target in wanted.items():
             actions: list[str] = []
             if name in bounds_targets:
-                arn = policies.get((wake_alarm_name(name), target.resource))  # a redeployed component needs its own
+                arn = policies.get((wake_alarm_name(name, self.stack), target.resource))  # a redeployed component needs its own
                 if arn is None:
-                    arn = self.autoscaling.put_scaling_policy(**wake_step_policy(name, target))["PolicyARN"]
+                    arn = self.autoscaling.put_scaling_policy(**wake_step_policy(name, target, self.stack))["PolicyARN"]
                 actions = [arn]
-            definition = wake_alarm_definition(name, target, actions)
+            definition = wake_alarm_definition(name, target, actions, self.stack)
             current = existing.get(definition["AlarmName"])
             if current is not None and _same_alarm(current, definition):
                 out[name] = "ok"
