@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HANDLERS = ["handlers.reconcile", "handlers.alarm", "handlers.janitor", "handlers.park"]
+HANDLERS = ["handlers.reconcile", "handlers.alarm", "handlers.janitor", "handlers.park", "handlers.unpark"]
 SDK = "sagemaker.compute_resource_requirements.resource_requirements"
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from core.aws.clients import AwsClients
 from core.policy import loads_policy
-from handlers import alarm, janitor, park, reconcile
+from handlers import alarm, janitor, park, reconcile, unpark
 from handlers.runtime import Runtime, reset_runtime
 from handlers.settings import Settings
 from sagescale.emulator import ManualClock, emulated_aws
@@ -130,15 +130,23 @@ def test_the_janitor_marks_then_deletes_a_forgotten_endpoint_and_keeps_a_protect
     assert deployed.exists("web-ep")
 
 
-def test_the_park_function_parks_a_weekend_and_brings_the_endpoint_back(deployed: Deployed) -> None:
+def test_the_park_function_parks_a_weekend_and_the_unpark_function_brings_the_endpoint_back(deployed: Deployed) -> None:
+    """ParkFunction could tag any endpoint sagescale:park=true and then delete it. Now it deletes
+    only, and a second function, which deletes nothing, recreates; neither brings the other's step."""
     tick = {"source": "sagescale.schedule", "action": "park"}
+    untick = {"source": "sagescale.schedule", "action": "unpark"}
     deployed.clock.set(datetime(2026, 11, 28, 0, 5, tzinfo=UTC))
+    assert unpark.handler(untick, context("unpark"))["targets"]["web"]["outcome"] == "running"  # not its job
+    assert deployed.exists("web-ep")
+    deployed.cold_start()  # another function: its own execution environment
     assert park.handler(tick, context("park"))["targets"]["web"]["outcome"] == "parked"
     assert not deployed.exists("web-ep")
     deployed.clock.set(datetime(2026, 11, 30, 0, 5, tzinfo=UTC))
-    assert park.handler(tick, context("park"))["targets"]["web"]["outcome"] == "unparking"
+    assert park.handler(tick, context("park"))["targets"]["web"]["outcome"] == "still-parked"  # not its job
+    assert not deployed.exists("web-ep")
+    assert unpark.handler(untick, context("unpark"))["targets"]["web"]["outcome"] == "unparking"
     deployed.clock.set(datetime(2026, 11, 30, 0, 30, tzinfo=UTC))
-    assert park.handler(tick, context("park"))["targets"]["web"]["outcome"] == "unparked"
+    assert unpark.handler(untick, context("unpark"))["targets"]["web"]["outcome"] == "unparked"
     assert deployed.exists("web-ep")
 
 

@@ -274,6 +274,29 @@ def test_ic_endpoint_deletion_order_and_snapshot_first(fleet: Fleet) -> None:
     assert snapshot is not None and [c["name"] for c in snapshot["inference_components"]] == ["ic-idle"]
 
 
+
+def test_the_janitor_marks_components_just_before_deleting_them(fleet: Fleet) -> None:
+    """The janitor's role could delete any inference component in the account. It may now delete
+    only components that carry its mark, and it marks an endpoint's components, after the
+    snapshot, just before deleting them; the snapshot keeps no mark to restore."""
+    _ic_endpoint_with_scaling(fleet)
+    fleet.run(NOW)
+    order: list[tuple[str, str]] = []
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if model.name == "AddTags" and ":inference-component/" in params["ResourceArn"]:
+            order.append(("tag", params["Tags"][0]["Key"] + "=" + params["Tags"][0]["Value"].split("@")[0]))
+        elif model.name == "DeleteInferenceComponent":
+            order.append(("delete", params["InferenceComponentName"]))
+
+    fleet.clients.sagemaker.meta.events.register("before-parameter-build.sagemaker.*", record)  # the call's own parameters
+    done = fleet.run(NOW + timedelta(days=2, minutes=5), endpoint="ic-idle-endpoint")
+    assert done["ic-idle-endpoint"][1].startswith("deleted"), done
+    assert order == [("tag", "sagescale:janitor=delete"), ("delete", "ic-idle")]
+    snapshot = fleet.store.snapshot("ic-idle-endpoint")
+    assert snapshot is not None
+    assert all(t["Key"] != "sagescale:janitor" for c in snapshot["inference_components"] for t in c["tags"])
+
 def describe_all(fleet: Fleet, endpoint: str) -> dict[str, Any]:
     sm = fleet.clients.sagemaker
     ep = sm.describe_endpoint(EndpointName=endpoint)

@@ -19,7 +19,7 @@ def handler_modules() -> list[str]:
 
 
 def test_every_function_in_the_template_is_checked() -> None:
-    assert handler_modules() == ["handlers.alarm", "handlers.janitor", "handlers.park", "handlers.reconcile"]
+    assert handler_modules() == ["handlers.alarm", "handlers.janitor", "handlers.park", "handlers.reconcile", "handlers.unpark"]
 
 
 @pytest.mark.parametrize("module", handler_modules())
@@ -40,7 +40,7 @@ def test_no_client_is_created_at_import() -> None:
         "made = []\n"
         "orig = botocore.session.Session.create_client\n"
         "botocore.session.Session.create_client = lambda self, *a, **k: made.append(a) or orig(self, *a, **k)\n"
-        "import handlers.reconcile, handlers.alarm, handlers.janitor, handlers.park\n"
+        "import handlers.reconcile, handlers.alarm, handlers.janitor, handlers.park, handlers.unpark\n"
         "print(len(made))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

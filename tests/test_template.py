@@ -103,10 +103,11 @@ def test_operational_alarms_notify_the_topic() -> None:
 def test_recreating_a_parked_endpoint_is_conditioned_on_the_request_tags() -> None:
     """Regression: CreateEndpoint was conditioned on aws:ResourceTag, which an endpoint being
     created does not have yet: a parked endpoint could never come back."""
-    park = statements(Stack(default_template()), "ParkFunction")
-    (create,) = [st for st in park if "sagemaker:CreateEndpoint" in actions(st) and "Condition" in st]
+    unpark = statements(Stack(default_template()), "UnparkFunction")
+    (create,) = [st for st in unpark if "sagemaker:CreateEndpoint" in actions(st) and "Condition" in st]
     assert create["Condition"] == {"StringEquals": {"aws:RequestTag/sagescale:park": "true"}}
     assert "sagemaker:AddTags" in actions(create)
+    park = statements(Stack(default_template()), "ParkFunction")
     (delete,) = [st for st in park if "sagemaker:DeleteEndpoint" in actions(st) and st["Effect"] == "Allow"]
     assert delete["Condition"] == {"StringEquals": {"aws:ResourceTag/sagescale:park": "true"}}
 
@@ -152,7 +153,7 @@ def test_event_dead_letters_go_to_the_stacks_encrypted_alarmed_queues() -> None:
 
     resources = expanded()["Resources"]
     queues = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
-    assert set(queues) == {"ReconcileDeadLetterQueue", "ParkDeadLetterQueue", "JanitorDeadLetterQueue", "AlarmDeadLetterQueue"}
+    assert set(queues) == {"ReconcileDeadLetterQueue", "ParkDeadLetterQueue", "UnparkDeadLetterQueue", "JanitorDeadLetterQueue", "AlarmDeadLetterQueue"}
     assert all(q.get("SqsManagedSseEnabled") for q in queues.values())
 
 
@@ -161,5 +162,23 @@ def test_schedules_carry_the_stacks_name() -> None:
     from tests.test_iam import expanded
 
     schedules = [r["Properties"] for r in expanded()["Resources"].values() if r["Type"] == "AWS::Scheduler::Schedule"]
-    assert len(schedules) == 3
+    assert len(schedules) == 4
     assert all(s["Name"]["Fn::Sub"].startswith("${AWS::StackName}-") for s in schedules)
+
+
+def test_no_role_can_both_tag_an_endpoint_and_delete_it() -> None:
+    """ParkFunction could add sagescale:park=true to any endpoint (the condition was on the
+    request's tags) and that tag is what let it delete: it could opt any endpoint in and delete
+    it. Parking and unparking are two roles now; only the janitor both tags and deletes, and it
+    may write its own mark alone and delete only what carries it."""
+    stack = Stack(default_template())
+    for function_id in stack.function_ids():
+        granted = {a for st in statements(stack, function_id) if st["Effect"] == "Allow" for a in actions(st)}
+        if {"sagemaker:AddTags", "sagemaker:DeleteEndpoint"} <= granted:
+            assert function_id == "JanitorFunction", function_id
+
+
+def test_the_janitor_deletes_only_inference_components_that_carry_its_mark() -> None:
+    janitor = statements(Stack(default_template()), "JanitorFunction")
+    (delete,) = [st for st in janitor if "sagemaker:DeleteInferenceComponent" in actions(st) and st["Effect"] == "Allow"]
+    assert delete["Condition"] == {"StringLike": {"aws:ResourceTag/sagescale:janitor": "delete@*"}}

@@ -26,7 +26,7 @@ class ReconcileRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     source: str = Field(default="manual", description="Who asked: sagescale.schedule for the scheduler's tick.")
-    action: str = Field(default="reconcile", pattern="^(reconcile|park)$")
+    action: str = Field(default="reconcile", pattern="^(reconcile|park|unpark)$")
     target: str | None = Field(default=None, min_length=1, description="Only this target.")
     dry_run: bool = Field(default=False, description="Decide and report, write nothing.")
 

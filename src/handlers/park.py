@@ -1,5 +1,5 @@
-"""Park function: deletes opted-in real-time endpoints (after a snapshot) in their idle windows,
-and brings them back after. Separate from the scaling functions, which delete nothing."""
+"""Park function: deletes opted-in real-time endpoints (after a snapshot) in their idle windows.
+The UnparkFunction (``handlers.unpark``) brings them back; the scaling functions delete nothing."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_reconcile_event(event)  # same shape as reconcile's: a tick, or {"target": NAME}
     runtime = get_runtime()
     result = run_parking(
-        runtime.policy, runtime.clock(), runtime.parking, targets=[request.target] if request.target else None, dry_run=request.dry_run
+        runtime.policy, runtime.clock(), runtime.parking, targets=[request.target] if request.target else None, dry_run=request.dry_run,
+        phases=frozenset({"park"}),
     )
     return publish(result, runtime)

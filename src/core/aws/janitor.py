@@ -66,6 +66,7 @@ class JanitorActions:
             snapshot = capture(name, self.clients, now)
             key = self.store.put_snapshot(snapshot)
             self.store.put_record("janitor", name, {"snapshot": key, "started": now.isoformat()})
+        self._mark_components(snapshot, now)
         kwargs: dict[str, Any] = {"deadline": self.deadline}
         if self.sleep is not None:
             kwargs["sleep"] = self.sleep
@@ -75,6 +76,20 @@ class JanitorActions:
         self.store.put_record("janitor", name, None)
         self.notify(f"sagescale janitor: deleted {name}", f"Endpoint {name} was deleted; snapshot {key}. Restore: sagescale restore {name}")
         return f"deleted (snapshot {key})"
+
+    def _mark_components(self, snapshot: dict[str, Any], now: datetime) -> None:
+        """Give the endpoint's inference components the janitor's mark before deleting them: the
+        role may delete only components that carry it (as it may delete only marked endpoints)."""
+        from core.aws.snapshot import is_gone
+
+        sm = self.clients.sagemaker
+        for component in snapshot.get("inference_components", []):
+            try:
+                arn = sm.describe_inference_component(InferenceComponentName=component["name"])["InferenceComponentArn"]
+                sm.add_tags(ResourceArn=arn, Tags=[{"Key": JANITOR_TAG, "Value": format_mark(now)}])
+            except ClientError as exc:
+                if not is_gone(exc):  # already deleted by an earlier, interrupted run
+                    raise
 
     def _arn(self, name: str) -> str | None:
         from core.aws.snapshot import is_gone

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -28,6 +28,9 @@ from core.state import TargetState
 from core.timewindows import require_aware
 
 log = logging.getLogger("sagescale.parking")
+
+Phase = Literal["park", "unpark"]
+BOTH: frozenset[Phase] = frozenset({"park", "unpark"})
 
 
 class Parking:
@@ -77,12 +80,21 @@ class Parking:
 
 
 def run_parking(
-    policy: Policy, now: datetime, parking: Parking, *, targets: list[str] | None = None, wake: bool = False, dry_run: bool = False
+    policy: Policy,
+    now: datetime,
+    parking: Parking,
+    *,
+    targets: list[str] | None = None,
+    wake: bool = False,
+    dry_run: bool = False,
+    phases: frozenset[Phase] = BOTH,
 ) -> ParkingResult:
     """Park or bring back every ``park: true`` target as its effective minimum says.
 
     ``wake`` brings the named targets back whatever the minimum (``sagescale wake``);
-    ``dry_run`` says what would be done and does nothing.
+    ``dry_run`` says what would be done and does nothing. ``phases`` is what this caller may do:
+    the ParkFunction parks and the UnparkFunction brings back (two roles, so that none can both
+    tag an endpoint and delete it); an operator's ``sagescale wake`` does both.
     """
     require_aware(now, "now")
     result = ParkingResult(now)
@@ -92,20 +104,26 @@ def run_parking(
         target = policy.targets[name]
         state = states[name]
         try:
-            result.outcomes[name] = _one(policy, name, target, state, now, parking, wake, dry_run)
+            result.outcomes[name] = _one(policy, name, target, state, now, parking, wake, dry_run, phases)
         except (ClientError, BotoCoreError, SnapshotError, RuntimeError) as exc:
             log.exception("parking %s failed", name)
             result.outcomes[name] = ("error", f"{type(exc).__name__}: {exc}")
     return result
 
 
-def _one(policy: Policy, name: str, target: Target, state: TargetState, now: datetime, parking: Parking, wake: bool, dry_run: bool) -> tuple[ParkOutcome, str]:
+def _one(
+    policy: Policy, name: str, target: Target, state: TargetState, now: datetime, parking: Parking, wake: bool, dry_run: bool, phases: frozenset[Phase]
+) -> tuple[ParkOutcome, str]:
     override = state.override if state.override is not None and state.override.until > now else None
     idle = effective_bounds(policy, name, now, override=override).min == 0 and not wake
     exists, status, tags = parking.describe(target.endpoint or "")
     step, message = park_step(target.endpoint or "", state.parked, idle=idle, exists=exists, status=status, tags=tags, dry_run=dry_run)
     if step == "park":
+        if "park" not in phases:
+            return "running", "in an idle window: the ParkFunction parks it"
         return "parked", parking.park(name, target, now, state)
     if step == "unpark":
+        if "unpark" not in phases:
+            return "still-parked", "the idle window is over: the UnparkFunction brings it back"
         return parking.unpark(name, target, state, exists=exists, status=status)
     return step, message

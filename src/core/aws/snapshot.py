@@ -126,7 +126,7 @@ def capture(endpoint: str, clients: Clients, now: datetime) -> dict[str, Any]:
 
 def _user_tags(tags: list[dict[str, str]]) -> list[dict[str, str]]:
     """Tags a create call may pass back: not AWS's own (``aws:`` keys are reserved)."""
-    return [t for t in tags if not t["Key"].lower().startswith("aws:")]
+    return [t for t in tags if not t["Key"].lower().startswith("aws:") and t["Key"] != JANITOR_TAG]
 
 
 _MODEL_FIELDS = ("ModelName", "PrimaryContainer", "Containers", "InferenceExecutionConfig", "ExecutionRoleArn", "VpcConfig", "EnableNetworkIsolation")
