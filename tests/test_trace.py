@@ -217,3 +217,39 @@ def test_needs_from_an_object_without_requests_are_refused() -> None:
         needs_from_sdk(argparse.Namespace(limits={}))
     partial = needs_from_sdk(argparse.Namespace(requests={"num_accelerators": 2, "memory": 1024}))
     assert (partial.num_accelerators, partial.memory) == (2, 1024)
+
+
+def test_a_200_day_new_york_trace_reads_back_minute_for_minute() -> None:
+    """Trace minutes were counted in wall-clock time: a New York trace crossing a DST change was
+    corrupted (at fall-back an hour of timestamps repeated, at spring-forward an hour went missing)."""
+    trace = generate("b2b-week", start=date(2026, 9, 1), days=200, seed=2, timezone="America/New_York")
+    assert len(trace.requests) == 288_000
+    buffer = io.StringIO()
+    write_trace(trace, buffer, ZoneInfo("America/New_York"))
+    again = parse_trace(io.StringIO(buffer.getvalue()))
+    assert len(again.requests) == 288_000 and again.requests == trace.requests and again.start == trace.start
+
+
+def test_the_simulated_policy_sees_the_right_instant_after_a_dst_change() -> None:
+    """The policy run counted minutes in wall-clock time from a zoned start: after fall-back every
+    minute was an hour off, so an idle window ended an hour late in the simulation."""
+    from datetime import UTC, datetime
+
+    from core.policy import loads_policy
+    from core.sim.config import SimConfig
+    from core.sim.run import simulate
+
+    ny = ZoneInfo("America/New_York")
+    policy = loads_policy(
+        "version: 1\ntimezone: America/New_York\ntargets:\n  llm:\n    inference_component: llm-ic\n    min: 2\n    max: 4\n"
+        "    idle: [{days: Mon-Sun, from: '20:00', to: '07:00'}]\n"
+    )
+    start = datetime(2026, 10, 31, 12, 0, tzinfo=ny)
+    sim = simulate(policy, "llm", start, [10.0] * (3 * 1440), SimConfig(), strategies=["policy"])
+    floor = sim.strategies["policy"].floor
+
+    def minute(local: datetime) -> int:  # counted between instants (a difference of two datetimes of one zone is wall-clock)
+        return int((local.astimezone(UTC) - start.astimezone(UTC)).total_seconds() // 60)
+
+    assert floor[minute(datetime(2026, 11, 2, 6, 50, tzinfo=ny))] == 0  # still idle, after fall-back
+    assert floor[minute(datetime(2026, 11, 2, 7, 10, tzinfo=ny))] == 2  # idle window over at 07:00 local

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from core.alarms import decide_alarm, match_alarm, wake_alarm_name
 from core.bounds import Bounds, effective_bounds, transitions
@@ -31,7 +31,7 @@ class PolicyRun:
         self.target = policy.targets[name]
         self.r = r
         c = r.config
-        self.start = start
+        self.start = start = start.astimezone(UTC)  # minutes are counted in UTC
         end = start + timedelta(minutes=max(minutes, 1))
         self.table = [(t.at, t.bounds) for t in transitions(policy, start, end, [name])]
         self._at = [at for at, _ in self.table]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from core.bounds import Bounds, transitions
@@ -46,6 +46,7 @@ def simulate(
 ) -> Simulation:
     """Run ``strategies`` over the trace (``demand[i]`` requests in minute ``start + i``)."""
     require_aware(start, "start")
+    start = start.astimezone(UTC)  # minutes are counted in UTC (wall-clock arithmetic breaks at DST)
     if target not in policy.targets:
         raise ValueError(f"unknown target {target!r}")
     if start.second or start.microsecond:

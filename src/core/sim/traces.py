@@ -12,7 +12,7 @@ import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -32,6 +32,11 @@ class Trace:
 
     start: datetime
     requests: list[float]
+
+    def __post_init__(self) -> None:
+        # minutes are counted in UTC: an aware datetime in a zone adds timedelta in wall-clock
+        # time, which shifts every minute after a DST change by the change
+        object.__setattr__(self, "start", self.start.astimezone(UTC))
 
     @property
     def end(self) -> datetime:
@@ -214,7 +219,7 @@ def generate(
         raise TraceError(f"days must be between 1 and {MAX_MINUTES // 1440}")
     zone = load_zone(timezone)
     first = start or (date(2026, 11, 23) if kind == "holiday-week" else date(2026, 9, 14))
-    begin = local_to_instant(datetime.combine(first, datetime.min.time()), zone)
+    begin = local_to_instant(datetime.combine(first, datetime.min.time()), zone).astimezone(UTC)  # count minutes in UTC
     minutes = days * 1440
     holiday_days = set(holidays)
     if kind == "holiday-week" and not holiday_days:
