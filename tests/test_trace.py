@@ -253,3 +253,22 @@ def test_the_simulated_policy_sees_the_right_instant_after_a_dst_change() -> Non
 
     assert floor[minute(datetime(2026, 11, 2, 6, 50, tzinfo=ny))] == 0  # still idle, after fall-back
     assert floor[minute(datetime(2026, 11, 2, 7, 10, tzinfo=ny))] == 2  # idle window over at 07:00 local
+
+
+def test_trace_places_an_unannounced_spike_at_night(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`sagescale trace` could place a spike only where its kind put one; a night spike (inside an
+    idle window) is the case a policy that sleeps must be tested on."""
+    from datetime import UTC, datetime
+
+    from sagescale.cli import main
+
+    out = tmp_path / "night.csv"
+    assert main(["trace", "unannounced-spike", "--spike-at", "2026-09-16T03:00:00-04:00", "--peak", "5000", "--spike-minutes", "10", "--out", str(out)]) == 0
+    trace = read_trace(out)
+    peak_at = trace.start + timedelta(minutes=max(range(len(trace.requests)), key=trace.requests.__getitem__))
+    assert peak_at.astimezone(ZoneInfo("America/New_York")).hour == 3
+    assert 4000 < max(trace.requests) < 6000
+    afternoon = int((datetime(2026, 9, 16, 18, 10, tzinfo=UTC) - trace.start).total_seconds() // 60)  # 14:10 New York
+    assert trace.requests[afternoon] < 1000  # the kind's own Wednesday spike is replaced
+    assert main(["trace", "unannounced-spike", "--spike-at", "2027-01-01T00:00:00Z", "--out", str(out)]) == 2
+    assert "outside the trace" in capsys.readouterr().err

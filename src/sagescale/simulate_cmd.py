@@ -16,7 +16,7 @@ from core.sim.config import SimConfig, load_sim_config
 from core.sim.prices import parse_prices
 from core.sim.results import Simulation
 from core.sim.run import simulate
-from sagescale.common import UsageError
+from sagescale.common import UsageError, parse_instant
 
 
 class ProgressBar:
@@ -205,7 +205,7 @@ def render_table(sim: Simulation, timezone: str) -> str:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     """Generate a synthetic trace CSV (deterministic with --seed)."""
-    from core.sim.traces import TraceError, generate, write_trace
+    from core.sim.traces import Spike, TraceError, generate, write_trace
     from core.timewindows import load_zone
 
     try:
@@ -213,7 +213,10 @@ def cmd_trace(args: argparse.Namespace) -> int:
     except ValueError:
         raise UsageError(f"--start {args.start!r} is not a date (YYYY-MM-DD)") from None
     try:
-        trace = generate(args.kind, start=start, days=args.days, seed=args.seed, mean=args.mean, peak=args.peak, timezone=args.timezone)
+        if args.spike_minutes < 1:
+            raise UsageError("--spike-minutes must be 1 or more")
+        spikes = [Spike(parse_instant(at, "--spike-at"), args.peak, ramp=3, hold=args.spike_minutes, decay=30) for at in args.spike_at or []]
+        trace = generate(args.kind, start=start, days=args.days, seed=args.seed, mean=args.mean, peak=args.peak, timezone=args.timezone, spikes=spikes)
     except TraceError as exc:
         raise UsageError(str(exc)) from None
     zone = load_zone(args.timezone)
@@ -258,4 +261,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("--mean", type=float, default=100.0, help="average requests per minute, spike excluded (default 100)")
     p.add_argument("--peak", type=float, default=10_000.0, help="spike peak in requests per minute (default 10000)")
     p.add_argument("--timezone", default="America/New_York", help="zone of the day shape and the written timestamps")
+    p.add_argument("--spike-at", action="append", metavar="TIME", help="an unannounced spike to --peak at this ISO 8601 time with offset, day or night (repeatable); replaces the kind's own spike")
+    p.add_argument("--spike-minutes", type=int, default=20, metavar="N", help="minutes a placed spike holds its peak (default 20; it ramps over 3 and decays over 30)")
     p.set_defaults(func=cmd_trace)

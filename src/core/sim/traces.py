@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from core.timewindows import load_zone, local_to_instant
+from core.timewindows import load_zone, local_to_instant, require_aware
 
 MAX_MINUTES = 366 * 1440
 
@@ -203,6 +203,7 @@ def generate(
     peak: float = 10_000.0,
     timezone: str = "America/New_York",
     holidays: Iterable[date] = (),
+    spikes: Iterable[Spike] = (),
 ) -> Trace:
     """A deterministic synthetic trace (same arguments, same trace).
 
@@ -212,6 +213,8 @@ def generate(
     - ``b2b-week``: office hours on weekdays, nothing at night and at weekends.
     - ``unannounced-spike``: the retail day shape and a spike to ``peak`` on the Wednesday at 14:00.
     ``mean`` scales the base shape so that the trace, spike excluded, averages ``mean``/min.
+    ``spikes`` places unannounced spikes at chosen instants, day or night (for
+    ``unannounced-spike`` they replace the Wednesday one; otherwise they are added).
     """
     if kind not in KINDS:
         raise TraceError(f"unknown trace kind {kind!r} (known: {', '.join(KINDS)})")
@@ -224,12 +227,17 @@ def generate(
     holiday_days = set(holidays)
     if kind == "holiday-week" and not holiday_days:
         holiday_days = {_thanksgiving(y) for y in range(first.year, (first + timedelta(days=days)).year + 1)}
-    spikes: list[Spike] = []
+    placed = [s for s in spikes]
+    for s in placed:
+        require_aware(s.at, "spike time")
+        if not begin <= s.at < begin + timedelta(minutes=days * 1440):
+            raise TraceError(f"spike at {s.at.isoformat()} is outside the trace ({begin.astimezone(zone):%Y-%m-%d} for {days} days)")
+    spikes = list(placed)
     for offset in range(days):
         day = first + timedelta(days=offset)
-        if kind == "holiday-week" and day - timedelta(days=1) in holiday_days and day.weekday() == 4:
+        if kind == "holiday-week" and day - timedelta(days=1) in holiday_days and day.weekday() == 4 and not placed:
             spikes.append(Spike(local_to_instant(datetime.combine(day, datetime.min.time()) + timedelta(hours=9), zone), peak))
-        if kind == "unannounced-spike" and day.weekday() == 2 and not spikes:
+        if kind == "unannounced-spike" and day.weekday() == 2 and not spikes and not placed:
             spikes.append(Spike(local_to_instant(datetime.combine(day, datetime.min.time()) + timedelta(hours=14), zone), peak, ramp=3, hold=20, decay=30))
     shape = [_shape(kind, (begin + timedelta(minutes=i)).astimezone(zone), holiday_days, spikes) for i in range(minutes)]
     scale = mean / (sum(shape) / minutes) if sum(shape) > 0 else 0.0
