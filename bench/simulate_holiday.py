@@ -57,7 +57,7 @@ def main() -> int:
     for name in ("llm-retail.yaml", "llm-retail-tuned.yaml"):
         policy = load_policy(ROOT / "examples" / name)
         sim = simulate(policy, "llm", trace.start, trace.requests, config)
-        report[name] = {"strategies": {k: v.as_dict() for k, v in sim.strategies.items()}, "acceptance": checks(sim)}
+        report[name] = {"strategies": {k: v.as_dict() for k, v in sim.strategies.items()}, "limits": sim.as_dict()["limits"], "acceptance": checks(sim)}
     month = generate("holiday-week", days=30, start=None)
     policy = load_policy(ROOT / "examples" / "llm-retail.yaml")
     times = []
@@ -74,9 +74,15 @@ def main() -> int:
         assert isinstance(entry, dict)
         print(f"== examples/{name} on examples/traces/holiday-week.csv")
         oracle = entry["strategies"]["oracle"]["cost_usd"]
-        print(f"{'strategy':16} {'cost_usd':>10} {'x oracle':>8} {'inst_h':>7} {'copy_h':>7} {'served':>9} {'unmet_min':>9} {'actions':>7}")
+        limit = entry["limits"]["reactive_dropped"]
+        print(f"{'strategy':16} {'cost_usd':>10} {'x oracle':>8} {'inst_h':>7} {'copy_h':>7} {'served':>9} {'unmet_min':>9} {'actions':>7} {'dropped':>9} {'x reactive':>10}")
         for k, v in entry["strategies"].items():
-            print(f"{k:16} {v['cost_usd']:>10,.2f} {v['cost_usd'] / oracle:>8.2f} {v['instance_hours']:>7.1f} {v['copy_hours']:>7.1f} {v['served_fraction'] * 100:>8.3f}% {v['unmet_minutes']:>9} {v['scaling_actions']:>7}")
+            ratio = f"{v['dropped'] / limit:.2f}" if limit else "-"
+            print(
+                f"{k:16} {v['cost_usd']:>10,.2f} {v['cost_usd'] / oracle:>8.2f} {v['instance_hours']:>7.1f} {v['copy_hours']:>7.1f} {v['served_fraction'] * 100:>8.3f}% "
+                f"{v['unmet_minutes']:>9} {v['scaling_actions']:>7} {v['dropped']:>9,.0f} {ratio:>10}"
+            )
+        print(f"reactive limit: {limit:,.0f} dropped")
         print("acceptance:", json.dumps(entry["acceptance"]))
     print(f"30-day simulate (4 strategies, {len(month.requests):,} minutes): median {report['30-day']['seconds_median']} s of {args.repeat} runs")  # type: ignore[index]
     return 0

@@ -539,3 +539,33 @@ def test_two_stacks_in_one_account_keep_their_own_wake_alarms(aenv: Env) -> None
     dev = AlarmRecord(wake_alarm_name("llm", "sagescale-dev"), "ALARM", "OK", "2026-11-24T17:00:00.000+0000")
     assert [m.target for m in match_alarm(policy, dev, stack="sagescale-dev")] == ["llm"]
     assert match_alarm(policy, dev, stack="sagescale-prod") == []
+
+
+@pytest.mark.parametrize(("rejected", "copies"), [(1.0, 1), (2600.0, 2), (2601.0, 3), (30_000.0, 8)])
+def test_a_wake_orders_the_copies_the_rejected_rate_needs(tmp_path: Path, aws_env: None, rejected: float, copies: int) -> None:
+    """A wake brought exactly 1 copy, and later alarms added 2 at a time: an unannounced spike at
+    night dropped about 1.8x the from-zero limit. With wake: {per_copy: N} it orders what the
+    rejected requests of the alarm's minute need (NoCapacityInvocationFailures / N), capped at max."""
+    from handlers.runtime import reset_runtime
+
+    policy = ALARM_POLICY.replace("    wake: true\n", "    wake: {per_copy: 1300}\n")
+    with emulated_aws() as emulator:
+        env = build_env(tmp_path, AwsClients(), emulator, policy)
+        env.clock.set(TUESDAY_NOON)
+        env.clients.sagemaker.update_inference_component_runtime_config(InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 0})
+        doc = event("alarm-wake.json")
+        doc["detail"]["state"]["reason"] = f"Threshold Crossed: 1 datapoint [{rejected} (24/11/26 16:59:00)] was greater than or equal to the threshold (1.0)."
+        out = env.alarm(doc)
+        (step,) = out["alarms"][0]["targets"]
+        assert step["outcome"] == "applied" and step["to"] == copies, step
+    reset_runtime()
+
+
+def test_the_datapoint_is_read_from_every_shapes_reason() -> None:
+    from core.events import datapoint
+
+    assert datapoint("Threshold Crossed: 1 datapoint [37.0 (02/12/26 05:00:00)] was greater than or equal to the threshold (1.0).") == 37.0
+    assert datapoint("Threshold Crossed: 2 out of the last 3 datapoints [5.0 (02/12/26 05:02:00), 12.5 (02/12/26 05:01:00)] were greater") == 12.5
+    assert datapoint("Threshold Crossed: 3 datapoints were not greater than the threshold.") is None
+    sns = parse_alarm_event(load_event(EVENTS / "alarm-sns-alarm.json"))[0]
+    assert sns.value == datapoint(sns.reason)

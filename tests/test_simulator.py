@@ -278,3 +278,95 @@ def test_simulator_imports_neither_matplotlib_nor_the_sdk() -> None:
     code = "import sys, json, core.sim.run, sagescale.simulate_cmd, core.sim.traces; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'sagemaker'})))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == []
+
+
+# ---------------------------------------------------------------------------
+# fair baselines and the two bounds
+
+
+def test_the_target_tracking_baseline_runs_with_the_targets_own_limits() -> None:
+    """The baseline ran with max 6 while the policy had max 8, so a spike comparison mostly measured the cap."""
+    policy = policy_yaml("    min: 2\n    max: 8\n")
+    sim = simulate(policy, "m", MONDAY, [50.0] * 120, config())
+    params = sim.strategies["target_tracking"].params
+    assert (params["min"], params["max"]) == (2, 8)
+    narrowed = simulate(policy, "m", MONDAY, [50.0] * 120, config(baseline={"max": 3}))
+    assert narrowed.strategies["target_tracking"].params["max"] == 3
+    assert sim.as_dict()["strategies"]["policy"]["params"]["max"] == 8
+
+
+def _tracker(**kw: Any) -> Any:
+    from core.sim.tracking import TargetTracker
+
+    args: dict[str, Any] = {"target": 100.0, "out_cooldown": 600, "in_cooldown": 600, "protection": 0, "out_datapoints": 1, "in_datapoints": 1, "delay": 0}
+    args |= kw
+    disable = args.pop("disable_scale_in", False)
+    return TargetTracker(**args, disable_scale_in=disable)
+
+
+def _feed(tt: Any, minute: int, copies: int, demand: float, desired: int, high: int = 20) -> int:
+    tt.observe(minute, copies, demand)
+    result: int = tt.step(minute + 1, desired, 1, high)
+    return result
+
+
+def test_a_larger_scale_out_goes_through_during_the_scale_out_cooldown() -> None:
+    """AAS lets a scale-out that asks for more than the one that started the cooldown through;
+    the model blocked every scale-out for the whole cooldown."""
+    tt = _tracker()
+    first = _feed(tt, 0, 1, 300.0, 1)  # 300 invocations on 1 copy at target 100 -> 3
+    assert first == 3
+    same = _feed(tt, 1, 3, 300.0, first)  # within the cooldown, asking for no more: unchanged
+    assert same == 3
+    larger = _feed(tt, 2, 3, 900.0, same)  # within the cooldown, asking for more: goes through
+    assert larger == 9
+
+
+def test_scale_in_has_no_extra_protection_by_default_and_can_be_disabled() -> None:
+    """The model added a 15-minute scale-in protection after every scale-out, which AAS does not have."""
+    assert config().target_tracking.scale_in_protection == 0
+    tt = _tracker(out_cooldown=0, in_cooldown=0, protection=config().target_tracking.scale_in_protection)
+    up = _feed(tt, 0, 1, 500.0, 1)
+    assert up == 5
+    down = _feed(tt, 1, 5, 100.0, up)  # the next minute, below 90 % of target: scales in at once
+    assert down == 1
+    never = _tracker(out_cooldown=0, in_cooldown=0, disable_scale_in=True)
+    up = _feed(never, 0, 1, 500.0, 1)
+    assert _feed(never, 1, 5, 100.0, up) == 5
+
+
+def test_the_oracle_stays_within_the_targets_max() -> None:
+    """The oracle had no max: a policy that dropped 2.7 % at its cap showed "0.99x oracle"."""
+    policy = policy_yaml("    min: 1\n    max: 3\n")
+    sim = simulate(policy, "m", MONDAY, [500.0] * 60, config())  # needs 5 copies; max 3 serves 300/min
+    oracle = sim.strategies["oracle"]
+    assert max(oracle.capacity) == 300
+    assert oracle.served_fraction == pytest.approx(0.6)
+    assert oracle.params == {"max": 3}
+
+
+def test_the_reactive_limit_is_what_instant_orders_after_the_metric_delay_and_start_up_drop() -> None:
+    """Hand-checked: demand 0, then 300/min for 20 minutes from minute 3. The limit sees minute 3 at
+    minute 5 (one minute, then one minute of metric delay), orders 3 copies on no running instance,
+    and they serve from minute 15 (instance start 10): minutes 3 to 14 drop 300 each."""
+    from core.sim.oracle import reactive_limit
+
+    cfg = config(metric_delay_minutes=1, instance_start_minutes=10, copy_start_minutes=3)
+    demand = [0.0] * 3 + [300.0] * 20 + [0.0] * 10
+    assert reactive_limit(demand, Resolved(cfg), max_copies=8) == pytest.approx(12 * 300)
+    assert reactive_limit(demand, Resolved(cfg), max_copies=2) == pytest.approx(12 * 300 + 8 * 100)  # the cap drops the rest
+    policy = policy_yaml("    min: 1\n    max: 8\n")
+    doc = simulate(policy, "m", MONDAY, demand, cfg).as_dict()
+    assert doc["limits"]["reactive_dropped"] == pytest.approx(12 * 300)
+
+
+def test_a_sized_wake_catches_a_night_spike_faster_in_the_simulator() -> None:
+    """The simulator runs the Lambdas' wake rule: with wake: {per_copy: N} the wake orders what the
+    rejected minute needs, so a spike at 0 copies drops less than with a wake of 1 copy."""
+    body = "    min: 1\n    max: 8\n    idle: [{days: Mon-Sun}]\n    wake: %s\n"
+    demand = [0.0] * 60 + [600.0] * 90 + [0.0] * 30
+    cfg = config(mode="direct")
+    one = simulate(policy_yaml(body % "true"), "m", MONDAY, demand, cfg, strategies=["policy"]).strategies["policy"]
+    sized = simulate(policy_yaml(body % "{per_copy: 100}"), "m", MONDAY, demand, cfg, strategies=["policy"]).strategies["policy"]
+    assert max(sized.copies) >= 6 > max(one.copies[:70])
+    assert sized.dropped < one.dropped

@@ -15,7 +15,8 @@ from core.policy import PolicyError
 from core.sim.base import SimConfigError
 from core.sim.packing import needs_from_sdk
 from core.sim.traces import TraceError, generate, parse_trace, read_trace, write_trace
-from sagescale.simulate_cmd import ProgressBar, add_parsers
+from sagescale.sim_args import ProgressBar
+from sagescale.simulate_cmd import add_parsers
 from tests.conftest import EXAMPLES
 
 HEADER = "timestamp,requests\n"
@@ -152,9 +153,12 @@ def test_simulate_json_has_every_strategy_and_figure(tmp_path: Path, capsys: pyt
     doc = json.loads(out)
     assert set(doc["strategies"]) == {"policy", "static", "target_tracking", "oracle"}
     for figures in doc["strategies"].values():
-        assert set(figures) == {"cost_usd", "instance_hours", "copy_hours", "served_fraction", "unmet_minutes", "scaling_actions"}
+        assert set(figures) == {"cost_usd", "instance_hours", "copy_hours", "served_fraction", "unmet_minutes", "scaling_actions", "dropped", "params"}
     assert doc["strategies"]["static"]["copy_hours"] == pytest.approx(2.0)
     assert doc["parameters"]["static_copies"] == 2
+    assert doc["strategies"]["static"]["params"] == {"copies": 2}
+    assert set(doc["limits"]) == {"reactive_dropped", "oracle_cost_usd"}
+    assert doc["limits"]["oracle_cost_usd"] == doc["strategies"]["oracle"]["cost_usd"]
 
 
 def test_simulate_table_shows_ratios_to_the_oracle(capsys: pytest.CaptureFixture[str]) -> None:
@@ -272,3 +276,41 @@ def test_trace_places_an_unannounced_spike_at_night(tmp_path: Path, capsys: pyte
     assert trace.requests[afternoon] < 1000  # the kind's own Wednesday spike is replaced
     assert main(["trace", "unannounced-spike", "--spike-at", "2027-01-01T00:00:00Z", "--out", str(out)]) == 2
     assert "outside the trace" in capsys.readouterr().err
+
+
+def test_served_percentages_never_round_a_shortfall_up_to_100() -> None:
+    """The plot's legend showed 99.996 % served as 100.00 %."""
+    from sagescale.common import percent
+
+    assert percent(0.99996) == "99.996%"
+    assert percent(0.9999996) == "99.99996%"
+    assert percent(1.0) == "100.000%"
+    assert percent(0.91901) == "91.901%"
+
+
+def test_the_plot_zooms_onto_the_worst_spike_and_shows_what_each_strategy_dropped() -> None:
+    """The plot did not show where requests were dropped; now a second panel zooms onto the worst
+    spike with each strategy's dropped requests, and the legend gives every strategy's drops."""
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from core.policy import load_policy
+    from core.sim.config import load_sim_config
+    from core.sim.run import simulate
+    from sagescale.simulate_cmd import figure, worst_spike
+
+    trace = read_trace(EXAMPLES / "traces" / "unannounced-spike.csv")
+    sim = simulate(load_policy(EXAMPLES / "llm-retail-tuned.yaml"), "llm", trace.start, trace.requests, load_sim_config(EXAMPLES / "llm-retail.sim.yaml"))
+    first, last = worst_spike(sim)
+    peak = max(range(len(sim.demand)), key=sim.demand.__getitem__)
+    assert first < peak < last and last - first < 6 * 60
+    fig = figure(sim, "America/New_York")
+    try:
+        whole, zoom = fig.axes
+        labels = [t.get_text() for t in whole.get_legend().get_texts()]
+        assert any("policy capacity" in label and "dropped" in label for label in labels)
+        zoom_labels = [t.get_text() for t in zoom.get_legend().get_texts()]
+        assert any(label.startswith("policy dropped") for label in zoom_labels)
+        assert zoom.get_xlim()[1] - zoom.get_xlim()[0] < 0.25  # days: a few hours around the spike
+    finally:
+        plt.close(fig)

@@ -14,6 +14,7 @@ state table. Each state change acts once per target: its key is recorded with th
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -83,6 +84,16 @@ def _names_alarm(rule_alarm: str, record: AlarmRecord, home: tuple[str, str] | N
     return (record.account is None or record.account == account) and (record.region is None or record.region == region)
 
 
+def wake_copies(target: Target, record: AlarmRecord) -> int:
+    """The copies a wake orders: with ``wake: {per_copy: N}`` what the rejected requests of the
+    alarm's datapoint need (``NoCapacityInvocationFailures`` per minute / N), at least 1 and at
+    most the target's max; else 1."""
+    sizing = target.wake
+    if isinstance(sizing, bool) or record.value is None or record.value <= 0:
+        return 1
+    return max(1, min(target.max, math.ceil(record.value / sizing.per_copy - 1e-9)))
+
+
 def match_alarm(policy: Policy, record: AlarmRecord, home: tuple[str, str] | None = None, stack: str = "") -> list[AlarmMatch]:
     """Every (target, rule) the state change triggers; empty for an alarm the policy does not know.
 
@@ -96,7 +107,7 @@ def match_alarm(policy: Policy, record: AlarmRecord, home: tuple[str, str] | Non
         name = record.alarm.removeprefix(prefix)
         target = policy.targets.get(name)
         if target is not None and target.wake:
-            matches.append(AlarmMatch(name, 1, WAKE_HOLD_MINUTES, wake=True))
+            matches.append(AlarmMatch(name, wake_copies(target, record), WAKE_HOLD_MINUTES, wake=True))
     for name, target in policy.targets.items():
         for rule in target.alarms:
             if rule.state == record.state and _names_alarm(rule.alarm, record, home):
@@ -156,7 +167,7 @@ def decide_alarm(
 
     if mode == "direct":
         bounds = effective_bounds(policy, name, now, surges=live, override=override)
-        wanted = max(current, 1) if match.wake else current + match.change
+        wanted = max(current, match.change) if match.wake else current + match.change
         count = min(max(wanted, bounds.min), bounds.max)
         if count == current:
             return AlarmStep(decision("none", bounds), "unchanged", f"already at {current} within [{bounds.min}, {bounds.max}]")
@@ -167,7 +178,7 @@ def decide_alarm(
     # change ends the surges above current + change.
     if match.wake or match.change > 0:
         base = effective_bounds(policy, name, now, surges=live, override=override)
-        floor = max(current, 1) if match.wake else current + match.change
+        floor = max(current, match.change) if match.wake else current + match.change
         surges = (*live, Surge(max(floor, base.min), now + timedelta(minutes=match.hold), record.alarm))
     else:
         surges = tuple(s for s in live if s.min <= current + match.change)

@@ -101,6 +101,7 @@ class AlarmRecord:
     account: str | None = None
     region: str | None = None
     arn: str | None = None
+    value: float | None = None  # the breaching datapoint the reason names (the largest, if several)
 
     @property
     def key(self) -> str:
@@ -298,6 +299,17 @@ def _configuration_dimensions(data: Any, at: str) -> tuple[tuple[str, str], ...]
     return tuple(dict.fromkeys(out))  # each once, in order: a metric-math alarm repeats them
 
 
+_DATAPOINT = re.compile(r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?) \(\d\d/\d\d/\d\d \d\d:\d\d:\d\d\)")
+
+
+def datapoint(reason: str) -> float | None:
+    """The datapoint value a CloudWatch state reason names, e.g. ``37.0`` in "Threshold Crossed:
+    1 datapoint [37.0 (02/12/26 05:00:00)] was greater than or equal to the threshold (1.0).";
+    the largest when it lists several; ``None`` when it names none."""
+    values = [float(v) for v in _DATAPOINT.findall(reason[:2000])]
+    return max(values) if values else None
+
+
 def parse_eventbridge_alarm(event: dict[str, Any]) -> AlarmRecord:
     """EventBridge "CloudWatch Alarm State Change": ``detail.alarmName``, ``detail.state.value``;
     a metric alarm (``detail.configuration.metrics``) or a composite one (``...alarmRule``)."""
@@ -310,7 +322,8 @@ def parse_eventbridge_alarm(event: dict[str, Any]) -> AlarmRecord:
         state=_state(event, "detail.state.value"),
         previous_state=_optional_state(event, "detail.previousState.value"),
         changed_at=_instant(event, "detail.state.timestamp" if _get(event, "detail.state.timestamp") is not None else "time"),
-        reason=_optional_text(event, "detail.state.reason") or "",
+        reason=(reason := _optional_text(event, "detail.state.reason") or ""),
+        value=datapoint(reason),
         dimensions=_configuration_dimensions(event, "detail"),
         shape="eventbridge",
         account=_account(event, "account"),
@@ -328,7 +341,8 @@ def parse_lambda_alarm(event: dict[str, Any]) -> AlarmRecord:
         state=_state(event, "alarmData.state.value"),
         previous_state=_optional_state(event, "alarmData.previousState.value"),
         changed_at=_instant(event, "alarmData.state.timestamp" if _get(event, "alarmData.state.timestamp") is not None else "time"),
-        reason=_optional_text(event, "alarmData.state.reason") or "",
+        reason=(reason := _optional_text(event, "alarmData.state.reason") or ""),
+        value=datapoint(reason),
         dimensions=_configuration_dimensions(event, "alarmData"),
         shape="lambda-action",
         account=_account(event, "accountId"),
@@ -374,7 +388,8 @@ def _sns_message(message: dict[str, Any], published_at: Callable[[], str]) -> Al
         state=state,
         previous_state=_optional_state(message, "OldStateValue"),
         changed_at=_instant(message, "StateChangeTime") if message.get("StateChangeTime") is not None else published_at(),
-        reason=_optional_text(message, "NewStateReason") or "",
+        reason=(reason := _optional_text(message, "NewStateReason") or ""),
+        value=datapoint(reason),
         dimensions=dimensions,
         shape="sns",
         account=_account(message, "AWSAccountId"),

@@ -46,6 +46,9 @@ class PolicyError(ValueError):
         lines = [f"{where}{path}: {msg}" if path else f"{where}{msg}" for path, msg in problems]
         super().__init__("\n".join(lines))
 
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable, so it crosses process boundaries intact
+        return (type(self), (self.problems, self.source))
+
 
 def _fail(field: str, message: str) -> ValueError:
     """A ``ValueError`` raised in a model validator that points at one of the model's fields."""
@@ -265,6 +268,12 @@ class ComponentSelector(_Model):
     _names = field_validator("endpoint")(_check_sagemaker_name)
 
 
+class WakeSizing(_Model):
+    """How many copies a wake from zero orders: what the rejected requests need, not 1."""
+
+    per_copy: float = Field(gt=0, le=1e9, description="Requests per minute one copy serves: a wake orders ceil(rejected requests in the alarm's minute / per_copy) copies, at least 1, at most max.")
+
+
 class Target(_Model):
     """One scalable resource: an inference component (copies) or an endpoint variant (instances)."""
 
@@ -290,7 +299,7 @@ class Target(_Model):
     idle: list[IdleWindow] = Field(default_factory=list, description="Windows in which the target may go to 0.")
     floors: list[Floor] = Field(default_factory=list, description="Pre-scaling floors; the largest active one wins, even in an idle window.")
     alarms: list[AlarmRule] = Field(default_factory=list, description="Reactive alarm rules.")
-    wake: bool = Field(default=False, description="Scale out from zero on the first rejected request.")
+    wake: bool | WakeSizing = Field(default=False, description="Scale out from zero on the first rejected request: `true` orders 1 copy, `{per_copy: N}` the copies the rejected rate needs.")
 
     @model_validator(mode="after")
     def _check(self) -> Target:
@@ -498,6 +507,12 @@ def parse_policy(data: Any, source: str | None = None) -> Policy:
 
 def loads_policy(text: str, source: str | None = None) -> Policy:
     """Parse and validate policy YAML (or JSON) text; raises ``PolicyError``."""
+    return parse_policy(policy_data(text, source), source)
+
+
+def policy_data(text: str, source: str | None = None) -> Any:
+    """Policy YAML (or JSON) text as plain data, read with the policy's own YAML rules (times stay
+    strings, duplicate keys and deep nesting are refused); not yet validated."""
     size = len(text.encode("utf-8", errors="replace"))
     if size > MAX_POLICY_BYTES:
         raise PolicyError([("", f"the policy is {size:,} bytes; the limit is {MAX_POLICY_BYTES:,} (a policy of a thousand targets is far smaller)")], source)
@@ -507,7 +522,7 @@ def loads_policy(text: str, source: str | None = None) -> Policy:
         raise PolicyError([("", f"not valid YAML: {exc}")], source) from None
     except (RecursionError, ValueError) as exc:  # defence in depth: the loader's own limits come first
         raise PolicyError([("", f"cannot read the policy: {type(exc).__name__}: {exc}")], source) from None
-    return parse_policy(data, source)
+    return data
 
 
 def load_policy(path: str | Path) -> Policy:

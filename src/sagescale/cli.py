@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 from core.policy import PolicyError
 from core.timewindows import NaiveDatetimeError
-from sagescale import local_cmd, ops, policy_cmd, simulate_cmd
+from sagescale import local_cmd, ops, policy_cmd, simulate_cmd, tune_cmd
 from sagescale.common import Parser, UsageError
 
-COMMAND_MODULES = (policy_cmd, local_cmd, ops, simulate_cmd)
+COMMAND_MODULES = (policy_cmd, local_cmd, ops, simulate_cmd, tune_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -80,3 +80,12 @@ def state_table(args: argparse.Namespace, required: bool) -> str | None:
     if required and not table:
         raise UsageError("name the state table with --table or SAGESCALE_STATE_TABLE (the stack output StateTableName)")
     return table
+
+
+def percent(fraction: float) -> str:
+    """A served fraction as a percentage that never rounds a shortfall up to 100 % (99.996 %, not 100 %)."""
+    for digits in (3, 4, 5, 6):
+        text = f"{fraction * 100:.{digits}f}"
+        if fraction >= 1 or float(text) < 100:
+            return f"{text}%"
+    return f"{fraction * 100:.6f}%"

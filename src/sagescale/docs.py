@@ -15,6 +15,7 @@ from core.policy import (
     Janitor,
     Policy,
     Target,
+    WakeSizing,
 )
 
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
@@ -24,6 +25,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`targets.<name>`", Target),
     ("`targets.<name>.inference_component` as a selector", ComponentSelector),
     ("`targets.<name>.cooldown`", Cooldown),
+    ("`targets.<name>.wake` as sizing", WakeSizing),
     ("`targets.<name>.idle[]`", IdleWindow),
     ("`targets.<name>.floors[]`", Floor),
     ("`targets.<name>.alarms[]`", AlarmRule),

@@ -5,82 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from datetime import date, datetime
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from core.policy import Policy, load_policy
+from core.policy import load_policy
 from core.sim.base import SimConfigError
-from core.sim.config import SimConfig, load_sim_config
-from core.sim.prices import parse_prices
 from core.sim.results import Simulation
 from core.sim.run import simulate
-from sagescale.common import UsageError, parse_instant
-
-
-class ProgressBar:
-    """A one-line progress bar on a terminal (nothing otherwise); no dependency."""
-
-    def __init__(self, stream: IO[str], label: str, *, width: int = 30, force: bool = False) -> None:
-        self.stream = stream
-        self.label = label
-        self.width = width
-        self.enabled = force or (hasattr(stream, "isatty") and stream.isatty())
-        self._shown = -1
-        self._started = time.monotonic()
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or total <= 0:
-            return
-        percent = min(100, done * 100 // total)
-        if percent == self._shown:
-            return
-        self._shown = percent
-        filled = self.width * percent // 100
-        elapsed = time.monotonic() - self._started
-        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {percent:3d}% {elapsed:5.1f}s")
-        if percent >= 100:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
-def _target(policy: Policy, wanted: str | None) -> str:
-    if wanted is not None:
-        if wanted not in policy.targets:
-            known = ", ".join(sorted(policy.targets)) or "none"
-            raise UsageError(f"unknown target {wanted!r} (targets in the policy: {known})")
-        return wanted
-    if len(policy.targets) != 1:
-        known = ", ".join(sorted(policy.targets)) or "none"
-        raise UsageError(f"the policy has {len(policy.targets)} targets; choose one with --target ({known})")
-    return next(iter(policy.targets))
-
-
-def _config(args: argparse.Namespace) -> tuple[SimConfig, dict[str, float] | None]:
-    from core.sim.config import parse_sim_config
-
-    try:
-        config = load_sim_config(args.sim_config) if args.sim_config else parse_sim_config({})
-        overrides: dict[str, Any] = {}
-        for key in ("capacity_per_copy", "instance_type", "price_per_hour", "copy_start_minutes", "instance_start_minutes"):
-            value = getattr(args, key, None)
-            if value is not None:
-                overrides[key] = value
-        if overrides:
-            config = parse_sim_config(config.model_dump(exclude_none=True) | overrides, "command line")
-        prices = None
-        if args.prices:
-            try:
-                data = json.loads(Path(args.prices).read_text(encoding="utf-8"))
-            except OSError as exc:
-                raise SimConfigError(f"{args.prices}: cannot read price table: {exc.strerror}") from None
-            except ValueError as exc:
-                raise SimConfigError(f"{args.prices}: not JSON: {exc}") from None
-            prices = parse_prices(data, args.prices)
-    except SimConfigError as exc:
-        raise UsageError(str(exc)) from None
-    return config, prices
+from sagescale.common import UsageError, parse_instant, percent
+from sagescale.sim_args import ProgressBar, check_plot_target, choose_target, sim_config
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -88,16 +21,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from core.sim.traces import TraceError, read_trace
 
     policy = load_policy(args.policy)
-    name = _target(policy, args.target)
+    name = choose_target(policy, args.target)
     if args.static < 0:
         raise UsageError("--static must be 0 or more")
-    config, prices = _config(args)
+    config, prices = sim_config(args)
     try:
         trace = read_trace(args.trace)
     except TraceError as exc:
         raise UsageError(str(exc)) from None
     if args.plot:
-        _check_plot_target(args.plot)
+        check_plot_target(args.plot)
     bar = ProgressBar(sys.stderr, "simulating")
     try:
         sim = simulate(policy, name, trace.start, trace.requests, config, prices=prices, static_copies=args.static, progress=bar)
@@ -113,18 +46,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_plot_target(path: str) -> None:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise UsageError("--plot needs matplotlib: pip install 'sagescale[plot]'") from None
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise UsageError(f"--plot {path}: directory {parent} does not exist")
+def worst_spike(sim: Simulation) -> tuple[int, int]:
+    """The minutes to zoom onto: around the peak of demand, from 30 minutes before it ramps up
+    (a tenth of the peak) to two hours after the peak."""
+    demand = sim.demand
+    peak = max(range(len(demand)), key=demand.__getitem__) if demand else 0
+    onset = peak
+    while onset > 0 and demand[onset - 1] >= 0.1 * demand[peak]:
+        onset -= 1
+    return max(onset - 30, 0), min(peak + 120, len(demand))
 
 
-def plot(sim: Simulation, path: str, timezone: str) -> None:
-    """Write a PNG: demand and each strategy's serving capacity over time, idle windows and floors shaded."""
+def figure(sim: Simulation, timezone: str) -> Any:
+    """The plot: the whole trace (demand, each strategy's serving capacity, idle windows and floors
+    shaded) above a zoom onto the worst spike with each strategy's dropped requests."""
     from zoneinfo import ZoneInfo
 
     import matplotlib
@@ -132,8 +67,6 @@ def plot(sim: Simulation, path: str, timezone: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
-
-    from core.sim.run import window_kind
 
     zone = ZoneInfo(timezone)
     n = len(sim.demand)
@@ -143,8 +76,53 @@ def plot(sim: Simulation, path: str, timezone: str) -> None:
     def x(at: datetime) -> float:
         return base + (at - sim.start).total_seconds() / 86400
 
-    fig, ax = plt.subplots(figsize=(13, 5.5), dpi=110)
-    end = sim.instant(n)
+    fig, (ax, zoom) = plt.subplots(2, 1, figsize=(13, 9), dpi=110, gridspec_kw={"height_ratios": [3, 2]})
+    _shade(sim, ax, zoom, x)
+    styles = {"oracle": ("#222222", 0.6, 0.35), "static": ("#8172b2", 1.0, 0.9), "target_tracking": ("#55a868", 1.3, 0.9), "policy": ("#c44e52", 1.6, 0.9)}
+    order = sorted(sim.strategies.items(), key=lambda kv: list(styles).index(kv[0]) if kv[0] in styles else -1)
+    first, last = worst_spike(sim)
+    for axis, lo, hi in ((ax, 0, n), (zoom, first, last)):
+        axis.fill_between(times[lo:hi], sim.demand[lo:hi], step="post", color="#4c72b0", alpha=0.35, lw=0, label="demand (requests/min)" if axis is ax else None)
+        for name, result in order:
+            colour, width, alpha = styles.get(name, ("#999999", 1.0, 0.9))
+            label: str | None = None
+            if axis is ax:
+                label = f"{name} capacity (\\${result.cost_usd:,.0f}, {percent(result.served_fraction)} served, {result.dropped:,.0f} dropped)"
+            axis.step(times[lo:hi], result.capacity[lo:hi], where="post", color=colour, lw=width, alpha=alpha, label=label)
+    for name, result in order:  # what each strategy dropped, minute by minute, in the zoom
+        if name == "oracle":
+            continue
+        colour = styles.get(name, ("#999999", 1.0, 0.9))[0]
+        lost = [d - s for d, s in zip(sim.demand[first:last], result.served[first:last], strict=True)]
+        if any(v > 0 for v in lost):
+            zoom.fill_between(times[first:last], lost, step="post", color=colour, alpha=0.25, hatch="//", lw=0, label=f"{name} dropped ({sum(lost):,.0f} here)")
+    ax.set_yscale("symlog", linthresh=100)
+    ax.set_ylabel("requests per minute")
+    ax.set_xlim(times[0], times[-1])
+    if n <= 14 * 1440:
+        ax.xaxis.set_major_locator(mdates.DayLocator(tz=zone))  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %d %b", tz=zone))  # type: ignore[no-untyped-call]
+    limit = f"; reactive limit {sim.reactive_dropped:,.0f} dropped" if sim.reactive_dropped else ""
+    ax.set_title(f"sagescale simulate: target {sim.target}, {n / 1440:.1f} days ({timezone}){limit}")
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    ax.grid(alpha=0.3)
+    zoom.set_xlim(times[first], times[last])
+    zoom.xaxis.set_major_formatter(mdates.DateFormatter("%a %H:%M", tz=zone))  # type: ignore[no-untyped-call]
+    zoom.set_ylabel("requests per minute")
+    zoom.set_title(f"the worst spike: {sim.instant(first).astimezone(zone):%a %d %b %H:%M} to {sim.instant(last).astimezone(zone):%H:%M} (linear)")
+    handles, _ = zoom.get_legend_handles_labels()
+    if handles:
+        zoom.legend(loc="upper right", fontsize=8, framealpha=0.9)
+    zoom.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _shade(sim: Simulation, ax: Any, zoom: Any, x: Any) -> None:
+    """Idle windows (grey) and floors (orange) behind both panels."""
+    from core.sim.run import window_kind
+
+    end = sim.instant(len(sim.demand))
     shades = {"idle": ("#d9d9d9", "idle window"), "floor": ("#ffe0b3", "floor")}
     labelled: set[str] = set()
     for k, (at, bounds) in enumerate(sim.bounds):
@@ -154,24 +132,15 @@ def plot(sim: Simulation, path: str, timezone: str) -> None:
         until = sim.bounds[k + 1][0] if k + 1 < len(sim.bounds) else end
         colour, label = shades[kind]
         ax.axvspan(x(at), x(until), color=colour, alpha=0.6, lw=0, label=None if kind in labelled else label)
+        zoom.axvspan(x(at), x(until), color=colour, alpha=0.6, lw=0)
         labelled.add(kind)
-    ax.fill_between(times[:-1], sim.demand, step="post", color="#4c72b0", alpha=0.35, lw=0, label="demand (requests/min)")
-    styles = {"oracle": ("#222222", 0.6, 0.35), "static": ("#8172b2", 1.0, 0.9), "target_tracking": ("#55a868", 1.3, 0.9), "policy": ("#c44e52", 1.6, 0.9)}
-    order = sorted(sim.strategies.items(), key=lambda kv: list(styles).index(kv[0]) if kv[0] in styles else -1)
-    for name, result in order:
-        colour, width, alpha = styles.get(name, ("#999999", 1.0, 0.9))
-        ax.step(times[:-1], result.capacity, where="post", color=colour, lw=width, alpha=alpha, label=f"{name} capacity (\\${result.cost_usd:,.0f}, {result.served_fraction * 100:.2f}% served)")
-    ax.set_yscale("symlog", linthresh=100)
-    ax.set_ylabel("requests per minute")
-    ax.set_xlim(times[0], times[-1])
-    if n <= 14 * 1440:
-        ax.xaxis.set_major_locator(mdates.DayLocator(tz=zone))  # type: ignore[no-untyped-call]
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %d %b", tz=zone))  # type: ignore[no-untyped-call]
-    ax.set_title(f"sagescale simulate: target {sim.target}, {len(sim.demand) / 1440:.1f} days ({timezone})")
-    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
-    ax.grid(alpha=0.3)
-    fig.autofmt_xdate()
-    fig.tight_layout()
+
+
+def plot(sim: Simulation, path: str, timezone: str) -> None:
+    """Write the plot (``figure``) as a PNG."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(sim, timezone)
     fig.savefig(path)
     plt.close(fig)
 
@@ -182,11 +151,16 @@ def render_table(sim: Simulation, timezone: str) -> str:
 
     zone = ZoneInfo(timezone)
     oracle = sim.strategies.get("oracle")
-    headers = ["STRATEGY", "COST_USD", "x ORACLE", "INSTANCE_H", "COPY_H", "SERVED", "UNMET_MIN", "ACTIONS"]
+    headers = ["STRATEGY", "COST_USD", "x ORACLE", "INSTANCE_H", "COPY_H", "SERVED", "UNMET_MIN", "ACTIONS", "DROPPED", "x REACTIVE"]
     rows = []
+    limit = sim.reactive_dropped
     for name, r in sim.strategies.items():
         ratio = f"{r.cost_usd / oracle.cost_usd:.2f}" if oracle is not None and oracle.cost_usd > 0 else "-"
-        rows.append([name, f"{r.cost_usd:,.2f}", ratio, f"{r.instance_hours:,.1f}", f"{r.copy_hours:,.1f}", f"{r.served_fraction * 100:.3f}%", str(r.unmet_minutes), str(r.scaling_actions)])
+        vs_limit = f"{r.dropped / limit:.2f}" if limit > 0 else ("0.00" if r.dropped == 0 else "inf")
+        rows.append([
+            name, f"{r.cost_usd:,.2f}", ratio, f"{r.instance_hours:,.1f}", f"{r.copy_hours:,.1f}", percent(r.served_fraction),
+            str(r.unmet_minutes), str(r.scaling_actions), f"{r.dropped:,.0f}", vs_limit,
+        ])
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
     lines = [
         f"target {sim.target}: {sim.start.astimezone(zone):%Y-%m-%d %H:%M} to {sim.instant(len(sim.demand)).astimezone(zone):%Y-%m-%d %H:%M} {timezone}, "
@@ -199,6 +173,10 @@ def render_table(sim: Simulation, timezone: str) -> str:
         f"model: {p['capacity_per_copy']:g} req/min per copy, {p['copies_per_instance']} copies per {p['instance_type']} at ${p['price_per_hour']:g}/h, "
         f"copy start {p['copy_start_minutes']} min (new instance {p['instance_start_minutes']} min)"
     )
+    lines.append(
+        f"bounds: the oracle (perfect foresight within max) costs ${oracle.cost_usd:,.2f}; " if oracle is not None else "bounds: "
+    )
+    lines[-1] += f"the reactive limit (no foresight, instant orders, real start-up) drops {limit:,.0f} requests"
     lines += [f"note: {n}" for n in sim.notes]
     return "\n".join(lines)
 

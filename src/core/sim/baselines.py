@@ -25,22 +25,32 @@ def simulate_static(copies: int, demand: Sequence[float], r: Resolved, progress:
         rec.minute(i, d, fleet.tick(i), fleet)
         if progress is not None and i % 1440 == 0:
             progress(offset + i, total)
-    return rec.result(demand, r.price)
+    result = rec.result(demand, r.price)
+    result.params = {"copies": copies}
+    return result
 
 
-def simulate_target_tracking(start: datetime, demand: Sequence[float], r: Resolved, progress: Progress | None = None, offset: int = 0, total: int = 0) -> StrategyResult:
-    """Application Auto Scaling target tracking alone, as commonly configured (min 1, max 6, 200 s)."""
+def simulate_target_tracking(
+    start: datetime, demand: Sequence[float], r: Resolved, limits: tuple[int, int], progress: Progress | None = None, offset: int = 0, total: int = 0
+) -> StrategyResult:
+    """Application Auto Scaling target tracking alone, on the target's own ``limits`` (min, max)
+    unless the config's ``baseline`` gives others, with 200 s cooldowns as commonly configured."""
     c = r.config
     b = c.baseline
-    tt = TargetTracker(c.tt_target, b.scale_out_cooldown, b.scale_in_cooldown, c.target_tracking.scale_in_protection, c.target_tracking.out_datapoints, c.target_tracking.in_datapoints, c.metric_delay_minutes)
+    low = b.min if b.min is not None else max(limits[0], 1)
+    high = b.max if b.max is not None else limits[1]
+    tt = TargetTracker(
+        c.tt_target, b.scale_out_cooldown, b.scale_in_cooldown, c.target_tracking.scale_in_protection, c.target_tracking.out_datapoints,
+        c.target_tracking.in_datapoints, c.metric_delay_minutes, disable_scale_in=b.disable_scale_in,
+    )
     fleet = new_fleet(r)
-    desired = b.min
+    desired = low
     fleet.warm(desired)
     rec = Recorder("target_tracking", len(demand), c.capacity_per_copy)
     base = epoch_minute(start)
     for i, d in enumerate(demand):
         m = base + i
-        desired = tt.step(m, desired, b.min, b.max)
+        desired = tt.step(m, desired, low, high)
         if desired != fleet.count:
             fleet.set_count(desired, i)
         rec.count(desired)
@@ -49,4 +59,9 @@ def simulate_target_tracking(start: datetime, demand: Sequence[float], r: Resolv
         tt.observe(m, ready, d)
         if progress is not None and i % 1440 == 0:
             progress(offset + i, total)
-    return rec.result(demand, r.price)
+    result = rec.result(demand, r.price)
+    result.params = {
+        "min": low, "max": high, "target": c.tt_target, "scale_out_cooldown": b.scale_out_cooldown, "scale_in_cooldown": b.scale_in_cooldown,
+        "scale_in_protection": c.target_tracking.scale_in_protection, "disable_scale_in": b.disable_scale_in,
+    }
+    return result

@@ -74,18 +74,24 @@ class TargetTracking(SimModel):
     target: float | None = Field(default=None, gt=0, description="Target invocations per copy per minute; default 70 % of capacity_per_copy.")
     scale_out_cooldown: int = Field(default=200, ge=0, description="Seconds after a scale-out before the next one.")
     scale_in_cooldown: int = Field(default=200, ge=0, description="Seconds after a scale-in before the next one.")
-    scale_in_protection: int = Field(default=15, ge=0, description="Minutes after any scale-out in which no scale-in happens.")
+    scale_in_protection: int = Field(default=0, ge=0, description="Minutes after any scale-out in which no scale-in happens (AAS has none; 0).")
+    disable_scale_in: bool = Field(default=False, description="The policy's DisableScaleIn: it never scales in.")
     out_datapoints: int = Field(default=3, ge=1, description="1-minute datapoints above target that raise the scale-out alarm (AAS: 3 of 3).")
     in_datapoints: int = Field(default=15, ge=1, description="1-minute datapoints below 90 % of target that raise the scale-in alarm (AAS: 15 of 15).")
 
 
 class Baseline(SimModel):
-    """The ``target_tracking`` baseline: a scalable target with only a target-tracking policy."""
+    """The ``target_tracking`` baseline: a scalable target with only a target-tracking policy.
 
-    min: int = Field(default=1, ge=0)
-    max: int = Field(default=6, ge=1)
+    Its limits are the target's own unless given here, so that a comparison measures the
+    controller and not the cap (the minimum is at least 1: target tracking cannot scale out
+    from zero copies, which publish no invocations per copy)."""
+
+    min: int | None = Field(default=None, ge=0, description="Minimum copies; default the target's min (at least 1).")
+    max: int | None = Field(default=None, ge=1, description="Maximum copies; default the target's max.")
     scale_out_cooldown: int = Field(default=200, ge=0, description="Seconds.")
     scale_in_cooldown: int = Field(default=200, ge=0, description="Seconds.")
+    disable_scale_in: bool = Field(default=False, description="DisableScaleIn.")
 
 
 class SimConfig(SimModel):

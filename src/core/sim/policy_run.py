@@ -95,8 +95,8 @@ class PolicyRun:
             self.desired = 0  # the park function deletes the endpoint for the idle window
         return b.min
 
-    def on_alarm(self, alarm: str, state: AlarmState, previous: str, now: datetime, ready: int) -> None:
-        record = AlarmRecord(alarm, state, previous, now.isoformat())
+    def on_alarm(self, alarm: str, state: AlarmState, previous: str, now: datetime, ready: int, value: float | None = None) -> None:
+        record = AlarmRecord(alarm, state, previous, now.isoformat(), value=value)  # value: the datapoint CloudWatch's reason names
         for match in match_alarm(self.policy, record):
             if match.target != self.name:
                 continue
@@ -132,7 +132,7 @@ class PolicyRun:
                 previous = alarm.state
                 new = alarm.evaluate(m)
                 if new is not None:
-                    self.on_alarm(alarm.name, new, previous, now, ready)
+                    self.on_alarm(alarm.name, new, previous, now, ready, alarm.last_value)
             if m % c.reconcile_every == 0 or i == 0:
                 floor = self.reconcile(now, ready)
             if self.mode == "bounds" and self.scalable is not None:
@@ -174,4 +174,7 @@ def latency_ms(demand: float, ready: int, config: SimConfig) -> float:
 def simulate_policy(policy: Policy, target: str, start: datetime, demand: Sequence[float], r: Resolved, notes: list[str] | None = None, progress: Progress | None = None, offset: int = 0, total: int = 0) -> StrategyResult:
     """The policy's target, driven by the Lambdas' decision code on the simulated AWS."""
     run = PolicyRun(policy, target, start, len(demand), r, notes if notes is not None else [])
-    return run.run(demand, progress, offset, total)
+    result = run.run(demand, progress, offset, total)
+    spec = policy.targets[target]
+    result.params = {"min": spec.min, "max": spec.max, "mode": run.mode, "cooldown": {"out": spec.cooldown.out, "in": spec.cooldown.in_}, "wake": spec.wake}
+    return result

@@ -29,10 +29,18 @@ class StrategyResult:
     capacity: list[float] = field(repr=False)
     copies: list[int] = field(repr=False)
     floor: list[int] = field(default_factory=list, repr=False)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dropped(self) -> float:
+        """Requests not served."""
+        return max(self.requests - float(sum(self.served)), 0.0)
 
     def as_dict(self) -> dict[str, Any]:
-        """The summary figures (no series)."""
+        """The summary figures (no series) and the parameters the strategy ran with."""
         return {
+            "params": self.params,
+            "dropped": round(self.dropped, 3),
             "cost_usd": round(self.cost_usd, 2),
             "instance_hours": round(self.instance_hours, 3),
             "copy_hours": round(self.copy_hours, 3),
@@ -53,6 +61,7 @@ class Simulation:
     parameters: dict[str, Any]
     bounds: list[tuple[datetime, Bounds]]
     notes: list[str]
+    reactive_dropped: float = 0.0
 
     def instant(self, minute: int) -> datetime:
         """The instant at which minute ``minute`` of the trace starts."""
@@ -66,6 +75,10 @@ class Simulation:
             "target": self.target,
             "trace": {"start": self.start.isoformat(), "end": end.isoformat(), "minutes": len(self.demand), "requests": round(sum(self.demand), 3)},
             "parameters": self.parameters,
+            "limits": {
+                "reactive_dropped": round(self.reactive_dropped, 3),
+                "oracle_cost_usd": round(self.strategies["oracle"].cost_usd, 2) if "oracle" in self.strategies else None,
+            },
             "notes": self.notes,
         }
 

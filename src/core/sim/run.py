@@ -24,7 +24,7 @@ from core.bounds import Bounds, transitions
 from core.policy import Policy
 from core.sim.baselines import simulate_static, simulate_target_tracking
 from core.sim.config import Resolved, SimConfig
-from core.sim.oracle import simulate_oracle
+from core.sim.oracle import reactive_limit, simulate_oracle
 from core.sim.policy_run import simulate_policy
 from core.sim.results import Progress, Simulation, StrategyResult
 from core.timewindows import require_aware
@@ -54,6 +54,7 @@ def simulate(
     if any(d < 0 or math.isnan(d) for d in demand):
         raise ValueError("requests must be non-negative numbers")
     r = Resolved(config, prices)
+    target_spec = policy.targets[target]
     if policy.targets[target].resource_kind != "inference_component":
         r.per_instance = 1
     demand = [float(d) for d in demand]
@@ -69,9 +70,9 @@ def simulate(
         elif name == "static":
             results[name] = simulate_static(static_copies, demand, r, progress, done, total)
         elif name == "target_tracking":
-            results[name] = simulate_target_tracking(start, demand, r, progress, done, total)
+            results[name] = simulate_target_tracking(start, demand, r, (target_spec.min, target_spec.max), progress, done, total)
         elif name == "oracle":
-            results[name] = simulate_oracle(demand, r)
+            results[name] = simulate_oracle(demand, r, target_spec.max)
             continue
         else:
             raise ValueError(f"unknown strategy {name!r} (known: {', '.join(STRATEGIES)})")
@@ -80,8 +81,8 @@ def simulate(
         progress(total, total)
     end = start + timedelta(minutes=max(n, 1))
     table = [(t.at, t.bounds) for t in transitions(policy, start, end, [target])]
-    params = r.as_dict() | {"static_copies": static_copies, "target_tracking_baseline": r.config.baseline.model_dump()}
-    return Simulation(target, start, demand, results, params, table, notes)
+    params = r.as_dict() | {"static_copies": static_copies}
+    return Simulation(target, start, demand, results, params, table, notes, reactive_limit(demand, r, target_spec.max))
 
 
 def spike_onset(demand: Sequence[float], fraction: float = 0.1) -> int | None:

@@ -19,10 +19,13 @@ class TargetTracker:
     ``ceil(invocations / target)`` of the latest visible minute, a scale-in to
     ``ceil(invocations / target)`` of the busiest of the last ``in_datapoints`` minutes
     (so a quiet minute in a trickle does not take the last copy away). Cooldowns are per
-    direction; no scale-in for ``protection`` minutes after a scale-out.
+    direction, with AAS's semantics: during the scale-out cooldown a scale-out still goes
+    through when it asks for more than the one that started the cooldown; a scale-in waits
+    for the scale-in cooldown only. No scale-in for ``protection`` minutes after a scale-out (AAS has no
+    such rule: 0 unless configured), none at all with ``disable_scale_in``.
     """
 
-    def __init__(self, target: float, out_cooldown: int, in_cooldown: int, protection: int, out_datapoints: int, in_datapoints: int, delay: int) -> None:
+    def __init__(self, target: float, out_cooldown: int, in_cooldown: int, protection: int, out_datapoints: int, in_datapoints: int, delay: int, *, disable_scale_in: bool = False) -> None:
         self.target = target
         self.out_cooldown = out_cooldown
         self.in_cooldown = in_cooldown
@@ -34,7 +37,9 @@ class TargetTracker:
         self._window: deque[float] = deque(maxlen=in_datapoints)
         self._latest = 0.0
         self.last_out: int | None = None
+        self.last_out_to = 0  # the capacity the last scale-out asked for
         self.last_in: int | None = None
+        self.disable_scale_in = disable_scale_in
 
     def observe(self, minute: int, ready: int, demand: float) -> None:
         """Feed one minute: invocations per copy (none without copies) and invocations."""
@@ -52,10 +57,11 @@ class TargetTracker:
             self._window.append(self._latest)
         if self.high.state == "ALARM":
             wanted = min(max(math.ceil(self._latest / self.target - EPS), low), high)
-            if wanted > desired and (self.last_out is None or (minute - self.last_out) * 60 >= self.out_cooldown):
-                self.last_out = minute
+            cooling = self.last_out is not None and (minute - self.last_out) * 60 < self.out_cooldown
+            if wanted > desired and (not cooling or wanted > self.last_out_to):
+                self.last_out, self.last_out_to = minute, wanted
                 return wanted
-        if self.low.state == "ALARM":
+        if self.low.state == "ALARM" and not self.disable_scale_in:
             wanted = min(max(math.ceil(max(self._window, default=0.0) / self.target - EPS), low), high)
             cooled = self.last_in is None or (minute - self.last_in) * 60 >= self.in_cooldown
             protected = self.last_out is not None and minute - self.last_out < self.protection

@@ -1,0 +1,233 @@
+"""``sagescale tune``: search a policy target's parameters on traces, as hyperparameters are tuned.
+
+Each trial sets the target's parameters (its minimum, each floor's minimum and lead, each idle
+window kept or dropped, each alarm rule's change and hold, the cooldowns, the wake's sizing),
+runs the simulator's ``policy`` strategy (the Lambdas' own decision code) on every trace, and
+scores the trial by its total cost and by the least served fraction over the traces. optuna's
+multi-objective TPE sampler (seeded: the same seed gives the same trials) minimizes cost and
+maximizes served, under the constraint served >= ``min_served`` on every trace. The original
+policy is the first trial, so the result is never worse than the file on the traces. Trials
+run in batches across processes (one per core).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import multiprocessing
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.policy import Policy, PolicyError, Target, parse_policy
+from core.sim.config import SimConfig
+from core.sim.run import simulate
+from core.sim.traces import Trace
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One trial: its parameters, the cost over all traces and the served fraction of each."""
+
+    number: int
+    params: dict[str, Any]
+    cost_usd: float
+    served: tuple[float, ...]
+
+    @property
+    def served_fraction(self) -> float:
+        """The least served fraction over the traces (the constraint's side)."""
+        return min(self.served, default=1.0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"trial": self.number, "cost_usd": round(self.cost_usd, 2), "served_fraction": round(self.served_fraction, 6), "params": self.params}
+
+
+@dataclass
+class TuneResult:
+    target: str
+    min_served: float
+    trials: list[Outcome] = field(default_factory=list)
+
+    @property
+    def feasible(self) -> list[Outcome]:
+        return [t for t in self.trials if t.served_fraction >= self.min_served]
+
+    @property
+    def best(self) -> Outcome:
+        """The cheapest trial that serves ``min_served`` on every trace; else the best served."""
+        if self.feasible:
+            return min(self.feasible, key=lambda t: (t.cost_usd, -t.served_fraction, t.number))
+        return max(self.trials, key=lambda t: (t.served_fraction, -t.cost_usd, -t.number))
+
+    @property
+    def pareto(self) -> list[Outcome]:
+        """Trials no other trial beats on both cost and served, cheapest first."""
+        front = [
+            t for t in self.trials
+            if not any(o.cost_usd <= t.cost_usd and o.served_fraction >= t.served_fraction and (o.cost_usd, o.served_fraction) != (t.cost_usd, t.served_fraction) for o in self.trials)
+        ]
+        unique = {(round(t.cost_usd, 6), round(t.served_fraction, 9)): t for t in sorted(front, key=lambda t: -t.number)}
+        return sorted(unique.values(), key=lambda t: (t.cost_usd, t.served_fraction))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "min_served": self.min_served,
+            "trials": len(self.trials),
+            "feasible": bool(self.feasible),
+            "best": self.best.as_dict(),
+            "pareto": [t.as_dict() for t in self.pareto],
+        }
+
+
+def original_params(target: Target) -> dict[str, Any]:
+    """The parameters as the policy file has them (the first trial)."""
+    params: dict[str, Any] = {"min": target.min, "cooldown.out": target.cooldown.out, "cooldown.in": target.cooldown.in_}
+    for i, f in enumerate(target.floors):
+        params[f"floors[{i}].min"] = f.min
+        params[f"floors[{i}].lead"] = f.lead
+    for i in range(len(target.idle)):
+        params[f"idle[{i}].keep"] = True
+    for i, a in enumerate(target.alarms):
+        params[f"alarms[{i}].change"] = abs(a.change)
+        params[f"alarms[{i}].hold"] = a.hold
+    if target.wake:
+        params["wake.per_copy"] = 0.0 if isinstance(target.wake, bool) else target.wake.per_copy
+    return params
+
+
+def suggest(trial: Any, target: Target, capacity_per_copy: float) -> dict[str, Any]:
+    """One trial's parameters for ``target`` (optuna's ``trial.suggest_*``)."""
+    params: dict[str, Any] = {"min": trial.suggest_int("min", 1 if target.is_realtime else 0, target.max)}
+    for i, floor in enumerate(target.floors):  # ranges hold the file's own values (the first trial)
+        params[f"floors[{i}].min"] = trial.suggest_int(f"floors[{i}].min", 1, max(target.max, floor.min))
+        params[f"floors[{i}].lead"] = trial.suggest_int(f"floors[{i}].lead", 0, 240, step=15)
+    for i in range(len(target.idle)):
+        params[f"idle[{i}].keep"] = trial.suggest_categorical(f"idle[{i}].keep", [True, False])
+    for i, rule in enumerate(target.alarms):
+        params[f"alarms[{i}].change"] = trial.suggest_int(f"alarms[{i}].change", 1, max(target.max, abs(rule.change)))
+        params[f"alarms[{i}].hold"] = trial.suggest_int(f"alarms[{i}].hold", 5, 120, step=5)
+    params["cooldown.out"] = trial.suggest_int("cooldown.out", 0, 600, step=30)
+    params["cooldown.in"] = trial.suggest_int("cooldown.in", 0, 1800, step=60)
+    if target.wake:  # 0: a wake orders 1 copy; else the copies the rejected rate needs at this per-copy rate
+        params["wake.per_copy"] = trial.suggest_categorical("wake.per_copy", [0.0, round(capacity_per_copy, 3)])
+    return params
+
+
+def apply(policy_doc: MutableMapping[str, Any], target: str, params: Mapping[str, Any]) -> None:
+    """Write ``params`` into the target's section of a policy document (plain or ruamel, in place)."""
+    t = policy_doc["targets"][target]
+    t["min"] = params["min"]
+    cooldown = t.setdefault("cooldown", {})
+    cooldown["out"], cooldown["in"] = params["cooldown.out"], params["cooldown.in"]
+    for i, floor in enumerate(t.get("floors", [])):
+        floor["min"], floor["lead"] = params[f"floors[{i}].min"], params[f"floors[{i}].lead"]
+    for i, rule in enumerate(t.get("alarms", [])):
+        sign = 1 if rule["change"] > 0 else -1
+        rule["change"], rule["hold"] = sign * params[f"alarms[{i}].change"], params[f"alarms[{i}].hold"]
+    if "wake.per_copy" in params:
+        t["wake"] = {"per_copy": params["wake.per_copy"]} if params["wake.per_copy"] else True
+    kept = [w for i, w in enumerate(t.get("idle", [])) if params.get(f"idle[{i}].keep", True)]
+    if "idle" in t:
+        if kept:
+            while len(t["idle"]) > len(kept):  # drop in place, so a ruamel list keeps its comments
+                t["idle"].pop(next(i for i, w in enumerate(t["idle"]) if not any(w is k for k in kept)))
+        else:
+            del t["idle"]
+
+
+# -- evaluation, in worker processes ----------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init(config: SimConfig, traces: Sequence[Trace], target: str) -> None:
+    _WORKER.update(config=config, traces=list(traces), target=target)
+
+
+def _evaluate(doc_json: str, index: int) -> tuple[float, float]:
+    policy = parse_policy(json.loads(doc_json))
+    trace: Trace = _WORKER["traces"][index]
+    sim = simulate(policy, _WORKER["target"], trace.start, trace.requests, _WORKER["config"], strategies=["policy"])
+    result = sim.strategies["policy"]
+    return result.cost_usd, result.served_fraction
+
+
+def tune(
+    policy_doc: Mapping[str, Any],
+    target: str,
+    traces: Sequence[Trace],
+    config: SimConfig,
+    *,
+    min_served: float,
+    trials: int = 40,
+    seed: int = 1,
+    jobs: int = 2,
+    progress: Progress | None = None,
+) -> TuneResult:
+    """Run ``trials`` trials (the first is the policy as it is) and return every outcome."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    policy: Policy = parse_policy(copy.deepcopy(dict(policy_doc)))
+    spec = policy.targets[target]
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(trials // 4, 1)))
+    study = optuna.create_study(directions=["minimize", "maximize"], sampler=sampler)
+    study.enqueue_trial(original_params(spec))
+    result = TuneResult(target, min_served)
+    # spawn, not fork: optuna's threads in this process must not be forked half-way
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=max(jobs, 1), mp_context=context, initializer=_init, initargs=(config, list(traces), target)) as pool:
+        asked = 0
+        while len(result.trials) < trials and asked < 4 * trials:
+            batch = [study.ask() for _ in range(min(max(jobs, 1), trials - len(result.trials)))]
+            asked += len(batch)
+            docs = []
+            for trial in batch:
+                params = suggest(trial, spec, config.capacity_per_copy)
+                doc = json.loads(json.dumps(policy_doc, default=str))
+                apply(doc, target, params)
+                try:
+                    parse_policy(copy.deepcopy(doc))
+                except PolicyError:  # a combination the policy refuses: not a trial
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    continue
+                docs.append((trial, params, json.dumps(doc)))
+            futures = {(k, i): pool.submit(_evaluate, d, i) for k, (_, _, d) in enumerate(docs) for i in range(len(traces))}
+            for k, (trial, params, _) in enumerate(docs):
+                scores = [futures[(k, i)].result() for i in range(len(traces))]
+                outcome = Outcome(trial.number, params, sum(c for c, _ in scores), tuple(s for _, s in scores))
+                trial.set_constraint("served", min_served - outcome.served_fraction)  # feasible when <= 0
+                study.tell(trial, [outcome.cost_usd, outcome.served_fraction])
+                result.trials.append(outcome)
+                if progress is not None:
+                    progress(len(result.trials), trials)
+    return result
+
+
+def load_round_trip(path: Path) -> Any:
+    """The policy file as a ruamel.yaml document, so that writing it back keeps its comments."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    with path.open(encoding="utf-8") as stream:
+        return yaml.load(stream)
+
+
+def dump_round_trip(doc: Any, header: str) -> str:
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    return "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()) + out.getvalue()

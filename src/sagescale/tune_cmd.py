@@ -1,0 +1,130 @@
+"""``sagescale tune``: search the policy's parameters on traces (optuna) and write the best policy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.policy import PolicyError, parse_policy, policy_data
+from sagescale.common import UsageError, percent, table
+from sagescale.sim_args import ProgressBar, check_plot_target, choose_target, sim_config
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    try:
+        import optuna  # noqa: F401
+        import ruamel.yaml  # noqa: F401
+    except ImportError:
+        raise UsageError("tune needs optuna and ruamel.yaml: pip install 'sagescale[tune]'") from None
+    from core.sim.traces import TraceError, read_trace
+    from sagescale.tune import apply, dump_round_trip, load_round_trip, tune
+
+    if not 0 < args.min_served <= 1:
+        raise UsageError(f"--min-served must be a fraction in (0, 1], e.g. 0.999; got {args.min_served}")
+    if args.trials < 1:
+        raise UsageError("--trials must be 1 or more")
+    source = Path(args.policy)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror}") from None
+    data = policy_data(text, str(source))
+    policy = parse_policy(data, str(source))
+    target = choose_target(policy, args.target)
+    config, _ = sim_config(args)
+    try:
+        traces = [read_trace(p) for p in args.trace]
+    except TraceError as exc:
+        raise UsageError(str(exc)) from None
+    if args.plot:
+        check_plot_target(args.plot)
+    out = Path(args.out)
+    if not out.parent.resolve().is_dir():
+        raise UsageError(f"--out {args.out}: directory {out.parent} does not exist")
+    bar = None if args.json else ProgressBar(sys.stderr, "tune")
+    jobs = args.jobs or min(os.cpu_count() or 1, 2 * len(traces), 8)
+    result = tune(data, target, traces, config, min_served=args.min_served, trials=args.trials, seed=args.seed, jobs=jobs, progress=bar)
+    best = result.best
+    doc = load_round_trip(source)
+    apply(doc, target, best.params)
+    command = "sagescale tune " + shlex.join(sys.argv[2:]) if sys.argv[1:2] == ["tune"] else f"sagescale tune {args.policy} ..."
+    header = (
+        f"Tuned by `{command}`\n"
+        f"({args.trials} trials, seed {args.seed}, target {target}): ${best.cost_usd:,.2f} over the traces, "
+        f"at least {percent(best.served_fraction)} served on each" + ("" if result.feasible else f" (none met {percent(args.min_served)})")
+    )
+    written = dump_round_trip(doc, header)
+    try:
+        parse_policy(policy_data(written, str(out)), str(out))  # the tuned policy validates
+    except PolicyError as exc:  # pragma: no cover - apply writes only values the model accepts
+        raise RuntimeError(f"the tuned policy does not validate: {exc}") from None
+    out.write_text(written, encoding="utf-8")
+    if args.plot:
+        plot_pareto(result, args.plot)
+    if args.json:
+        print(json.dumps(result.as_dict() | {"out": str(out)}, indent=2))
+    else:
+        print(render(result, out))
+    if not result.feasible:
+        print(f"sagescale: no trial served {percent(args.min_served)} on every trace; {out} has the best served ({percent(best.served_fraction)})", file=sys.stderr)
+    return 0
+
+
+def render(result: Any, out: Path) -> str:
+    rows = [[str(t.number), f"{t.cost_usd:,.2f}", percent(t.served_fraction), "*" if t is result.best else ""] for t in result.pareto]
+    lines = [
+        f"target {result.target}: {len(result.trials)} trials; {len(result.feasible)} served at least {percent(result.min_served)} on every trace",
+        "Pareto front (cost against the least served fraction over the traces):",
+        table(["TRIAL", "COST_USD", "SERVED", "BEST"], rows),
+        f"best: trial {result.best.number}, ${result.best.cost_usd:,.2f}, {percent(result.best.served_fraction)} served; written to {out}",
+        "  " + ", ".join(f"{k}={v}" for k, v in result.best.params.items()),
+    ]
+    return "\n".join(lines)
+
+
+def plot_pareto(result: Any, path: str) -> None:
+    """Every trial's cost against its least served fraction; the front and the chosen trial marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
+    ax.scatter([t.cost_usd for t in result.trials], [t.served_fraction * 100 for t in result.trials], s=14, color="#bbbbbb", label="trial")
+    front = result.pareto
+    ax.plot([t.cost_usd for t in front], [t.served_fraction * 100 for t in front], "o-", color="#c44e52", ms=5, label="Pareto front")
+    best = result.best
+    ax.scatter([best.cost_usd], [best.served_fraction * 100], marker="*", s=220, color="#4c72b0", zorder=5, label=f"chosen: ${best.cost_usd:,.0f}, {percent(best.served_fraction)}")
+    ax.axhline(result.min_served * 100, color="#55a868", ls="--", lw=1, label=f"min served {percent(result.min_served)}")
+    ax.set_xlabel("cost over the traces (USD)")
+    ax.set_ylabel("least served over the traces (%)")
+    ax.set_title(f"sagescale tune: target {result.target}, {len(result.trials)} trials")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``tune`` subcommand."""
+    p = sub.add_parser("tune", help="search the policy's parameters on traces (optuna) and write the best policy")
+    p.add_argument("policy")
+    p.add_argument("--trace", action="append", required=True, help="CSV trace (repeat for several; the constraint holds on each)")
+    p.add_argument("--target", help="the policy's target (needed when it has several)")
+    p.add_argument("--sim-config", help="YAML with the simulation parameters; see docs/simulator.md")
+    p.add_argument("--min-served", type=float, required=True, metavar="F", help="served fraction every trace must reach, e.g. 0.999")
+    p.add_argument("--trials", type=int, default=40, help="trials (default 40; the first is the policy as it is)")
+    p.add_argument("--seed", type=int, default=1, help="sampler seed: the same seed gives the same trials")
+    p.add_argument("--jobs", type=int, help="worker processes (default: the cores, at most two per trace)")
+    p.add_argument("--out", required=True, metavar="TUNED.yaml", help="where to write the tuned policy (comments kept)")
+    p.add_argument("--plot", metavar="PNG", help="write the trials and the Pareto front (needs matplotlib)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    for name in ("capacity_per_copy", "instance_type", "price_per_hour", "copy_start_minutes", "instance_start_minutes", "prices"):
+        p.set_defaults(**{name: None})
+    p.set_defaults(func=cmd_tune)

@@ -1,0 +1,116 @@
+"""`sagescale tune`: the seed's "tune the scaling parameters like hyperparameters", on traces."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.policy import load_policy
+from core.sim.traces import generate, write_trace
+from sagescale.cli import main
+
+pytest.importorskip("optuna")
+
+POLICY = """\
+# a test policy: its comments must survive tuning
+version: 1
+timezone: America/New_York
+targets:
+  llm:
+    inference_component: llm-ic
+    min: 1   # one copy by day
+    max: 4
+    cooldown: {out: 60, in: 300}
+    idle:
+      - {days: Mon-Sun, from: "20:00", to: "07:00"}   # nights
+    alarms:
+      - {alarm: llm-latency-high, change: 2, hold: 30}
+    wake: true
+"""
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+    trace = tmp_path / "day.csv"
+    buffer = io.StringIO()
+    write_trace(generate("b2b-week", days=1, seed=4, mean=300), buffer)
+    trace.write_text(buffer.getvalue(), encoding="utf-8")
+    return {"policy": policy, "trace": trace, "out": tmp_path / "tuned.yaml"}
+
+
+def tune(files: dict[str, Path], capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict[str, Any], str]:
+    code = main(["tune", str(files["policy"]), "--trace", str(files["trace"]), "--trials", "6", "--seed", "2", "--jobs", "2", "--out", str(files["out"]), "--json", *extra])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if code == 0 else {}), err
+
+
+def test_tune_writes_a_valid_cheaper_policy_with_its_comments(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc, _ = tune(files, capsys, "--min-served", "0.9")
+    assert code == 0
+    assert doc["trials"] == 6 and doc["feasible"] is True
+    best = doc["best"]
+    assert best["served_fraction"] >= 0.9
+    assert all(set(p) == {"trial", "cost_usd", "served_fraction", "params"} for p in doc["pareto"])
+    costs = [p["cost_usd"] for p in doc["pareto"]]
+    assert costs == sorted(costs)
+    tuned = load_policy(files["out"])  # it validates
+    assert tuned.targets["llm"].min == best["params"]["min"]
+    text = files["out"].read_text(encoding="utf-8")
+    assert text.startswith("# Tuned by `sagescale tune") and "# a test policy: its comments must survive tuning" in text and "# one copy by day" in text
+
+
+def test_the_first_trial_is_the_policy_as_it_is_so_tuning_never_loses(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    from core.policy import policy_data
+    from core.sim.config import SimConfig
+    from core.sim.traces import read_trace
+    from sagescale.tune import original_params
+    from sagescale.tune import tune as run
+
+    data = policy_data(POLICY)
+    result = run(data, "llm", [read_trace(files["trace"])], SimConfig(), min_served=0.5, trials=3, seed=2, jobs=1)
+    first = result.trials[0]
+    assert first.params == original_params(load_policy(files["policy"]).targets["llm"])
+    assert result.best.cost_usd <= first.cost_usd
+
+
+def test_the_same_seed_gives_the_same_result(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    _, first, _ = tune(files, capsys, "--min-served", "0.9")
+    _, again, _ = tune(files, capsys, "--min-served", "0.9")
+    assert first["best"] == again["best"] and first["pareto"] == again["pareto"]
+
+
+def test_when_no_trial_meets_the_fraction_it_says_so_and_writes_the_best_served(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    files["policy"].write_text(POLICY.replace("max: 4", "max: 1"), encoding="utf-8")  # 1 copy cannot serve the busy hours
+    buffer = io.StringIO()
+    write_trace(generate("b2b-week", days=1, seed=4, mean=3000), buffer)
+    files["trace"].write_text(buffer.getvalue(), encoding="utf-8")
+    code, doc, err = tune(files, capsys, "--min-served", "0.999")
+    assert code == 0 and doc["feasible"] is False
+    assert "no trial served 99.900% on every trace" in err
+    assert doc["best"]["served_fraction"] == max(p["served_fraction"] for p in doc["pareto"])
+    assert load_policy(files["out"]).targets["llm"].max == 1
+
+
+@pytest.mark.parametrize(("args", "words"), [(["--min-served", "1.5"], "--min-served must be a fraction"), (["--min-served", "0.9", "--trials", "0"], "--trials must be 1 or more")])
+def test_bad_arguments_exit_2(files: dict[str, Path], capsys: pytest.CaptureFixture[str], args: list[str], words: str) -> None:
+    code = main(["tune", str(files["policy"]), "--trace", str(files["trace"]), "--out", str(files["out"]), *args])
+    assert code == 2
+    assert words in capsys.readouterr().err
+
+
+def test_a_missing_trace_exits_2(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["tune", str(files["policy"]), "--trace", str(files["trace"].with_name("none.csv")), "--min-served", "0.9", "--out", str(files["out"])])
+    assert code == 2 and "cannot read trace" in capsys.readouterr().err
+
+
+def test_the_pareto_plot_is_written(files: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "front.png"
+    code, _, _ = tune(files, capsys, "--min-served", "0.9", "--plot", str(png))
+    assert code == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
