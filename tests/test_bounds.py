@@ -101,6 +101,13 @@ CASES: list[tuple[str, str, dict[str, Any], str, int, str]] = [
     ("realtime idle holds 1", "America/New_York", {"inference_component": None, "endpoint": "ep", "idle": [{"days": "Sat-Sun"}]}, "2026-11-28T12:00:00-05:00", 1, "idle:Sat-Sun"),
     ("parked realtime idle is 0", "America/New_York", {"inference_component": None, "endpoint": "ep", "park": True, "idle": [{"days": "Sat-Sun"}]}, "2026-11-28T12:00:00-05:00", 0, "idle:Sat-Sun"),
     ("async idle is 0", "America/New_York", {"inference_component": None, "endpoint": "ep", "kind": "async", "min": 1, "idle": [{"days": "Sat-Sun"}]}, "2026-11-28T12:00:00-05:00", 0, "idle:Sat-Sun"),
+    # --- headroom: extra copies on top of the minimum in chosen windows, clamped to max
+    ("headroom adds to min", "America/New_York", {"headroom": [{"days": "Mon-Fri", "from": "09:00", "to": "17:00", "copies": 2}]}, "2026-11-24T10:00:00-05:00", 3, "headroom:Mon-Fri 09:00-17:00 +2"),
+    ("headroom ends at its window's end", "America/New_York", {"headroom": [{"days": "Mon-Fri", "from": "09:00", "to": "17:00", "copies": 2}]}, "2026-11-24T17:00:00-05:00", 1, "min"),
+    ("headroom on top of a floor", "America/New_York", {"max": 16, "floors": [{"calendar": "retail", "min": 6}], "headroom": [{"days": "Fri", "copies": 3}]}, "2026-11-27T12:00:00-05:00", 9, "headroom:Fri +3"),
+    ("largest headroom wins", "America/New_York", {"headroom": [{"days": "Tue", "copies": 1}, {"days": "Mon-Fri", "from": "09:00", "to": "17:00", "copies": 2}]}, "2026-11-24T10:00:00-05:00", 3, "headroom:Mon-Fri 09:00-17:00 +2"),
+    ("headroom clamped to max", "America/New_York", {"max": 4, "headroom": [{"days": "Tue", "copies": 9}]}, "2026-11-24T10:00:00-05:00", 4, "clamped:max"),
+    ("headroom across DST in its own zone", "Europe/Berlin", {"headroom": [{"days": "Sun", "from": "01:00", "to": "04:00", "copies": 2}]}, "2026-03-29T01:30:00+00:00", 3, "headroom:Sun 01:00-04:00 +2"),
 ]
 
 
@@ -187,3 +194,23 @@ def test_transitions_reject_bad_range() -> None:
     policy = make_policy({})
     with pytest.raises(ValueError):
         transitions(policy, at("2026-11-24T00:00:00-05:00"), at("2026-11-23T00:00:00-05:00"))
+
+
+def test_headroom_edges_are_transitions_and_an_override_replaces_it() -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from core.bounds import Override, effective_bounds, transitions
+    from core.policy import loads_policy
+
+    ny = ZoneInfo("America/New_York")
+    policy = loads_policy(
+        "version: 1\ntimezone: America/New_York\ntargets:\n  llm:\n    inference_component: llm-ic\n    min: 1\n    max: 8\n"
+        "    headroom: [{days: Tue, from: '09:00', to: '17:00', copies: 2}]\n"
+    )
+    day = datetime(2026, 11, 24, 0, 0, tzinfo=ny)
+    rows = [(t.at.astimezone(ny).hour, t.bounds.min) for t in transitions(policy, day, day + timedelta(days=1))]
+    assert rows == [(0, 1), (9, 3), (17, 1)]
+    noon = datetime(2026, 11, 24, 12, 0, tzinfo=ny)
+    held = effective_bounds(policy, "llm", noon, override=Override(5, noon + timedelta(hours=1), "ops"))
+    assert held.min == 5 and not any(r.startswith("headroom") for r in held.reasons)

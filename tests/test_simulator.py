@@ -370,3 +370,14 @@ def test_a_sized_wake_catches_a_night_spike_faster_in_the_simulator() -> None:
     sized = simulate(policy_yaml(body % "{per_copy: 100}"), "m", MONDAY, demand, cfg, strategies=["policy"]).strategies["policy"]
     assert max(sized.copies) >= 6 > max(one.copies[:70])
     assert sized.dropped < one.dropped
+
+
+def test_headroom_pays_for_fewer_drops_at_an_unannounced_spike() -> None:
+    """Headroom is the explicit trade: copies held in a window cost their instance-hours and
+    catch the start of a spike that reactive scaling cannot."""
+    demand = [50.0] * 600 + [350.0] * 30 + [50.0] * 210
+    cfg = config(mode="direct", instance_start_minutes=10)
+    plain = simulate(policy_yaml("    min: 1\n    max: 8\n"), "m", MONDAY, demand, cfg, strategies=["policy"]).strategies["policy"]
+    held = simulate(policy_yaml("    min: 1\n    max: 8\n    headroom: [{days: Mon, copies: 3}]\n"), "m", MONDAY, demand, cfg, strategies=["policy"]).strategies["policy"]
+    assert held.dropped < plain.dropped
+    assert held.cost_usd > plain.cost_usd

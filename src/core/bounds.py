@@ -168,6 +168,19 @@ class TargetSchedule:
             )
             for w in self.target.idle
         ]
+        self.headroom = [
+            (
+                DailyWindow(
+                    days=parse_days(h.days),
+                    start=WallTime.parse(h.from_) if h.from_ else None,
+                    end=WallTime.parse(h.to) if h.to else None,
+                    zone=load_zone(h.timezone) if h.timezone else default_zone,
+                    label=f"headroom:{h.label} +{h.copies}",
+                ),
+                h.copies,
+            )
+            for h in self.target.headroom
+        ]
         self.floors: list[_Floor] = []
         for f in self.target.floors:
             zone = load_zone(f.timezone) if f.timezone else default_zone
@@ -194,6 +207,7 @@ class TargetSchedule:
         """Every instant in ``(start, end)`` at which a floor or idle window starts or ends."""
         points: set[datetime] = set()
         spans: list[Iterator[Interval]] = [w.occurrences(start, end) for w in self.idle]
+        spans += [w.occurrences(start, end) for w, _ in self.headroom]
         spans += [f.intervals(start, end) for f in self.floors]
         for ivs in spans:
             for iv in ivs:
@@ -221,6 +235,12 @@ class TargetSchedule:
             else:
                 min_eff = target.min
                 reasons = ["min"]
+        overridden = override is not None and override.until > now
+        extra = [] if overridden else [(copies, w.label) for w, copies in self.headroom if w.active_at(now) is not None]
+        if extra:  # on top of floors and idle windows, before the clamp; an override replaces it too
+            copies, label = max(extra)
+            min_eff += copies
+            reasons.append(label)
         if min_eff > target.max:
             min_eff = target.max
             reasons.append("clamped:max")

@@ -172,6 +172,14 @@ class IdleWindow(_Model):
         return _window_label(self.days, self.from_, self.to)
 
 
+class Headroom(IdleWindow):
+    """Extra copies above the minimum in a chosen window: pay to drop fewer requests at a spike.
+
+    Each copy costs its instance-hours for as long as the window lasts."""
+
+    copies: StrictInt = Field(ge=1, le=MAX_CAPACITY, description="Copies (or instances) added to the effective minimum while the window holds (the largest, if several); max still caps it.")
+
+
 def _check_from_to(start: str | None, end: str | None) -> None:
     if (start is None) != (end is None):
         raise _fail("to" if end is None else "from", "give both from and to, or neither (whole day)")
@@ -298,6 +306,7 @@ class Target(_Model):
     cooldown: Cooldown = Field(default_factory=Cooldown, description="Cooldowns for alarm-driven changes.")
     idle: list[IdleWindow] = Field(default_factory=list, description="Windows in which the target may go to 0.")
     floors: list[Floor] = Field(default_factory=list, description="Pre-scaling floors; the largest active one wins, even in an idle window.")
+    headroom: list[Headroom] = Field(default_factory=list, description="Windows with extra copies above the effective minimum (rather pay than drop).")
     alarms: list[AlarmRule] = Field(default_factory=list, description="Reactive alarm rules.")
     wake: bool | WakeSizing = Field(default=False, description="Scale out from zero on the first rejected request: `true` orders 1 copy, `{per_copy: N}` the copies the rejected rate needs.")
 

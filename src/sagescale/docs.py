@@ -11,6 +11,7 @@ from core.policy import (
     Cooldown,
     DateEvent,
     Floor,
+    Headroom,
     IdleWindow,
     Janitor,
     Policy,
@@ -28,6 +29,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`targets.<name>.wake` as sizing", WakeSizing),
     ("`targets.<name>.idle[]`", IdleWindow),
     ("`targets.<name>.floors[]`", Floor),
+    ("`targets.<name>.headroom[]`", Headroom),
     ("`targets.<name>.alarms[]`", AlarmRule),
     ("`janitor`", Janitor),
 ]
