@@ -119,3 +119,45 @@ def test_console_script_entry_point() -> None:
     assert json.loads(done.stdout)[0]["min"] == 6
     bad = subprocess.run([str(script), "validate", "/nonexistent.yaml"], capture_output=True, text=True, check=False)
     assert bad.returncode == 2
+
+
+def test_schema_describes_every_shipped_policy_and_refuses_unknown_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Editors had nothing to complete or check policy files with; `sagescale schema` writes the
+    models' JSON Schema, which the yaml-language-server line in a policy file points at."""
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+
+    out = tmp_path / "policy.schema.json"
+    assert main(["schema", "--out", str(out)]) == 0
+    assert "yaml-language-server: $schema=" in capsys.readouterr().err
+    schema = json.loads(out.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    for path in sorted(EXAMPLES.glob("llm-*.yaml")):
+        if path.name.endswith(".sim.yaml"):
+            continue
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = json.loads(json.dumps(data, default=str))  # dates as the strings the policy reads
+        assert list(validator.iter_errors(data)) == [], path.name
+    bad = {"version": 1, "targets": {"llm": {"inference_component": "x", "min": 1, "max": 2, "minn": 3}}}
+    assert list(validator.iter_errors(bad))
+
+
+def test_version_and_debug(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.startswith("sagescale ")
+    assert main(["--debug", "janitor", "--policy", "/nonexistent/policy.yaml"]) == 2  # bad input stays exit 2
+
+
+def test_output_piped_to_head_ends_quietly() -> None:
+    """`sagescale calendar ... | head -1` printed a BrokenPipeError traceback."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sagescale.cli", "calendar", str(EXAMPLES / "llm-retail.yaml"), "--from", "2026-01-01", "--to", "2026-12-31"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # the reader is gone, as `head` is after one line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err

@@ -8,6 +8,7 @@ registers here, from its module's ``add_parsers``; what they share is ``sagescal
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -19,8 +20,19 @@ from sagescale.common import Parser, UsageError
 COMMAND_MODULES = (policy_cmd, local_cmd, ops, simulate_cmd, tune_cmd)
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sagescale")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without an install
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="sagescale", description="Scaling controller for Amazon SageMaker real-time inference.")
+    parser.add_argument("--version", action="version", version=f"sagescale {_version()}")
+    parser.add_argument("--debug", action="store_true", help="on an error, print the traceback")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in COMMAND_MODULES:
         module.add_parsers(sub)
@@ -30,10 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (also used as the console script's)."""
     parser = build_parser()
+    args = None
     try:
         args = parser.parse_args(argv)
         code: int = args.func(args)
+        sys.stdout.flush()
         return code
+    except BrokenPipeError:  # output piped to `head`, which has read enough: end quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (UsageError, PolicyError, NaiveDatetimeError) as exc:
         print(f"sagescale: error: {exc}", file=sys.stderr)
         return 2
@@ -43,11 +61,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sagescale: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # an AWS or internal error: say what, no traceback
-        import logging
+    except Exception as exc:  # an AWS or internal error: say what; the traceback with --debug
+        if args is not None and getattr(args, "debug", False):
+            import traceback
 
-        logging.getLogger("sagescale").debug("unhandled error", exc_info=True)
-        print(f"sagescale: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            traceback.print_exc()
+        print(f"sagescale: failed: {type(exc).__name__}: {exc}" + ("" if getattr(args, "debug", False) else " (--debug shows the traceback)"), file=sys.stderr)
         return 1
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from core.policy import load_policy
@@ -114,6 +117,24 @@ def cmd_override(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    """The policy's JSON Schema, from the pydantic models, for editors to complete and check policy files."""
+    from core.policy import Policy
+
+    schema = Policy.model_json_schema(by_alias=True)
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema"} | schema | {"title": "sagescale policy (version 1)"}
+    text = json.dumps(schema, indent=2) + "\n"
+    if args.out and args.out != "-":
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.out}: {exc.strerror}") from None
+        print(f"{args.out}: JSON Schema of the policy; start a policy file with  # yaml-language-server: $schema={args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``validate``, ``plan``, ``calendar``, ``override`` subcommands."""
     p = sub.add_parser("validate", help="validate a policy file")
@@ -147,3 +168,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_override)
+
+    p = sub.add_parser("schema", help="write the policy's JSON Schema (for editors: yaml-language-server)")
+    p.add_argument("--out", help="file to write (default: stdout)")
+    p.set_defaults(func=cmd_schema)
