@@ -157,3 +157,53 @@ def test_override_bad_input(capsys: pytest.CaptureFixture[str], monkeypatch: pyt
     code = main(["override", "llm", "--policy", str(ROOT / "examples" / "llm-retail.yaml"), *extra])
     assert code == 2
     assert words in capsys.readouterr().err
+
+
+def _wake(env: Any, tmp_path: Path, at: str) -> tuple[int, str]:
+    from tests.emulated import POLICY
+
+    policy = tmp_path / "wake-policy.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+    code = main(["wake", "llm", "--policy", str(policy), "--table", env.runtime.settings.state_table, "--now", at])
+    return code, ""
+
+
+def test_wake_on_a_target_that_is_not_idle_does_nothing_but_say_so(env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`wake` on a target in its working hours held 1 copy until the next morning."""
+    code, _ = _wake(env, tmp_path, "2026-11-24T12:00:00-05:00")
+    out = capsys.readouterr().out
+    assert code == 0 and "not idle (min 1 now: min); nothing to wake" in out
+    assert env.runtime.store.get("llm").override is None
+
+
+def test_wake_keeps_a_larger_override_and_prints_the_policys_zone(env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`wake` replaced an operator's override (min 5 became min 1) and printed the time in UTC."""
+    from datetime import datetime, timedelta
+
+    from core.bounds import Override
+    from tests.emulated import NY
+
+    night = datetime(2026, 11, 24, 23, 0, tzinfo=NY)
+    code, _ = _wake(env, tmp_path, night.isoformat())
+    assert code == 0 and "min 1 until 2026-11-25T07:00:00-05:00 (America/New_York" in capsys.readouterr().out
+    env.runtime.store.set_override("llm", Override(5, night + timedelta(hours=3), "oncall", "incident"))
+    code, _ = _wake(env, tmp_path, (night + timedelta(minutes=5)).isoformat())
+    out = capsys.readouterr().out
+    assert code == 0 and "not idle (min 5 now: override:oncall incident); nothing to wake" in out
+    kept = env.runtime.store.get("llm").override
+    assert kept is not None and (kept.min, kept.by) == (5, "oncall")
+
+
+def test_local_env_prints_every_variable_a_tool_needs(local_emulator: tuple[str, Path]) -> None:
+    """`sagescale local` printed only AWS_ENDPOINT_URL, and that alone fails (no region, no
+    credentials). `--env` prints every variable as export lines, for eval "$(sagescale local --env)"."""
+    url, _ = local_emulator
+    port = url.rsplit(":", 1)[1]
+    lines = subprocess.run([SCRIPT, "local", "--env", "--port", port], capture_output=True, text=True, check=True, timeout=60).stdout.splitlines()
+    values = dict(line.removeprefix("export ").split("=", 1) for line in lines)
+    assert values["AWS_ENDPOINT_URL"] == url and values["AWS_DEFAULT_REGION"] == "us-east-1"
+    clean = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")} | values  # nothing else of AWS's
+    check = "import boto3, os; print(boto3.client('dynamodb').describe_table(TableName=os.environ['SAGESCALE_STATE_TABLE'])['Table']['TableStatus'])"
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=clean, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ACTIVE"

@@ -436,6 +436,27 @@ def test_delete_cli_names_what_it_could_not_delete(fleet: Fleet, tmp_path: Path,
     assert "inference component ic-idle" in err and "endpoint ic-idle-endpoint" in err
 
 
+
+def test_delete_cli_refuses_protected_and_managed_endpoints_unless_forced(fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`delete` deleted an endpoint tagged sagescale:keep=true, and one a policy target manages,
+    without a word. It refuses both unless --force, and says why."""
+    assert main(["delete", "protected", "--yes", "--snapshot-dir", str(tmp_path)]) == 2
+    assert "protected by tag sagescale:keep=true" in capsys.readouterr().err and fleet.exists("protected")
+    managed = tmp_path / "managed.yaml"
+    managed.write_text("version: 1\ntargets:\n  search:\n    inference_component: ic-idle\n    min: 1\n    max: 2\n", encoding="utf-8")
+    assert main(["delete", "ic-idle-endpoint", "--yes", "--policy", str(managed), "--snapshot-dir", str(tmp_path)]) == 2
+    assert "policy target search" in capsys.readouterr().err and fleet.exists("ic-idle-endpoint")
+    assert main(["delete", "protected", "--yes", "--force", "--snapshot-dir", str(tmp_path)]) == 0
+    assert not fleet.exists("protected")
+
+
+def test_janitor_apply_without_a_topic_warns_that_nobody_is_told(fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SAGESCALE_TOPIC_ARN", raising=False)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+    main(["janitor", "--policy", str(policy), "--apply", "--table", fleet.store.table])
+    assert "no notification topic" in capsys.readouterr().err
+
 def test_delete_cli_refuses_without_confirmation(fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     assert main(["delete", "idle-old", "--snapshot-dir", str(tmp_path)]) == 2

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from core.policy import load_policy
 from sagescale.common import (
@@ -27,6 +28,23 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def env_lines(url: str, stack: Any) -> str:
+    """``export`` lines with every variable a tool needs for the emulator at ``url``: the endpoint,
+    the region (both spellings), dummy credentials, and the stack's table and topic."""
+    from sagescale.stack import REGION
+
+    values = {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "SAGESCALE_STATE_TABLE": stack.physical_name("StateTable"),
+        "SAGESCALE_TOPIC_ARN": stack.arn("NotificationTopic"),
+    }
+    return "\n".join(f"export {k}={v}" for k, v in values.items())
+
+
 def cmd_local(args: argparse.Namespace) -> int:
     import signal
     import threading
@@ -38,6 +56,9 @@ def cmd_local(args: argparse.Namespace) -> int:
     from sagescale.stack import REGION, Stack, default_template
 
     stack = Stack(args.template or default_template())
+    if args.env:  # for `eval "$(sagescale local --env)"` against an emulator already running
+        print(env_lines(f"http://127.0.0.1:{args.port}", stack))
+        return 0
     policy = load_policy(args.seed) if args.seed else None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -54,7 +75,8 @@ def cmd_local(args: argparse.Namespace) -> int:
         print(f"emulator listening on {server.url} (region {REGION}); stack resources: " + ", ".join(f"{k}={v}" for k, v in created.items()), file=sys.stderr, flush=True)
         if seeded:
             print(f"seeded: {', '.join(seeded)}", file=sys.stderr, flush=True)
-        print(f"point tools at it with AWS_ENDPOINT_URL={server.url}; stop with Ctrl-C", file=sys.stderr, flush=True)
+        print(f"point tools at it (paste these, or eval \"$(sagescale local --env --port {server.port})\" in another shell); stop with Ctrl-C:", file=sys.stderr)
+        print(env_lines(server.url, stack), file=sys.stderr, flush=True)
         while not stop.wait(0.5):
             pass
     return 0
@@ -80,6 +102,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p = sub.add_parser("local", help="run the local AWS emulator with the stack's tables, topics and queues")
     p.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (default 4566; 0 picks a free one)")
     p.add_argument("--seed", help="also create the endpoints and inference components this policy names")
+    p.add_argument("--env", action="store_true", help="print the export lines for an emulator on --port and exit (eval \"$(sagescale local --env)\")")
     p.add_argument("--template", type=Path, help="template (default: template.yaml of this checkout)")
     p.set_defaults(func=cmd_local)
 

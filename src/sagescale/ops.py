@@ -50,6 +50,8 @@ def cmd_janitor(args: argparse.Namespace) -> int:
     if apply:
         table = state_table(args, required=True)
         topic = args.topic or os.environ.get("SAGESCALE_TOPIC_ARN")
+        if not topic:
+            print("sagescale: warning: no notification topic (--topic or SAGESCALE_TOPIC_ARN): nobody is told what the janitor marks or deletes", file=sys.stderr)
 
         def notify(subject: str, message: str) -> None:
             if topic:
@@ -89,6 +91,20 @@ def _save_local(snapshot: dict[str, Any], directory: Path) -> Path:
     return path
 
 
+def _delete_refusals(args: argparse.Namespace, snapshot: dict[str, Any]) -> list[str]:
+    """Why ``delete`` should not delete this endpoint: a protect tag, or a policy target that manages it."""
+    from core.janitor import managed_endpoints, protected_by
+
+    policy = load_policy(args.policy)
+    tags = {t["Key"]: t["Value"] for t in snapshot.get("tags", [])}
+    reasons = [f"it is protected by tag {p}" for p in protected_by(tags, policy.janitor.protect)]
+    components = {args.endpoint: [c["name"] for c in snapshot.get("inference_components", [])]}
+    target = managed_endpoints(policy, components).get(args.endpoint)
+    if target is not None:
+        reasons.append(f"policy target {target} ({args.policy}) manages it")
+    return reasons
+
+
 def _confirm(endpoint: str, yes: bool) -> None:
     if yes:
         return
@@ -111,6 +127,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
         snapshot = capture(args.endpoint, sc, datetime.now(UTC))
     except SnapshotError as exc:
         raise UsageError(str(exc)) from None
+    refusals = _delete_refusals(args, snapshot)
+    if refusals and not args.force:
+        raise UsageError(f"refusing to delete {args.endpoint}: " + "; ".join(refusals) + " (--force deletes it anyway)")
     _confirm(args.endpoint, args.yes)
     local = _save_local(snapshot, Path(args.snapshot_dir))
     print(f"snapshot: {local}")
@@ -175,18 +194,29 @@ def cmd_wake(args: argparse.Namespace) -> int:
 
     from core.aws.parking import Parking, run_parking
     from core.aws.state import StateStore
-    from core.bounds import Override, transitions
+    from core.bounds import Override, effective_bounds, transitions
+    from core.timewindows import load_zone
 
     policy = load_policy(args.policy)
     selected_targets(policy, args.target)
     table = state_table(args, required=True)
     now = _now(args.now)
-    ahead = [t for t in transitions(policy, now, now + timedelta(days=14), [args.target]) if t.at > now and t.bounds.min > 0]
-    until = ahead[0].at if ahead else now + timedelta(hours=24)
+    zone = load_zone(policy.timezone)
     clients = AwsClients()
     store = StateStore(table or "", clients.dynamodb)
-    store.set_override(args.target, Override(1, until, by=os.environ.get("USER", "operator"), why="sagescale wake"))
-    print(f"{args.target}: min 1 until {until.isoformat()} (the end of its idle window)")
+    state = store.get(args.target)
+    override = state.override if state.override is not None and state.override.until > now else None
+    bounds = effective_bounds(policy, args.target, now, override=override)
+    if bounds.min >= 1 and state.parked is None:
+        print(f"{args.target}: not idle (min {bounds.min} now: {', '.join(bounds.reasons)}); nothing to wake")
+        return 0
+    ahead = [t for t in transitions(policy, now, now + timedelta(days=14), [args.target]) if t.at > now and t.bounds.min > 0]
+    until = ahead[0].at if ahead else now + timedelta(hours=24)
+    if override is not None and override.min >= 1:  # an operator's larger (or equal) override stays
+        print(f"{args.target}: kept the override min {override.min} until {override.until.astimezone(zone).isoformat()} ({policy.timezone}), by {override.by}")
+    else:
+        store.set_override(args.target, Override(1, until, by=os.environ.get("USER", "operator"), why="sagescale wake"))
+        print(f"{args.target}: min 1 until {until.astimezone(zone).isoformat()} ({policy.timezone}, the end of its idle window)")
     if policy.targets[args.target].park:
         result = run_parking(policy, now, Parking(_snapshot_clients(clients), store), targets=[args.target], wake=True)
         outcome, message = result.outcomes[args.target]
@@ -214,6 +244,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--timeout", type=int, default=30, help="minutes to wait for inference components to go (default 30)")
     p.add_argument("--snapshot-dir", default="sagescale-snapshots", help="where the snapshot JSON is written (default ./sagescale-snapshots)")
     p.add_argument("--table", help="also store the snapshot in this state table (default: $SAGESCALE_STATE_TABLE)")
+    p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy whose protect tags and targets are respected (default: the shipped one)")
+    p.add_argument("--force", action="store_true", help="delete even an endpoint with a protect tag or one a policy target manages")
     p.set_defaults(func=cmd_delete)
 
     p = sub.add_parser("wake", help="bring a target up now (unpark it) and hold it at >= 1 until its idle window ends")
