@@ -161,3 +161,57 @@ def test_output_piped_to_head_ends_quietly() -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+TWO_TARGETS = """
+version: 1
+timezone: America/New_York
+calendars:
+  retail:
+    dates: [{date: 2026-11-27, name: Black Friday}]
+targets:
+  llm:
+    inference_component: llm-ic
+    min: 1
+    max: 8
+    idle: [{days: Sun-Fri, from: "20:00", to: "07:00"}, {days: Sat-Sun}]
+    floors: [{calendar: retail, min: 6, lead: 120}]
+  web:
+    endpoint: web-ep
+    min: 2
+    max: 4
+"""
+
+
+@pytest.mark.parametrize(("first", "last"), [("2026-11-23", "2026-11-29"), ("2026-10-28", "2026-11-28")])
+def test_calendar_plot_is_a_heat_map_with_a_row_per_target(tmp_path: Path, capsys: pytest.CaptureFixture[str], first: str, last: str) -> None:
+    """A week of bounds was a long table; `calendar --plot` draws them, one row per target, for a
+    week and a month (the month crosses the New York fall-back)."""
+    pytest.importorskip("matplotlib")
+    import matplotlib.image as mpimg
+    import matplotlib.pyplot as plt
+
+    from core.policy import loads_policy
+    from sagescale.common import range_edge
+    from sagescale.heatmap import figure, rows_for
+
+    policy_file = tmp_path / "two.yaml"
+    policy_file.write_text(TWO_TARGETS, encoding="utf-8")
+    png = tmp_path / "heat.png"
+    assert main(["calendar", str(policy_file), "--from", first, "--to", last, "--plot", str(png)]) == 0
+    assert "heat map written" in capsys.readouterr().err
+    height, width = mpimg.imread(png).shape[:2]
+    assert width >= 1000 and 250 <= height <= width
+    policy = loads_policy(TWO_TARGETS)
+    start, end = range_edge(first, policy, "--from", end=False), range_edge(last, policy, "--to", end=True)
+    fig = figure(policy, start, end, ["llm", "web"])
+    try:
+        (ax, *_) = fig.axes
+        assert [label.get_text() for label in ax.get_yticklabels()] == ["llm", "web"]
+        if last == "2026-11-28":
+            assert any(t.get_text().strip() == "DST" for t in ax.texts)
+            assert any(t.get_text() == "Black Friday" for t in ax.texts)
+    finally:
+        plt.close(fig)
+    rows = rows_for(policy, start, end, ["llm", "web"])
+    assert {t.bounds.min for t in rows["llm"]} >= {0, 1, 6} and {t.bounds.min for t in rows["web"]} == {2}

@@ -225,7 +225,8 @@ def run_demo(out: TextIO, *, as_json: bool = False, policy_path: Path = EXAMPLE)
         logging.getLogger("sagescale.janitor").setLevel(logging.WARNING)
         if not as_json:
             print(f"sagescale demo: policy {policy_path.name}, target llm = inference component llm-ic, emulator {server.url}", file=out)
-            print("reconcile is the Lambda handler on each 5-minute scheduler tick; SageMaker updates take 2 emulated minutes\n", file=out)
+            print("reconcile is the Lambda handler on each 5-minute scheduler tick; SageMaker updates take 2 emulated minutes", file=out)
+            print(f"times are the policy's zone, {policy.timezone}\n", file=out)
         week = DemoWeek(policy, policy_path, server.url, None if as_json else out)
         try:
             with redirect_stdout(io.StringIO()), warnings.catch_warnings():  # EMF metrics are log output, not the timeline

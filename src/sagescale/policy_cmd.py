@@ -84,8 +84,25 @@ def cmd_calendar(args: argparse.Namespace) -> int:
         body = table(["AT", "TARGET", "MIN", "MAX", "REASONS"], [[r["at"], r["target"], str(r["min"]), str(r["max"]), ", ".join(r["reasons"])] for r in rows])
         return f"{head}\n{body}"
 
+    if args.plot:
+        _plot_calendar(policy, start, end, selected_targets(policy, args.target), args.plot)
     emit(args, rows, human)
     return 0
+
+
+def _plot_calendar(policy: Any, start: datetime, end: datetime, targets: list[str], path: str) -> None:
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UsageError("--plot needs matplotlib: pip install 'sagescale[plot]'") from None
+    if not Path(path).resolve().parent.is_dir():
+        raise UsageError(f"--plot {path}: directory {Path(path).parent} does not exist")
+    from sagescale.heatmap import figure
+
+    fig = figure(policy, start, end, targets)
+    fig.savefig(path)
+    plt.close(fig)
+    print(f"heat map written to {path}", file=sys.stderr)
 
 
 def cmd_override(args: argparse.Namespace) -> int:
@@ -153,6 +170,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("policy")
     p.add_argument("--from", dest="from_", required=True, help="first DATE (local midnight) or ISO time")
     p.add_argument("--to", required=True, help="last DATE (inclusive) or ISO time (exclusive)")
+    p.add_argument("--plot", metavar="PNG", help="also write the bounds as a heat map, one row per target (needs matplotlib)")
     p.add_argument("--target", help="only this target")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_calendar)
