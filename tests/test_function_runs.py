@@ -182,3 +182,25 @@ def test_settings_refuse_a_bad_policy_max_age() -> None:
     assert Settings.from_env(env | {"SAGESCALE_POLICY_MAX_AGE": "0"}).policy_max_age == 0
     with pytest.raises(SettingsError, match="SAGESCALE_POLICY_MAX_AGE"):
         Settings.from_env(env | {"SAGESCALE_POLICY_MAX_AGE": "soon"})
+
+
+def test_the_pause_switch_makes_every_function_observe_and_write_nothing(deployed: Deployed) -> None:
+    """For incidents: with the stack's Paused parameter every function decides and logs, and writes nothing."""
+    from dataclasses import replace
+
+    deployed.settings = replace(deployed.settings, paused=True)
+    deployed.cold_start()
+    sm = deployed.clients.sagemaker
+    before = sm.describe_inference_component(InferenceComponentName="llm-ic")["RuntimeConfig"]["DesiredCopyCount"]
+    out: dict[str, Any] = reconcile.handler(TICK, context("reconcile"))
+    assert out["dry_run"] is True and out["wake_alarms"] == {}
+    step = alarm.handler(alarm_sample("alarm-eventbridge-alarm.json", events=EVENTS, at="2026-11-27T12:00:30.000+0000"), context("alarm"))["alarms"][0]["targets"][0]
+    assert step["outcome"] == "dry-run" and step["to"] == 3  # decided ...
+    assert sm.describe_inference_component(InferenceComponentName="llm-ic")["RuntimeConfig"]["DesiredCopyCount"] == before  # ... not written
+    janitor.handler({"source": "sagescale.schedule", "action": "janitor"}, context("janitor"))
+    forgotten = sm.describe_endpoint(EndpointName="forgotten-ic-endpoint")["EndpointArn"]
+    assert all(t["Key"] != "sagescale:janitor" for t in sm.list_tags(ResourceArn=forgotten)["Tags"])
+    deployed.clock.set(datetime(2026, 11, 28, 0, 5, tzinfo=UTC))
+    assert park.handler({"source": "sagescale.schedule", "action": "park"}, context("park"))["targets"]["web"]["outcome"] == "waiting"
+    assert deployed.exists("web-ep")
+    assert deployed.clients.cloudwatch.describe_alarms(AlarmNamePrefix="sagescale-wake-")["MetricAlarms"] == []

@@ -25,7 +25,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_janitor_event(event)
     runtime = get_runtime()
     actions = None
-    if not (request.dry_run or runtime.policy.janitor.dry_run):
+    if not (request.dry_run or runtime.policy.janitor.dry_run or runtime.settings.paused):
         actions = runtime.janitor_actions(deadline=lambda: context.get_remaining_time_in_millis() < SAFETY_MARGIN_MS)
     result = run_janitor(runtime.policy, runtime.clock(), runtime.fleet, actions, endpoint=request.endpoint)
     return publish(result, runtime)

@@ -30,7 +30,7 @@ def parking_handler(phases: frozenset[Phase]) -> Handler:
         request = parse_reconcile_event(event)  # same shape as reconcile's: a tick, or {"target": NAME}
         runtime = get_runtime()
         result = run_parking(
-            runtime.policy, runtime.clock(), runtime.parking, targets=[request.target] if request.target else None, dry_run=request.dry_run, phases=phases
+            runtime.policy, runtime.clock(), runtime.parking, targets=[request.target] if request.target else None, dry_run=request.dry_run or runtime.settings.paused, phases=phases
         )
         return publish(result, runtime)
 

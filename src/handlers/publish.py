@@ -37,13 +37,19 @@ class AlarmReport:
         return {"alarm": r.alarm, "state": r.state, "key": r.key, "request_id": self.request_id, "targets": [o.as_dict() for o in self.outcomes]}
 
 
-@singledispatch
 def publish(result: Any, runtime: Runtime) -> dict[str, Any]:
     """Log, count and notify ``result``; returns the function's response."""
+    if runtime.settings.paused:
+        logger.warning("paused: decided and logged, nothing written (the stack's Paused parameter)")
+    return _publish(result, runtime)
+
+
+@singledispatch
+def _publish(result: Any, runtime: Runtime) -> dict[str, Any]:
     raise TypeError(f"nothing publishes a {type(result).__name__}")
 
 
-@publish.register
+@_publish.register
 def _(result: ReconcileResult, runtime: Runtime) -> dict[str, Any]:
     applied = {n: o for n, o in result.outcomes.items() if o.outcome == "applied" and o.decision is not None}
     count("ScalingActions", len(applied))
@@ -69,7 +75,7 @@ def _(result: ReconcileResult, runtime: Runtime) -> dict[str, Any]:
     return result.as_dict()
 
 
-@publish.register
+@_publish.register
 def _(report: AlarmReport, runtime: Runtime) -> dict[str, Any]:
     for outcome in report.outcomes:
         logger.info("alarm step", extra={"step": outcome.as_dict()})
@@ -80,7 +86,7 @@ def _(report: AlarmReport, runtime: Runtime) -> dict[str, Any]:
     return report.as_dict()
 
 
-@publish.register
+@_publish.register
 def _(result: JanitorResult, runtime: Runtime) -> dict[str, Any]:
     for verdict in result.verdicts:
         logger.info("janitor verdict", extra={"verdict": verdict.as_dict(), "done": result.done.get(verdict.endpoint)})
@@ -91,7 +97,7 @@ def _(result: JanitorResult, runtime: Runtime) -> dict[str, Any]:
     return result.as_dict()
 
 
-@publish.register
+@_publish.register
 def _(result: ParkingResult, runtime: Runtime) -> dict[str, Any]:
     for name, (outcome, message) in result.outcomes.items():
         logger.info("parking", extra={"target": name, "outcome": outcome, "detail": message})

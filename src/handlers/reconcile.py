@@ -29,7 +29,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         runtime.scaling,
         runtime.store,
         targets=targets,
-        dry_run=request.dry_run,
+        dry_run=request.dry_run or runtime.settings.paused,
         trigger=f"{request.source}:{context.aws_request_id}",
         wake=runtime.wake_alarms,
     )

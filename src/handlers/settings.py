@@ -29,6 +29,7 @@ class Settings:
     region: str | None = None
     policy_max_age: int = 60  # seconds a policy read from SSM is kept before it is read again
     stack_name: str = ""  # in the names of the alarms and policies the functions create
+    paused: bool = False  # the pause switch: observe and log, write nothing
 
     @property
     def home(self) -> tuple[str, str] | None:
@@ -53,7 +54,7 @@ class Settings:
             if parameter is None and not policy_file.is_file():
                 raise SettingsError(f"SAGESCALE_POLICY_FILE: no file at {policy_file}")
         flags = {}
-        for variable in ("SAGESCALE_NOTIFY_ACTIONS", "SAGESCALE_TRACER"):
+        for variable in ("SAGESCALE_NOTIFY_ACTIONS", "SAGESCALE_TRACER", "SAGESCALE_PAUSED"):
             value = env.get(variable, "false").strip().lower()
             if value not in ("true", "false", ""):
                 raise SettingsError(f"{variable} must be true or false, got {value!r}")
@@ -67,7 +68,7 @@ class Settings:
         if not max_age_text.isdigit() or int(max_age_text) > 86400:
             raise SettingsError(f"SAGESCALE_POLICY_MAX_AGE must be seconds from 0 to 86400, got {max_age_text!r}")
         stack = env.get("SAGESCALE_STACK_NAME", "").strip()
-        return cls(table, policy_file, parameter, topic, flags["SAGESCALE_NOTIFY_ACTIONS"], flags["SAGESCALE_TRACER"], account, region, int(max_age_text), stack)
+        return cls(table, policy_file, parameter, topic, flags["SAGESCALE_NOTIFY_ACTIONS"], flags["SAGESCALE_TRACER"], account, region, int(max_age_text), stack, flags["SAGESCALE_PAUSED"])
 
     def load_policy(self, clients: AwsClients) -> Policy:
         """The policy from the package file (the SSM parameter is the runtime's, with its cache)."""

@@ -46,11 +46,13 @@ def run_alarm(
     *,
     home: tuple[str, str] | None = None,
     stack: str = "",
+    dry_run: bool = False,
 ) -> list[AlarmOutcome]:
     """Apply one alarm state change to every target it moves; raises ``TargetBusy`` if one was in progress.
 
     ``home`` is the function's ``(account, region)``: plain alarm names match only alarms from there;
-    ``stack`` its stack, whose wake alarms alone wake its targets.
+    ``stack`` its stack, whose wake alarms alone wake its targets. With ``dry_run`` (the pause
+    switch) each step is decided and reported, and nothing is written.
     ``now`` may be a clock: it is then read once the target's lock is held, so that a change that
     waited for the lock is judged (cooldowns, surge expiry) at the instant it acts, not before.
     """
@@ -65,7 +67,7 @@ def run_alarm(
         target = policy.targets[match.target]
         try:
             with store.lock(match.target):
-                outcome = _apply_one(policy, match, target, record, clock(), adapter, store)
+                outcome = _apply_one(policy, match, target, record, clock(), adapter, store, dry_run)
         except (LockTimeout, StateConflict) as exc:  # busy: the retried invocation applies it
             outcome = AlarmOutcome(match.target, "deferred", match.change, match.wake, note=str(exc))
         except (ClientError, BotoCoreError) as exc:
@@ -90,6 +92,7 @@ def _apply_one(
     now: datetime,
     adapter: ScalingAdapter,
     store: StateStore,
+    dry_run: bool = False,
 ) -> AlarmOutcome:
     resolved, unresolved = adapter.resolve({match.target: target})
     if match.target in unresolved:
@@ -104,6 +107,8 @@ def _apply_one(
     keeps_surge = step.outcome == "unchanged" and step.surges is not None and step.surges != state.surges
     if (step.outcome != "apply" and not keeps_surge) or step.decision is None:
         return AlarmOutcome(match.target, step.outcome, match.change, match.wake, step.decision, step.note)
+    if dry_run:
+        return AlarmOutcome(match.target, "dry-run", match.change, match.wake, step.decision, "paused: decided, nothing written")
     if step.outcome == "apply":
         applied = adapter.apply(target, step.decision)
         if applied.outcome == "deferred":
