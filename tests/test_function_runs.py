@@ -4,9 +4,11 @@ parameter, notifications on, the janitor applying, parking a weekend. These runs
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -204,3 +206,49 @@ def test_the_pause_switch_makes_every_function_observe_and_write_nothing(deploye
     assert park.handler({"source": "sagescale.schedule", "action": "park"}, context("park"))["targets"]["web"]["outcome"] == "waiting"
     assert deployed.exists("web-ep")
     assert deployed.clients.cloudwatch.describe_alarms(AlarmNamePrefix="sagescale-wake-")["MetricAlarms"] == []
+
+
+def test_status_shows_what_the_controller_is_doing(deployed: Deployed, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing answered "what is it doing right now?": status joins the state table and AWS after
+    reconcile, an alarm, an override, a janitor mark and a park."""
+    from core.bounds import Override
+    from handlers.runtime import get_runtime
+    from sagescale.cli import main
+
+    reconcile.handler(TICK, context("reconcile"))
+    alarm.handler(alarm_sample("alarm-eventbridge-alarm.json", events=EVENTS, at="2026-11-27T12:00:30.000+0000"), context("alarm"))
+    janitor.handler({"source": "sagescale.schedule", "action": "janitor"}, context("janitor"))
+    store = get_runtime().store
+    store.set_override("llm", Override(4, FRIDAY + timedelta(hours=2), "oncall", "load test"))
+    deployed.clock.set(datetime(2026, 11, 28, 0, 5, tzinfo=UTC))
+    park.handler({"source": "sagescale.schedule", "action": "park"}, context("park"))
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+    table = deployed.settings.state_table
+    capsys.readouterr()  # the functions' metric lines
+    code = main(["status", "--policy", str(policy), "--table", table, "--now", (FRIDAY + timedelta(minutes=30)).isoformat(), "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    llm = next(t for t in doc["targets"] if t["target"] == "llm")
+    assert set(llm) >= {"target", "resource", "mode", "bounds", "desired", "current", "status", "last_action", "override", "surge", "next_change"}
+    assert llm["resource"] == "inference-component/llm-ic" and llm["desired"] == 3 and llm["status"] == "InService"
+    assert llm["override"]["min"] == 4 and llm["bounds"]["min"] == 4 and llm["bounds"]["reasons"][0].startswith("override:oncall")
+    assert llm["last_action"]["trigger"].startswith("alarm:") and llm["next_change"] is not None
+    web = next(t for t in doc["targets"] if t["target"] == "web")
+    assert web["parked"] is not None and "error" not in web
+    marked = {m["endpoint"] for m in doc["janitor"]["marked"]}
+    assert "forgotten-ic-endpoint" in marked
+    assert [p["endpoint"] for p in doc["janitor"]["parked"]] == ["web-ep"]
+    code = main(["status", "--policy", str(policy), "--table", table, "--now", (FRIDAY + timedelta(minutes=30)).isoformat()])
+    text = capsys.readouterr().out
+    assert code == 0 and "override min 4 until Fri 27 Nov 14:00 by oncall (load test)" in text and "forgotten-ic-endpoint: deleted after" in text
+
+
+def test_status_exits_1_when_a_target_is_in_error(deployed: Deployed, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sagescale.cli import main
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY.replace("inference_component: llm-ic", "inference_component: {endpoint: no-such-endpoint}"), encoding="utf-8")
+    code = main(["status", "--policy", str(policy), "--table", deployed.settings.state_table, "--target", "llm", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["targets"][0]["error"] == "no inference component on endpoint no-such-endpoint"

@@ -226,6 +226,61 @@ def cmd_wake(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """The live state of every target (or one) and of the janitor; exit 1 if a target is in error."""
+    from core.aws.scaling import ScalingAdapter
+    from core.aws.state import StateStore
+    from core.timewindows import load_zone
+    from sagescale.status import janitor_status, target_status
+
+    policy = load_policy(args.policy)
+    names = selected_targets(policy, args.target)
+    table = state_table(args, required=True)
+    now = _now(args.now)
+    zone = load_zone(policy.timezone)
+    clients = AwsClients()
+    store = StateStore(table or "", clients.dynamodb)
+    targets = target_status(policy, now, ScalingAdapter(clients.sagemaker, clients.autoscaling), store, names)
+    janitor = janitor_status(clients, store, policy)
+    if args.json:
+        print(json.dumps({"at": now.isoformat(), "targets": targets, "janitor": janitor}, indent=2, default=str))
+    else:
+        print(_render_status(targets, janitor, now, zone, policy.timezone))
+    return 1 if any("error" in t for t in targets) else 0
+
+
+def _local(text: str | None, zone: Any) -> str:
+    return datetime.fromisoformat(text).astimezone(zone).strftime("%a %d %b %H:%M") if text else "-"
+
+
+def _render_status(targets: list[dict[str, Any]], janitor: dict[str, Any], now: datetime, zone: Any, timezone: str) -> str:
+    lines = [f"sagescale status at {now.astimezone(zone):%a %d %b %Y %H:%M} ({timezone})", ""]
+    for t in targets:
+        b = t["bounds"]
+        lines.append(f"{t['target']}: {t['resource']}  mode {t['mode'] or '-'}  bounds {b['min']}..{b['max']} ({', '.join(b['reasons'])})")
+        lines.append(f"  copies desired {t['desired']} current {t['current']}  status {t['status']}" + (f"  FAILED: {t['failure_reason']}" if t.get("failure_reason") else ""))
+        if t.get("error"):
+            lines.append(f"  ERROR: {t['error']}")
+        last = t.get("last_action")
+        if last:
+            lines.append(f"  last action {_local(last.get('at'), zone)}: {last.get('from')} -> {last.get('to')} ({', '.join(last.get('reasons', []))}; {last.get('trigger', '')})")
+        if t.get("pending"):
+            lines.append(f"  deferred since {_local(t['pending'].get('at'), zone)}: {t['pending'].get('from')} -> {t['pending'].get('to')} (applied when the resource is ready)")
+        if t.get("override"):
+            o = t["override"]
+            lines.append(f"  override min {o['min']} until {_local(o['until'], zone)} by {o['by']}" + (f" ({o['why']})" if o["why"] else ""))
+        for s in t.get("surge") or []:
+            lines.append(f"  surge min {s['min']} until {_local(s['until'], zone)} (alarm {s['alarm']})")
+        n = t.get("next_change")
+        lines.append(f"  next change {_local(n['at'], zone)}: {n['min']}..{n['max']} ({', '.join(n['reasons'])})" if n else "  next change: none in 14 days")
+    lines.append("")
+    marked = janitor["marked"]
+    lines.append(f"janitor ({'dry run' if janitor['dry_run'] else 'applies'}): " + (f"{len(marked)} endpoint(s) marked" if marked else "nothing marked"))
+    lines += [f"  {m['endpoint']}: deleted after {_local(m['delete_after'], zone) if m['delete_after'][:1].isdigit() else m['delete_after']}" for m in marked]
+    lines += [f"  parked: {p['endpoint']} (target {p['target']}) since {_local(p['since'], zone)}, snapshot {p['snapshot']}" for p in janitor["parked"]]
+    return "\n".join(lines)
+
+
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser("janitor", help="find forgotten endpoints: report, or mark/notify/delete with --apply")
     p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy file (default: the one shipped with the functions)")
@@ -260,3 +315,11 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--from", dest="from_file", help="snapshot JSON file (default: the latest snapshot in the state table)")
     p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
     p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("status", help="what the controller is doing now: every target's bounds, copies, last action, override, next change; the janitor's marks")
+    p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy file (default: the one shipped with the functions)")
+    p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
+    p.add_argument("--target", help="only this target")
+    p.add_argument("--now", help="as if at this ISO 8601 time (default: now)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_status)
