@@ -252,3 +252,17 @@ def test_status_exits_1_when_a_target_is_in_error(deployed: Deployed, tmp_path: 
     code = main(["status", "--policy", str(policy), "--table", deployed.settings.state_table, "--target", "llm", "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert code == 1 and doc["targets"][0]["error"] == "no inference component on endpoint no-such-endpoint"
+
+
+def test_scaling_notifications_say_what_happened_to_which_resource_and_how_to_undo_it(deployed: Deployed) -> None:
+    """The notification said "sagescale: 1 scaling action(s)" and "llm: llm-latency-high ALARM,
+    change +2": nothing a person on call could act on."""
+    sqs, sns = deployed.clients.client("sqs"), deployed.clients.sns
+    queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=deployed.settings.topic_arn or "", Protocol="sqs", Endpoint=arn)
+    alarm.handler(alarm_sample("alarm-eventbridge-alarm.json", events=EVENTS, at="2026-11-27T12:00:30.000+0000"), context("alarm"))
+    (message,) = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])]
+    assert message["Subject"] == "sagescale: llm 1 -> 3 copies (alarm llm-latency-high ALARM)"
+    body = message["Message"]
+    assert "llm (inference-component/llm-ic): 1 -> 3 copies" in body and "sagescale status --target llm" in body and "sagescale override llm" in body

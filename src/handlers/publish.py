@@ -53,10 +53,7 @@ def _publish(result: Any, runtime: Runtime) -> dict[str, Any]:
 def _(result: ReconcileResult, runtime: Runtime) -> dict[str, Any]:
     applied = {n: o for n, o in result.outcomes.items() if o.outcome == "applied" and o.decision is not None}
     count("ScalingActions", len(applied))
-    runtime.notify_actions(
-        [f"{n}: {d.resource} -> {d.count if d.count is not None else d.scalable} ({', '.join(d.bounds.reasons)})"
-         for n, o in applied.items() if (d := o.decision) is not None]
-    )
+    runtime.notify_actions([(n, d, "schedule") for n, o in applied.items() if (d := o.decision) is not None])
     count("Deferred", sum(o.outcome == "deferred" for o in result.outcomes.values()))
     count("ReconcileErrors", len(result.errors))
     for name, outcome in result.outcomes.items():
@@ -82,7 +79,7 @@ def _(report: AlarmReport, runtime: Runtime) -> dict[str, Any]:
         if outcome.outcome == "applied":
             count("WakeFromZero" if outcome.wake else "ScalingActions")
     alarm = report.record
-    runtime.notify_actions([f"{o.target}: {alarm.alarm} {alarm.state}, change {o.change:+d}" for o in report.outcomes if o.outcome == "applied"])
+    runtime.notify_actions([(o.target, o.decision, f"{'wake' if o.wake else 'alarm'} {alarm.alarm} {alarm.state}") for o in report.outcomes if o.outcome == "applied" and o.decision is not None])
     return report.as_dict()
 
 

@@ -40,7 +40,8 @@ class JanitorActions:
             f"sagescale janitor: {facts.name} will be deleted after {verdict.due:%Y-%m-%d %H:%M} UTC",
             f"Endpoint {facts.name} is marked for deletion because: {'; '.join(verdict.reasons)}.\n"
             f"It will be deleted after {verdict.due.isoformat()} (a snapshot is taken first; `sagescale restore {facts.name}` brings it back).\n"
-            f"To keep it: send it traffic, or tag it sagescale:keep=true (or another protect tag of the policy).",
+            f"To keep it: send it traffic, or tag it sagescale:keep=true (or another protect tag of the policy).\n"
+            f"Inspect: sagescale status (the janitor's marks are listed at the end).",
         )
         return f"marked {format_mark(verdict.due)}"
 
