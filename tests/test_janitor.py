@@ -558,3 +558,12 @@ def test_teardown_refuses_components_the_snapshot_does_not_hold(fleet: Fleet) ->
     with pytest.raises(SnapshotError, match="ic-new"):
         teardown(snapshot, fleet.snapshot_clients, sleep=lambda _s: None)
     assert fleet.exists("ic-idle-endpoint")
+
+
+def test_the_janitor_scan_reports_progress(fleet: Fleet) -> None:
+    """The janitor's scan and deletions showed no progress on a terminal."""
+    seen: list[tuple[int, int]] = []
+    result = run_janitor(fleet.policy, NOW, fleet.reader(), None, progress=lambda done, total: seen.append((done, total)))
+    total = len(result.verdicts)
+    assert total > 1 and seen[0] == (0, total) and seen[-1] == (total, total)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)

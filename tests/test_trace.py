@@ -15,7 +15,7 @@ from core.policy import PolicyError
 from core.sim.base import SimConfigError
 from core.sim.packing import needs_from_sdk
 from core.sim.traces import TraceError, generate, parse_trace, read_trace, write_trace
-from sagescale.sim_args import ProgressBar
+from sagescale.common import ProgressBar
 from sagescale.simulate_cmd import add_parsers
 from tests.conftest import EXAMPLES
 
@@ -314,3 +314,13 @@ def test_the_plot_zooms_onto_the_worst_spike_and_shows_what_each_strategy_droppe
         assert zoom.get_xlim()[1] - zoom.get_xlim()[0] < 0.25  # days: a few hours around the spike
     finally:
         plt.close(fig)
+
+
+def test_waiting_on_sagemaker_is_shown_on_a_terminal_only() -> None:
+    """`delete` and `restore` waited on SageMaker for minutes without a word."""
+    from sagescale.common import Waiting
+
+    shown, quiet = io.StringIO(), io.StringIO()
+    Waiting(shown, "deleting llm-endpoint", force=True)(0)
+    Waiting(quiet, "deleting llm-endpoint")(0)  # a StringIO is no terminal
+    assert "deleting llm-endpoint: waiting on SageMaker" in shown.getvalue() and quiet.getvalue() == ""

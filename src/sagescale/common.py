@@ -10,9 +10,10 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 from core.policy import Policy
 from core.timewindows import load_zone, local_to_instant
@@ -89,3 +90,51 @@ def percent(fraction: float) -> str:
         if fraction >= 1 or float(text) < 100:
             return f"{text}%"
     return f"{fraction * 100:.6f}%"
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal (nothing otherwise); no dependency."""
+
+    def __init__(self, stream: IO[str], label: str, *, width: int = 30, force: bool = False) -> None:
+        self.stream = stream
+        self.label = label
+        self.width = width
+        self.enabled = force or (hasattr(stream, "isatty") and stream.isatty())
+        self._shown = -1
+        self._started = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        percent = min(100, done * 100 // total)
+        if percent == self._shown:
+            return
+        self._shown = percent
+        filled = self.width * percent // 100
+        elapsed = time.monotonic() - self._started
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {percent:3d}% {elapsed:5.1f}s")
+        if percent >= 100:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+class Waiting:
+    """A ``sleep`` that says, on a terminal, what it waits for and for how long (nothing otherwise):
+    for ``delete`` and ``restore`` waiting on SageMaker."""
+
+    def __init__(self, stream: IO[str], label: str, *, force: bool = False) -> None:
+        self.stream = stream
+        self.label = label
+        self.enabled = force or (hasattr(stream, "isatty") and stream.isatty())
+        self._started = time.monotonic()
+
+    def __call__(self, seconds: float) -> None:
+        if self.enabled:
+            self.stream.write(f"\r{self.label}: waiting on SageMaker, {time.monotonic() - self._started:5.0f} s")
+            self.stream.flush()
+        time.sleep(seconds)
+
+    def done(self) -> None:
+        if self.enabled and time.monotonic() - self._started > 0:
+            self.stream.write("\n")
+            self.stream.flush()

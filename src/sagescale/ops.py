@@ -12,7 +12,14 @@ from typing import Any
 
 from core.aws.clients import AwsClients
 from core.policy import Policy, load_policy
-from sagescale.common import UsageError, parse_instant, selected_targets, state_table
+from sagescale.common import (
+    ProgressBar,
+    UsageError,
+    Waiting,
+    parse_instant,
+    selected_targets,
+    state_table,
+)
 from sagescale.common import table as text_table
 
 SHIPPED_POLICY = Path(__file__).resolve().parent.parent / "policy" / "policy.yaml"
@@ -58,7 +65,8 @@ def cmd_janitor(args: argparse.Namespace) -> int:
                 clients.sns.publish(TopicArn=topic, Subject=subject[:99], Message=message)
 
         actions = JanitorActions(_snapshot_clients(clients), StateStore(table or "", clients.dynamodb), notify)
-    result = run_janitor(policy, now, reader, actions, endpoint=args.endpoint)
+    bar = None if args.json else ProgressBar(sys.stderr, "janitor")
+    result = run_janitor(policy, now, reader, actions, endpoint=args.endpoint, progress=bar)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
         return 0
@@ -142,7 +150,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
         import time
 
         give_up = time.monotonic() + args.timeout * 60
-        done = teardown(snapshot, sc, with_config_and_models=args.with_config_and_models, deadline=lambda: time.monotonic() > give_up)
+        waiting = Waiting(sys.stderr, f"deleting {args.endpoint}")
+        done = teardown(snapshot, sc, with_config_and_models=args.with_config_and_models, deadline=lambda: time.monotonic() > give_up, sleep=waiting)
+        waiting.done()
         if not done.finished:
             print(f"sagescale: still deleting after {args.timeout} minutes: {', '.join(done.waiting_on)}; run again to resume", file=sys.stderr)
         for step in done.steps:
@@ -179,7 +189,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if snapshot.get("endpoint") != args.endpoint:
         raise UsageError(f"the snapshot is of {snapshot.get('endpoint')!r}, not {args.endpoint!r}")
     try:
-        steps = restore(snapshot, _snapshot_clients(clients))
+        waiting = Waiting(sys.stderr, f"restoring {args.endpoint}")
+        steps = restore(snapshot, _snapshot_clients(clients), sleep=waiting)
+        waiting.done()
     except SnapshotError as exc:
         raise UsageError(str(exc)) from None
     for step in steps:

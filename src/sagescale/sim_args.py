@@ -5,41 +5,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from core.policy import Policy
 from core.sim.base import SimConfigError
 from core.sim.config import SimConfig, load_sim_config
 from core.sim.prices import parse_prices
 from sagescale.common import UsageError
-
-
-class ProgressBar:
-    """A one-line progress bar on a terminal (nothing otherwise); no dependency."""
-
-    def __init__(self, stream: IO[str], label: str, *, width: int = 30, force: bool = False) -> None:
-        self.stream = stream
-        self.label = label
-        self.width = width
-        self.enabled = force or (hasattr(stream, "isatty") and stream.isatty())
-        self._shown = -1
-        self._started = time.monotonic()
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or total <= 0:
-            return
-        percent = min(100, done * 100 // total)
-        if percent == self._shown:
-            return
-        self._shown = percent
-        filled = self.width * percent // 100
-        elapsed = time.monotonic() - self._started
-        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {percent:3d}% {elapsed:5.1f}s")
-        if percent >= 100:
-            self.stream.write("\n")
-        self.stream.flush()
 
 
 def choose_target(policy: Policy, wanted: str | None) -> str:

@@ -12,8 +12,8 @@ from core.policy import load_policy
 from core.sim.base import SimConfigError
 from core.sim.results import Simulation
 from core.sim.run import simulate
-from sagescale.common import UsageError, parse_instant, percent
-from sagescale.sim_args import ProgressBar, check_plot_target, choose_target, sim_config
+from sagescale.common import ProgressBar, UsageError, parse_instant, percent
+from sagescale.sim_args import check_plot_target, choose_target, sim_config
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

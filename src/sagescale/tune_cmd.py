@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from core.policy import PolicyError, parse_policy, policy_data
-from sagescale.common import UsageError, percent, table
-from sagescale.sim_args import ProgressBar, check_plot_target, choose_target, sim_config
+from sagescale.common import ProgressBar, UsageError, percent, table
+from sagescale.sim_args import check_plot_target, choose_target, sim_config
 
 
 def cmd_tune(args: argparse.Namespace) -> int:

@@ -110,11 +110,16 @@ def run_janitor(
     actions: JanitorActions | None,
     *,
     endpoint: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> JanitorResult:
-    """One pass of the ladder over the fleet (or one ``endpoint``). ``actions=None`` is a dry run."""
+    """One pass of the ladder over the fleet (or one ``endpoint``). ``actions=None`` is a dry run.
+    ``progress(done, total)`` is told after each endpoint (a progress bar on a terminal)."""
     require_aware(now, "now")
     result = JanitorResult(now, actions is None)
-    for facts in reader.read(policy, now, endpoint):
+    fleet = reader.read(policy, now, endpoint)
+    for number, facts in enumerate(fleet, 1):
+        if progress is not None:
+            progress(number - 1, len(fleet))
         verdict = judge(facts, policy.janitor, now)
         result.verdicts.append(verdict)
         log.info("janitor verdict", extra={"verdict": verdict.as_dict()})
@@ -125,6 +130,8 @@ def run_janitor(
         except (ClientError, BotoCoreError, RuntimeError) as exc:
             log.exception("janitor: %s on %s failed", verdict.action, facts.name)
             result.done[facts.name] = f"error: {type(exc).__name__}: {exc}"
+    if progress is not None:
+        progress(len(fleet), len(fleet))
     return result
 
 
