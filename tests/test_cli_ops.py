@@ -39,7 +39,7 @@ def local_emulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     policy = tmp_path / "policy.yaml"
     policy.write_text(ALWAYS_THREE)
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    proc = subprocess.Popen([SCRIPT, "local", "--port", "0", "--seed", str(policy)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen([SCRIPT, "local", "--port", "0", "--populate", str(policy)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()

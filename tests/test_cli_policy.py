@@ -215,3 +215,22 @@ def test_calendar_plot_is_a_heat_map_with_a_row_per_target(tmp_path: Path, capsy
         plt.close(fig)
     rows = rows_for(policy, start, end, ["llm", "web"])
     assert {t.bounds.min for t in rows["llm"]} >= {0, 1, 6} and {t.bounds.min for t in rows["web"]} == {2}
+
+
+def test_one_cli_the_policy_and_the_time_are_passed_the_same_way_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
+    """The policy was positional for some commands and --policy for others, and "as if at this
+    time" was --at for plan but --now for janitor and wake; `local --seed` took a policy while
+    `trace --seed` and `tune --seed` took a number. Every command now takes --policy and --at."""
+    policy = str(EXAMPLES / "llm-retail.yaml")
+    at = "2026-11-27T03:00:00-05:00"
+    assert main(["plan", policy, "--at", at, "--json"]) == 0
+    positional = json.loads(capsys.readouterr().out)
+    assert main(["plan", "--policy", policy, "--now", at, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == positional
+    assert main(["plan", "--json"]) == 2 and "give the policy file" in capsys.readouterr().err
+    assert main(["plan", policy, "--policy", str(EXAMPLES / "llm-retail-tuned.yaml")]) == 2 and "two policies given" in capsys.readouterr().err
+    assert main(["janitor", "--policy", policy, "--at", at, "--apply"]) == 2 and "--at is a what-if" in capsys.readouterr().err
+    from sagescale.cli import build_parser
+
+    local = build_parser().parse_args(["local", "--populate", policy])
+    assert local.populate == policy and not hasattr(local, "seed")

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from core.policy import PolicyError
 from core.timewindows import NaiveDatetimeError
 from sagescale import local_cmd, ops, policy_cmd, simulate_cmd, tune_cmd
-from sagescale.common import Parser, UsageError
+from sagescale.common import Parser, UsageError, settle_arguments
 
 COMMAND_MODULES = (policy_cmd, local_cmd, ops, simulate_cmd, tune_cmd)
 
@@ -45,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = None
     try:
         args = parser.parse_args(argv)
+        settle_arguments(args)
         code: int = args.func(args)
         sys.stdout.flush()
         return code

@@ -138,3 +138,28 @@ class Waiting:
         if self.enabled and time.monotonic() - self._started > 0:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def add_policy(parser: argparse.ArgumentParser, *, positional: bool, default: str | None = None, required: bool = False, help: str = "the policy file") -> None:
+    """The policy, passed the same way to every command: ``--policy FILE`` everywhere (and, where
+    DESIGN.md's command line has it, as the first argument too)."""
+    if positional:
+        parser.add_argument("policy", nargs="?", help=f"{help} (or --policy FILE)")
+        parser.add_argument("--policy", dest="policy_option", metavar="FILE", help=help)
+    else:
+        parser.add_argument("--policy", default=default, required=required, help=help)
+
+
+def add_time(parser: argparse.ArgumentParser, help: str) -> None:
+    """The one flag for "as if at this time": ``--at TIME`` (``--now`` is the same flag)."""
+    parser.add_argument("--at", "--now", dest="at", metavar="TIME", help=help)
+
+
+def settle_arguments(args: argparse.Namespace) -> None:
+    """After parsing: the policy given either way, and not both ways differently."""
+    if hasattr(args, "policy_option"):
+        if args.policy and args.policy_option and args.policy != args.policy_option:
+            raise UsageError(f"two policies given ({args.policy} and --policy {args.policy_option}); give one")
+        args.policy = args.policy or args.policy_option
+        if not args.policy:
+            raise UsageError("give the policy file: POLICY or --policy FILE")

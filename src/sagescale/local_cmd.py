@@ -59,7 +59,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     if args.env:  # for `eval "$(sagescale local --env)"` against an emulator already running
         print(env_lines(f"http://127.0.0.1:{args.port}", stack))
         return 0
-    policy = load_policy(args.seed) if args.seed else None
+    policy = load_policy(args.populate) if args.populate else None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -101,7 +101,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
     p = sub.add_parser("local", help="run the local AWS emulator with the stack's tables, topics and queues")
     p.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (default 4566; 0 picks a free one)")
-    p.add_argument("--seed", help="also create the endpoints and inference components this policy names")
+    p.add_argument("--populate", metavar="POLICY", help="also create the endpoints and inference components this policy names")
     p.add_argument("--env", action="store_true", help="print the export lines for an emulator on --port and exit (eval \"$(sagescale local --env)\")")
     p.add_argument("--template", type=Path, help="template (default: template.yaml of this checkout)")
     p.set_defaults(func=cmd_local)

@@ -16,6 +16,7 @@ from sagescale.common import (
     ProgressBar,
     UsageError,
     Waiting,
+    add_time,
     parse_instant,
     selected_targets,
     state_table,
@@ -26,7 +27,7 @@ SHIPPED_POLICY = Path(__file__).resolve().parent.parent / "policy" / "policy.yam
 
 
 def _now(text: str | None) -> datetime:
-    return parse_instant(text, "--now") if text else datetime.now(UTC)
+    return parse_instant(text, "--at") if text else datetime.now(UTC)
 
 
 def _snapshot_clients(clients: AwsClients) -> Any:
@@ -46,11 +47,11 @@ def cmd_janitor(args: argparse.Namespace) -> int:
     from core.janitor import summarize
 
     policy: Policy = load_policy(args.policy)
-    if args.now and args.apply:
+    if args.at and args.apply:
         # a what-if time would judge metrics, ages and grace periods against a clock that is not now
-        raise UsageError("--now is a what-if: it never acts (drop --apply)")
-    apply = not args.now and (args.apply or not policy.janitor.dry_run)
-    now = _now(args.now)
+        raise UsageError("--at is a what-if: it never acts (drop --apply)")
+    apply = not args.at and (args.apply or not policy.janitor.dry_run)
+    now = _now(args.at)
     clients = AwsClients()
     reader = FleetReader(clients.sagemaker, clients.client("resourcegroupstaggingapi"), clients.cloudwatch)
     actions = None
@@ -212,7 +213,7 @@ def cmd_wake(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     selected_targets(policy, args.target)
     table = state_table(args, required=True)
-    now = _now(args.now)
+    now = _now(args.at)
     zone = load_zone(policy.timezone)
     clients = AwsClients()
     store = StateStore(table or "", clients.dynamodb)
@@ -248,7 +249,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     names = selected_targets(policy, args.target)
     table = state_table(args, required=True)
-    now = _now(args.now)
+    now = _now(args.at)
     zone = load_zone(policy.timezone)
     clients = AwsClients()
     store = StateStore(table or "", clients.dynamodb)
@@ -297,7 +298,7 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("janitor", help="find forgotten endpoints: report, or mark/notify/delete with --apply")
     p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy file (default: the one shipped with the functions)")
     p.add_argument("--apply", action="store_true", help="act: mark, notify, delete after the grace period (default: dry run)")
-    p.add_argument("--now", help="evaluate as if at this ISO 8601 time: a what-if that never acts")
+    add_time(p, "evaluate as if at this ISO 8601 time: a what-if that never acts")
     p.add_argument("--endpoint", help="only this endpoint")
     p.add_argument("--table", help="state table for snapshots (default: $SAGESCALE_STATE_TABLE)")
     p.add_argument("--topic", help="SNS topic for notifications (default: $SAGESCALE_TOPIC_ARN)")
@@ -319,7 +320,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("target")
     p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy file (default: the one shipped with the functions)")
     p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
-    p.add_argument("--now", help="as if at this ISO 8601 time")
+    add_time(p, "as if at this ISO 8601 time")
     p.set_defaults(func=cmd_wake)
 
     p = sub.add_parser("restore", help="recreate a deleted endpoint from its snapshot")
@@ -332,6 +333,6 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy file (default: the one shipped with the functions)")
     p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
     p.add_argument("--target", help="only this target")
-    p.add_argument("--now", help="as if at this ISO 8601 time (default: now)")
+    add_time(p, "as if at this ISO 8601 time (default: now)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_status)

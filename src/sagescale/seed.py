@@ -1,7 +1,7 @@
 """Create, on the emulator, the SageMaker resources a policy names: a model, an endpoint
 config, an endpoint and (for inference-component targets) the inference component.
 
-For ``sagescale local --seed``, the demo and the tests; never used against real AWS.
+For ``sagescale local --populate``, the demo and the tests; never used against real AWS.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from core.policy import load_policy
 from core.sim.base import SimConfigError
 from core.sim.results import Simulation
 from core.sim.run import simulate
-from sagescale.common import ProgressBar, UsageError, parse_instant, percent
+from sagescale.common import ProgressBar, UsageError, add_policy, parse_instant, percent
 from sagescale.sim_args import check_plot_target, choose_target, sim_config
 
 
@@ -215,7 +215,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     from core.sim.traces import KINDS
 
     p = sub.add_parser("simulate", help="replay a traffic trace against the policy and baselines, and price it")
-    p.add_argument("policy")
+    add_policy(p, positional=True)
     p.add_argument("--trace", required=True, help="CSV with columns timestamp,requests (requests per minute)")
     p.add_argument("--target", help="the policy's target (needed when it has several)")
     p.add_argument("--sim-config", help="YAML with the simulation parameters (capacity, instance type, alarms...); see docs/simulator.md")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.policy import PolicyError, parse_policy, policy_data
-from sagescale.common import ProgressBar, UsageError, percent, table
+from sagescale.common import ProgressBar, UsageError, add_policy, percent, table
 from sagescale.sim_args import check_plot_target, choose_target, sim_config
 
 
@@ -114,7 +114,7 @@ def plot_pareto(result: Any, path: str) -> None:
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``tune`` subcommand."""
     p = sub.add_parser("tune", help="search the policy's parameters on traces (optuna) and write the best policy")
-    p.add_argument("policy")
+    add_policy(p, positional=True)
     p.add_argument("--trace", action="append", required=True, help="CSV trace (repeat for several; the constraint holds on each)")
     p.add_argument("--target", help="the policy's target (needed when it has several)")
     p.add_argument("--sim-config", help="YAML with the simulation parameters; see docs/simulator.md")
