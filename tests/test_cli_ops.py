@@ -208,3 +208,24 @@ def test_local_env_prints_every_variable_a_tool_needs(local_emulator: tuple[str,
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=clean, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ACTIVE"
+
+
+def test_every_command_has_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every command that reports takes --json (delete, restore and wake did not)."""
+    from sagescale.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    exempt = {"local", "replay", "trace", "schema"}  # they print a URL, JSON already, a CSV, a JSON Schema
+    lacking = [name for name, p in sub.choices.items() if name not in exempt and "--json" not in p._option_string_actions]
+    assert lacking == []
+
+
+def test_wake_json(env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.emulated import POLICY
+
+    policy = tmp_path / "wake-policy.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+    assert main(["wake", "llm", "--policy", str(policy), "--table", env.runtime.settings.state_table, "--at", "2026-11-24T12:00:00-05:00", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["command"] == "wake" and doc["ok"] is True and "nothing to wake" in doc["lines"][0]

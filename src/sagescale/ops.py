@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,26 @@ from sagescale.common import (
 from sagescale.common import table as text_table
 
 SHIPPED_POLICY = Path(__file__).resolve().parent.parent / "policy" / "policy.yaml"
+
+
+def _reporter(args: argparse.Namespace) -> tuple[Callable[[str], None], Callable[[int], int]]:
+    """``say`` prints a line for people, or, with ``--json``, keeps it; ``report(code)`` then prints
+    ``{"ok", "exit_code", "lines"}`` and returns the code."""
+    lines: list[str] = []
+    as_json = bool(getattr(args, "json", False))
+
+    def say(line: str) -> None:
+        if as_json:
+            lines.append(line.strip())
+        else:
+            print(line)
+
+    def report(code: int) -> int:
+        if as_json:
+            print(json.dumps({"command": args.command, "ok": code == 0, "exit_code": code, "lines": lines}, indent=2))
+        return code
+
+    return say, report
 
 
 def _now(text: str | None) -> datetime:
@@ -125,6 +146,7 @@ def _confirm(endpoint: str, yes: bool) -> None:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
+    say, report = _reporter(args)
     from botocore.exceptions import BotoCoreError, ClientError
 
     from core.aws.snapshot import SnapshotError, capture, leftovers, teardown
@@ -141,11 +163,11 @@ def cmd_delete(args: argparse.Namespace) -> int:
         raise UsageError(f"refusing to delete {args.endpoint}: " + "; ".join(refusals) + " (--force deletes it anyway)")
     _confirm(args.endpoint, args.yes)
     local = _save_local(snapshot, Path(args.snapshot_dir))
-    print(f"snapshot: {local}")
+    say(f"snapshot: {local}")
     table = state_table(args, required=False)
     if table:
         StateStore(table, clients.dynamodb).put_snapshot(snapshot)
-        print(f"snapshot: state table {table}, key {snapshot['taken_at']}")
+        say(f"snapshot: state table {table}, key {snapshot['taken_at']}")
     failure = None
     try:
         import time
@@ -157,7 +179,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
         if not done.finished:
             print(f"sagescale: still deleting after {args.timeout} minutes: {', '.join(done.waiting_on)}; run again to resume", file=sys.stderr)
         for step in done.steps:
-            print(f"  {step}")
+            say(f"  {step}")
     except (ClientError, BotoCoreError) as exc:
         failure = f"{type(exc).__name__}: {exc}"
         print(f"sagescale: delete stopped: {failure}", file=sys.stderr)
@@ -166,13 +188,14 @@ def cmd_delete(args: argparse.Namespace) -> int:
         print("left behind (should be gone):", file=sys.stderr)
         for item in left:
             print(f"  {item}", file=sys.stderr)
-        return 1
+        return report(1)
     kept = "" if args.with_config_and_models else f" (kept: endpoint config {snapshot['endpoint_config']['EndpointConfigName']} and its models)"
-    print(f"{args.endpoint}: nothing left behind{kept}; restore with: sagescale restore {args.endpoint} --from {local}")
-    return 1 if failure else 0
+    say(f"{args.endpoint}: nothing left behind{kept}; restore with: sagescale restore {args.endpoint} --from {local}")
+    return report(1 if failure else 0)
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    say, report = _reporter(args)
     from core.aws.snapshot import SnapshotError, restore
     from core.aws.state import StateStore
 
@@ -196,13 +219,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
     except SnapshotError as exc:
         raise UsageError(str(exc)) from None
     for step in steps:
-        print(f"  {step}")
-    print(f"{args.endpoint}: restored from the snapshot of {snapshot['taken_at']}")
-    return 0
+        say(f"  {step}")
+    say(f"{args.endpoint}: restored from the snapshot of {snapshot['taken_at']}")
+    return report(0)
 
 
 def cmd_wake(args: argparse.Namespace) -> int:
     """Bring a target up now and keep it at >= 1 until its idle window ends (an override)."""
+    say, report = _reporter(args)
     from datetime import timedelta
 
     from core.aws.parking import Parking, run_parking
@@ -221,22 +245,22 @@ def cmd_wake(args: argparse.Namespace) -> int:
     override = state.override if state.override is not None and state.override.until > now else None
     bounds = effective_bounds(policy, args.target, now, override=override)
     if bounds.min >= 1 and state.parked is None:
-        print(f"{args.target}: not idle (min {bounds.min} now: {', '.join(bounds.reasons)}); nothing to wake")
-        return 0
+        say(f"{args.target}: not idle (min {bounds.min} now: {', '.join(bounds.reasons)}); nothing to wake")
+        return report(0)
     ahead = [t for t in transitions(policy, now, now + timedelta(days=14), [args.target]) if t.at > now and t.bounds.min > 0]
     until = ahead[0].at if ahead else now + timedelta(hours=24)
     if override is not None and override.min >= 1:  # an operator's larger (or equal) override stays
-        print(f"{args.target}: kept the override min {override.min} until {override.until.astimezone(zone).isoformat()} ({policy.timezone}), by {override.by}")
+        say(f"{args.target}: kept the override min {override.min} until {override.until.astimezone(zone).isoformat()} ({policy.timezone}), by {override.by}")
     else:
         store.set_override(args.target, Override(1, until, by=os.environ.get("USER", "operator"), why="sagescale wake"))
-        print(f"{args.target}: min 1 until {until.astimezone(zone).isoformat()} ({policy.timezone}, the end of its idle window)")
+        say(f"{args.target}: min 1 until {until.astimezone(zone).isoformat()} ({policy.timezone}, the end of its idle window)")
     if policy.targets[args.target].park:
         result = run_parking(policy, now, Parking(_snapshot_clients(clients), store), targets=[args.target], wake=True)
         outcome, message = result.outcomes[args.target]
-        print(f"{args.target}: {outcome}{': ' + message if message else ''}")
-        return 1 if outcome == "error" else 0
-    print(f"{args.target}: the next reconcile scales it to at least 1")
-    return 0
+        say(f"{args.target}: {outcome}{': ' + message if message else ''}")
+        return report(1 if outcome == "error" else 0)
+    say(f"{args.target}: the next reconcile scales it to at least 1")
+    return report(0)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -314,6 +338,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--table", help="also store the snapshot in this state table (default: $SAGESCALE_STATE_TABLE)")
     p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy whose protect tags and targets are respected (default: the shipped one)")
     p.add_argument("--force", action="store_true", help="delete even an endpoint with a protect tag or one a policy target manages")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_delete)
 
     p = sub.add_parser("wake", help="bring a target up now (unpark it) and hold it at >= 1 until its idle window ends")
@@ -321,12 +346,14 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy file (default: the one shipped with the functions)")
     p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
     add_time(p, "as if at this ISO 8601 time")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_wake)
 
     p = sub.add_parser("restore", help="recreate a deleted endpoint from its snapshot")
     p.add_argument("endpoint")
     p.add_argument("--from", dest="from_file", help="snapshot JSON file (default: the latest snapshot in the state table)")
     p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("status", help="what the controller is doing now: every target's bounds, copies, last action, override, next change; the janitor's marks")
