@@ -15,8 +15,8 @@ from core.policy import PolicyError
 from core.sim.base import SimConfigError
 from core.sim.packing import needs_from_sdk
 from core.sim.traces import TraceError, generate, parse_trace, read_trace, write_trace
+from sagescale.commands import declare
 from sagescale.common import ProgressBar
-from sagescale.simulate_cmd import add_parsers
 from tests.conftest import EXAMPLES
 
 HEADER = "timestamp,requests\n"
@@ -27,7 +27,7 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     from sagescale.common import Parser, UsageError
 
     parser = Parser(prog="sagescale")
-    add_parsers(parser.add_subparsers(dest="command", required=True, parser_class=Parser))
+    declare(parser.add_subparsers(dest="command", required=True, parser_class=Parser))
     try:
         args = parser.parse_args(argv)
         code: int = args.func(args)

@@ -2,7 +2,7 @@
 
 Exit codes: 0 success, 2 bad input (the message names the problem), 1 an AWS or
 internal error. ``--json`` gives machine-readable output on stdout. Every command
-registers here, from its module's ``add_parsers``; what they share is ``sagescale.common``.
+is declared in ``sagescale.commands``; what they share is ``sagescale.common``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from collections.abc import Sequence
 
 from core.policy import PolicyError
 from core.timewindows import NaiveDatetimeError
-from sagescale import local_cmd, ops, policy_cmd, simulate_cmd, tune_cmd
+from sagescale.commands import declare
 from sagescale.common import Parser, UsageError, settle_arguments
-
-COMMAND_MODULES = (policy_cmd, local_cmd, ops, simulate_cmd, tune_cmd)
 
 
 def _version() -> str:
@@ -34,8 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sagescale {_version()}")
     parser.add_argument("--debug", action="store_true", help="on an error, print the traceback")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for module in COMMAND_MODULES:
-        module.add_parsers(sub)
+    declare(sub)
     return parser
 
 

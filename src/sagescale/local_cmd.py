@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from core.policy import load_policy
@@ -87,25 +86,3 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     run_demo(sys.stdout, as_json=args.json)
     return 0
-
-
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the ``replay``, ``local``, ``demo`` subcommands."""
-    p = sub.add_parser("replay", help="invoke a function of template.yaml with an event file, as sam local invoke does")
-    p.add_argument("function", help="logical id in template.yaml, e.g. ReconcileFunction")
-    p.add_argument("event", help="event JSON file, e.g. events/reconcile-tick.json")
-    p.add_argument("--endpoint-url", help="AWS endpoint (e.g. a running 'sagescale local'); default: an embedded emulator")
-    p.add_argument("--policy", help="policy file instead of the one shipped with the function")
-    p.add_argument("--template", type=Path, help="template (default: template.yaml of this checkout)")
-    p.set_defaults(func=cmd_replay)
-
-    p = sub.add_parser("local", help="run the local AWS emulator with the stack's tables, topics and queues")
-    p.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (default 4566; 0 picks a free one)")
-    p.add_argument("--populate", metavar="POLICY", help="also create the endpoints and inference components this policy names")
-    p.add_argument("--env", action="store_true", help="print the export lines for an emulator on --port and exit (eval \"$(sagescale local --env)\")")
-    p.add_argument("--template", type=Path, help="template (default: template.yaml of this checkout)")
-    p.set_defaults(func=cmd_local)
-
-    p = sub.add_parser("demo", help="a scripted Thanksgiving week on the embedded emulator")
-    p.add_argument("--json", action="store_true", help="machine-readable timeline")
-    p.set_defaults(func=cmd_demo)

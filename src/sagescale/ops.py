@@ -17,7 +17,6 @@ from sagescale.common import (
     ProgressBar,
     UsageError,
     Waiting,
-    add_time,
     parse_instant,
     selected_targets,
     state_table,
@@ -316,50 +315,3 @@ def _render_status(targets: list[dict[str, Any]], janitor: dict[str, Any], now: 
     lines += [f"  {m['endpoint']}: deleted after {_local(m['delete_after'], zone) if m['delete_after'][:1].isdigit() else m['delete_after']}" for m in marked]
     lines += [f"  parked: {p['endpoint']} (target {p['target']}) since {_local(p['since'], zone)}, snapshot {p['snapshot']}" for p in janitor["parked"]]
     return "\n".join(lines)
-
-
-def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("janitor", help="find forgotten endpoints: report, or mark/notify/delete with --apply")
-    p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy file (default: the one shipped with the functions)")
-    p.add_argument("--apply", action="store_true", help="act: mark, notify, delete after the grace period (default: dry run)")
-    add_time(p, "evaluate as if at this ISO 8601 time: a what-if that never acts")
-    p.add_argument("--endpoint", help="only this endpoint")
-    p.add_argument("--table", help="state table for snapshots (default: $SAGESCALE_STATE_TABLE)")
-    p.add_argument("--topic", help="SNS topic for notifications (default: $SAGESCALE_TOPIC_ARN)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_janitor)
-
-    p = sub.add_parser("delete", help="safe manual delete: snapshot, delete in order, verify nothing is left")
-    p.add_argument("endpoint")
-    p.add_argument("--with-config-and-models", action="store_true", help="also delete the endpoint config and models")
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--timeout", type=int, default=30, help="minutes to wait for inference components to go (default 30)")
-    p.add_argument("--snapshot-dir", default="sagescale-snapshots", help="where the snapshot JSON is written (default ./sagescale-snapshots)")
-    p.add_argument("--table", help="also store the snapshot in this state table (default: $SAGESCALE_STATE_TABLE)")
-    p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy whose protect tags and targets are respected (default: the shipped one)")
-    p.add_argument("--force", action="store_true", help="delete even an endpoint with a protect tag or one a policy target manages")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_delete)
-
-    p = sub.add_parser("wake", help="bring a target up now (unpark it) and hold it at >= 1 until its idle window ends")
-    p.add_argument("target")
-    p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy file (default: the one shipped with the functions)")
-    p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
-    add_time(p, "as if at this ISO 8601 time")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_wake)
-
-    p = sub.add_parser("restore", help="recreate a deleted endpoint from its snapshot")
-    p.add_argument("endpoint")
-    p.add_argument("--from", dest="from_file", help="snapshot JSON file (default: the latest snapshot in the state table)")
-    p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_restore)
-
-    p = sub.add_parser("status", help="what the controller is doing now: every target's bounds, copies, last action, override, next change; the janitor's marks")
-    p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy file (default: the one shipped with the functions)")
-    p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
-    p.add_argument("--target", help="only this target")
-    add_time(p, "as if at this ISO 8601 time (default: now)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_status)

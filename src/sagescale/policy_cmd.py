@@ -14,8 +14,6 @@ from core.policy import load_policy
 from core.timewindows import load_zone
 from sagescale.common import (
     UsageError,
-    add_policy,
-    add_time,
     emit,
     parse_instant,
     range_edge,
@@ -152,43 +150,3 @@ def cmd_schema(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
-
-
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the ``validate``, ``plan``, ``calendar``, ``override`` subcommands."""
-    p = sub.add_parser("validate", help="validate a policy file")
-    add_policy(p, positional=True)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_validate)
-
-    p = sub.add_parser("plan", help="effective bounds of every target at a time")
-    add_policy(p, positional=True)
-    add_time(p, "ISO 8601 time with offset (default: now)")
-    p.add_argument("--target", help="only this target")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_plan)
-
-    p = sub.add_parser("calendar", help="every change of effective bounds in a date range")
-    add_policy(p, positional=True)
-    p.add_argument("--from", dest="from_", required=True, help="first DATE (local midnight) or ISO time")
-    p.add_argument("--to", required=True, help="last DATE (inclusive) or ISO time (exclusive)")
-    p.add_argument("--plot", metavar="PNG", help="also write the bounds as a heat map, one row per target (needs matplotlib)")
-    p.add_argument("--target", help="only this target")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_calendar)
-
-    p = sub.add_parser("override", help="set or clear an operator override of a target's minimum")
-    p.add_argument("target")
-    add_policy(p, positional=False, required=True, help="the policy (to check the target name)")
-    p.add_argument("--min", type=int, help="minimum while the override holds")
-    p.add_argument("--until", help="ISO 8601 expiry with offset")
-    p.add_argument("--by", help="who (default: $USER)")
-    p.add_argument("--why", help="reason, shown in decisions")
-    p.add_argument("--clear", action="store_true", help="remove the override")
-    p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_override)
-
-    p = sub.add_parser("schema", help="write the policy's JSON Schema (for editors: yaml-language-server)")
-    p.add_argument("--out", help="file to write (default: stdout)")
-    p.set_defaults(func=cmd_schema)

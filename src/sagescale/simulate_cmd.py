@@ -12,7 +12,7 @@ from core.policy import load_policy
 from core.sim.base import SimConfigError
 from core.sim.results import Simulation
 from core.sim.run import simulate
-from sagescale.common import ProgressBar, UsageError, add_policy, parse_instant, percent
+from sagescale.common import ProgressBar, UsageError, parse_instant, percent
 from sagescale.sim_args import check_plot_target, choose_target, sim_config
 
 
@@ -208,37 +208,3 @@ def cmd_trace(args: argparse.Namespace) -> int:
     else:
         write_trace(trace, sys.stdout, zone)
     return 0
-
-
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the ``simulate`` and ``trace`` subcommands."""
-    from core.sim.traces import KINDS
-
-    p = sub.add_parser("simulate", help="replay a traffic trace against the policy and baselines, and price it")
-    add_policy(p, positional=True)
-    p.add_argument("--trace", required=True, help="CSV with columns timestamp,requests (requests per minute)")
-    p.add_argument("--target", help="the policy's target (needed when it has several)")
-    p.add_argument("--sim-config", help="YAML with the simulation parameters (capacity, instance type, alarms...); see docs/simulator.md")
-    p.add_argument("--static", type=int, default=4, metavar="N", help="copies of the static baseline (default 4)")
-    p.add_argument("--capacity-per-copy", dest="capacity_per_copy", type=float, help="requests per minute one copy serves (overrides the config)")
-    p.add_argument("--instance-type", dest="instance_type", help="instance type (overrides the config)")
-    p.add_argument("--price-per-hour", dest="price_per_hour", type=float, help="USD per instance-hour (overrides the price table)")
-    p.add_argument("--copy-start", dest="copy_start_minutes", type=int, help="minutes until a copy serves on a running instance")
-    p.add_argument("--instance-start", dest="instance_start_minutes", type=int, help="minutes until a copy serves on a new instance")
-    p.add_argument("--prices", help="JSON price table {\"prices\": {type: usd_per_hour}} instead of the shipped one")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--plot", metavar="PNG", help="write a plot of demand and each strategy's capacity (needs matplotlib)")
-    p.set_defaults(func=cmd_simulate)
-
-    p = sub.add_parser("trace", help="generate a synthetic traffic trace (deterministic with --seed)")
-    p.add_argument("kind", choices=KINDS)
-    p.add_argument("--out", help="CSV file to write (default: stdout)")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--start", help="first day, YYYY-MM-DD (default: 2026-11-23 for holiday-week, else 2026-09-14)")
-    p.add_argument("--days", type=int, default=7)
-    p.add_argument("--mean", type=float, default=100.0, help="average requests per minute, spike excluded (default 100)")
-    p.add_argument("--peak", type=float, default=10_000.0, help="spike peak in requests per minute (default 10000)")
-    p.add_argument("--timezone", default="America/New_York", help="zone of the day shape and the written timestamps")
-    p.add_argument("--spike-at", action="append", metavar="TIME", help="an unannounced spike to --peak at this ISO 8601 time with offset, day or night (repeatable); replaces the kind's own spike")
-    p.add_argument("--spike-minutes", type=int, default=20, metavar="N", help="minutes a placed spike holds its peak (default 20; it ramps over 3 and decays over 30)")
-    p.set_defaults(func=cmd_trace)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.policy import PolicyError, parse_policy, policy_data
-from sagescale.common import ProgressBar, UsageError, add_policy, percent, table
+from sagescale.common import ProgressBar, UsageError, percent, table
 from sagescale.sim_args import check_plot_target, choose_target, sim_config
 
 
@@ -109,22 +109,3 @@ def plot_pareto(result: Any, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-
-
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the ``tune`` subcommand."""
-    p = sub.add_parser("tune", help="search the policy's parameters on traces (optuna) and write the best policy")
-    add_policy(p, positional=True)
-    p.add_argument("--trace", action="append", required=True, help="CSV trace (repeat for several; the constraint holds on each)")
-    p.add_argument("--target", help="the policy's target (needed when it has several)")
-    p.add_argument("--sim-config", help="YAML with the simulation parameters; see docs/simulator.md")
-    p.add_argument("--min-served", type=float, required=True, metavar="F", help="served fraction every trace must reach, e.g. 0.999")
-    p.add_argument("--trials", type=int, default=40, help="trials (default 40; the first is the policy as it is)")
-    p.add_argument("--seed", type=int, default=1, help="sampler seed: the same seed gives the same trials")
-    p.add_argument("--jobs", type=int, help="worker processes (default: the cores, at most two per trace)")
-    p.add_argument("--out", required=True, metavar="TUNED.yaml", help="where to write the tuned policy (comments kept)")
-    p.add_argument("--plot", metavar="PNG", help="write the trials and the Pareto front (needs matplotlib)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    for name in ("capacity_per_copy", "instance_type", "price_per_hour", "copy_start_minutes", "instance_start_minutes", "prices"):
-        p.set_defaults(**{name: None})
-    p.set_defaults(func=cmd_tune)
