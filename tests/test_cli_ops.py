@@ -216,8 +216,7 @@ def test_every_command_has_json(capsys: pytest.CaptureFixture[str]) -> None:
 
     parser = build_parser()
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-    exempt = {"local", "replay", "trace", "schema"}  # they print a URL, JSON already, a CSV, a JSON Schema
-    lacking = [name for name, p in sub.choices.items() if name not in exempt and "--json" not in p._option_string_actions]
+    lacking = [name for name, p in sub.choices.items() if "--json" not in p._option_string_actions]
     assert lacking == []
 
 

@@ -53,11 +53,13 @@ def declare(sub: Any) -> None:
     p.set_defaults(func=cmd_override)
 
     p = sub.add_parser("schema", help="write the policy's JSON Schema (for editors: yaml-language-server)")
+    p.add_argument("--json", action="store_true", help="accepted for uniformity: the schema is JSON")
     p.add_argument("--out", help="file to write (default: stdout)")
     p.set_defaults(func=cmd_schema)
 
     # -- local_cmd
     p = sub.add_parser("replay", help="invoke a function of template.yaml with an event file, as sam local invoke does")
+    p.add_argument("--json", action="store_true", help="accepted for uniformity: the output is always JSON")
     p.add_argument("function", help="logical id in template.yaml, e.g. ReconcileFunction")
     p.add_argument("event", help="event JSON file, e.g. events/reconcile-tick.json")
     p.add_argument("--endpoint-url", help="AWS endpoint (e.g. a running 'sagescale local'); default: an embedded emulator")
@@ -66,6 +68,7 @@ def declare(sub: Any) -> None:
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("local", help="run the local AWS emulator with the stack's tables, topics and queues")
+    p.add_argument("--json", action="store_true", help="with --env, the variables as a JSON object")
     p.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (default 4566; 0 picks a free one)")
     p.add_argument("--populate", metavar="POLICY", help="also create the endpoints and inference components this policy names")
     p.add_argument("--env", action="store_true", help="print the export lines for an emulator on --port and exit (eval \"$(sagescale local --env)\")")
@@ -142,6 +145,7 @@ def declare(sub: Any) -> None:
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("trace", help="generate a synthetic traffic trace (deterministic with --seed)")
+    p.add_argument("--json", action="store_true", help="with --out, print a summary of the written trace as JSON")
     p.add_argument("kind", choices=KINDS)
     p.add_argument("--out", help="CSV file to write (default: stdout)")
     p.add_argument("--seed", type=int, default=1)

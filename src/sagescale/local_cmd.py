@@ -56,7 +56,8 @@ def cmd_local(args: argparse.Namespace) -> int:
 
     stack = Stack(args.template or default_template())
     if args.env:  # for `eval "$(sagescale local --env)"` against an emulator already running
-        print(env_lines(f"http://127.0.0.1:{args.port}", stack))
+        lines = env_lines(f"http://127.0.0.1:{args.port}", stack)
+        print(json.dumps(dict(line.removeprefix("export ").split("=", 1) for line in lines.splitlines()), indent=2) if args.json else lines)
         return 0
     policy = load_policy(args.populate) if args.populate else None
     stop = threading.Event()

@@ -204,7 +204,11 @@ def cmd_trace(args: argparse.Namespace) -> int:
                 write_trace(trace, stream, zone)
         except OSError as exc:
             raise UsageError(f"cannot write {args.out}: {exc.strerror}") from None
-        print(f"{args.out}: {len(trace.requests):,} minutes, {sum(trace.requests):,.0f} requests, peak {max(trace.requests):,.0f}/min", file=sys.stderr)
+        summary = {"out": args.out, "start": trace.start.isoformat(), "minutes": len(trace.requests), "requests": round(sum(trace.requests), 3), "peak": max(trace.requests)}
+        if args.json:
+            print(json.dumps(summary, indent=2))
+        else:
+            print(f"{args.out}: {len(trace.requests):,} minutes, {sum(trace.requests):,.0f} requests, peak {max(trace.requests):,.0f}/min", file=sys.stderr)
     else:
         write_trace(trace, sys.stdout, zone)
     return 0
