@@ -30,7 +30,7 @@ from core.timewindows import (
 )
 
 if TYPE_CHECKING:
-    from core.policy import Calendar, Floor, Policy, Target
+    from core.policy import Calendar, Floor, IdleWindow, Policy, Target
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,17 @@ class _WindowFloor:
 _Floor = _CalendarFloor | _WindowFloor
 
 
+def _daily(window: IdleWindow, default_zone: ZoneInfo, label: str) -> DailyWindow:
+    """A recurring window of the policy (an idle window, or headroom, which has the same fields)."""
+    return DailyWindow(
+        days=parse_days(window.days),
+        start=WallTime.parse(window.from_) if window.from_ else None,
+        end=WallTime.parse(window.to) if window.to else None,
+        zone=load_zone(window.timezone) if window.timezone else default_zone,
+        label=label,
+    )
+
+
 class TargetSchedule:
     """The time-dependent parts of one target's policy, compiled for fast evaluation."""
 
@@ -158,29 +169,8 @@ class TargetSchedule:
         self.name = name
         self.target: Target = policy.targets[name]
         default_zone = load_zone(policy.timezone)
-        self.idle = [
-            DailyWindow(
-                days=parse_days(w.days),
-                start=WallTime.parse(w.from_) if w.from_ else None,
-                end=WallTime.parse(w.to) if w.to else None,
-                zone=load_zone(w.timezone) if w.timezone else default_zone,
-                label=f"idle:{w.label}",
-            )
-            for w in self.target.idle
-        ]
-        self.headroom = [
-            (
-                DailyWindow(
-                    days=parse_days(h.days),
-                    start=WallTime.parse(h.from_) if h.from_ else None,
-                    end=WallTime.parse(h.to) if h.to else None,
-                    zone=load_zone(h.timezone) if h.timezone else default_zone,
-                    label=f"headroom:{h.label} +{h.copies}",
-                ),
-                h.copies,
-            )
-            for h in self.target.headroom
-        ]
+        self.idle = [_daily(w, default_zone, f"idle:{w.label}") for w in self.target.idle]
+        self.headroom = [(_daily(h, default_zone, f"headroom:{h.label} +{h.copies}"), h.copies) for h in self.target.headroom]
         self.floors: list[_Floor] = []
         for f in self.target.floors:
             zone = load_zone(f.timezone) if f.timezone else default_zone
