@@ -114,3 +114,24 @@ def test_the_pareto_plot_is_written(files: dict[str, Path], capsys: pytest.Captu
     png = tmp_path / "front.png"
     code, _, _ = tune(files, capsys, "--min-served", "0.9", "--plot", str(png))
     assert code == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_sim_configs_tune_section_narrows_the_search(files: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A `tune:` section of the sim config narrows the ranges (here: min 2 or 3, a fixed scale-out
+    cooldown, every idle window kept); the first trial stays the policy as it is."""
+    from core.policy import policy_data
+    from core.sim.config import load_sim_config
+    from core.sim.traces import read_trace
+    from sagescale.tune import tune as run
+
+    sim = tmp_path / "sim.yaml"
+    sim.write_text("tune:\n  min: [2, 3]\n  cooldown_out: [120, 120]\n  keep_idle: true\n", encoding="utf-8")
+    result = run(policy_data(POLICY), "llm", [read_trace(files["trace"])], load_sim_config(sim), min_served=0.5, trials=5, seed=3, jobs=1)
+    later = result.trials[1:]
+    assert later and all(2 <= t.params["min"] <= 3 and t.params["cooldown.out"] == 120 and t.params["idle[0].keep"] for t in later)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tune:\n  min: [3, 2]\n", encoding="utf-8")
+    from core.sim.base import SimConfigError
+
+    with pytest.raises(SimConfigError, match="tune: min: \\[low, high\\]"):
+        load_sim_config(bad)

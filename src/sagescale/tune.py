@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import multiprocessing
+import warnings
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -101,21 +102,31 @@ def original_params(target: Target) -> dict[str, Any]:
     return params
 
 
-def suggest(trial: Any, target: Target, capacity_per_copy: float) -> dict[str, Any]:
-    """One trial's parameters for ``target`` (optuna's ``trial.suggest_*``)."""
-    params: dict[str, Any] = {"min": trial.suggest_int("min", 1 if target.is_realtime else 0, target.max)}
-    for i, floor in enumerate(target.floors):  # ranges hold the file's own values (the first trial)
-        params[f"floors[{i}].min"] = trial.suggest_int(f"floors[{i}].min", 1, max(target.max, floor.min))
-        params[f"floors[{i}].lead"] = trial.suggest_int(f"floors[{i}].lead", 0, 240, step=15)
+def suggest(trial: Any, target: Target, config: SimConfig) -> dict[str, Any]:
+    """One trial's parameters for ``target`` (optuna's ``trial.suggest_*``), within the default
+    ranges or the narrower ones of the sim config's ``tune:`` section."""
+    narrow = config.tune
+
+    def between(name: str, default: tuple[int, int], given: tuple[int, int] | None, step: int = 1) -> int:
+        low, high = given if given is not None else default
+        if given is None and step > 1:
+            high = low + (high - low) // step * step
+        value: int = trial.suggest_int(name, low, high, step=step if given is None else 1)
+        return value
+
+    params: dict[str, Any] = {"min": between("min", (1 if target.is_realtime else 0, target.max), narrow.min)}
+    for i, floor in enumerate(target.floors):  # default ranges hold the file's own values (the first trial)
+        params[f"floors[{i}].min"] = between(f"floors[{i}].min", (1, max(target.max, floor.min)), narrow.floor_min)
+        params[f"floors[{i}].lead"] = between(f"floors[{i}].lead", (0, 240), narrow.floor_lead, step=15)
     for i in range(len(target.idle)):
-        params[f"idle[{i}].keep"] = trial.suggest_categorical(f"idle[{i}].keep", [True, False])
+        params[f"idle[{i}].keep"] = narrow.keep_idle if narrow.keep_idle is not None else trial.suggest_categorical(f"idle[{i}].keep", [True, False])
     for i, rule in enumerate(target.alarms):
-        params[f"alarms[{i}].change"] = trial.suggest_int(f"alarms[{i}].change", 1, max(target.max, abs(rule.change)))
-        params[f"alarms[{i}].hold"] = trial.suggest_int(f"alarms[{i}].hold", 5, 120, step=5)
-    params["cooldown.out"] = trial.suggest_int("cooldown.out", 0, 600, step=30)
-    params["cooldown.in"] = trial.suggest_int("cooldown.in", 0, 1800, step=60)
+        params[f"alarms[{i}].change"] = between(f"alarms[{i}].change", (1, max(target.max, abs(rule.change))), narrow.alarm_change)
+        params[f"alarms[{i}].hold"] = between(f"alarms[{i}].hold", (5, 120), narrow.alarm_hold, step=5)
+    params["cooldown.out"] = between("cooldown.out", (0, 600), narrow.cooldown_out, step=30)
+    params["cooldown.in"] = between("cooldown.in", (0, 1800), narrow.cooldown_in, step=60)
     if target.wake:  # 0: a wake orders 1 copy; else the copies the rejected rate needs at this per-copy rate
-        params["wake.per_copy"] = trial.suggest_categorical("wake.per_copy", [0.0, round(capacity_per_copy, 3)])
+        params["wake.per_copy"] = trial.suggest_categorical("wake.per_copy", [0.0, round(config.capacity_per_copy, 3)])
     return params
 
 
@@ -189,7 +200,9 @@ def tune(
             asked += len(batch)
             docs = []
             for trial in batch:
-                params = suggest(trial, spec, config.capacity_per_copy)
+                with warnings.catch_warnings():  # the first trial's own values may lie outside narrowed ranges
+                    warnings.filterwarnings("ignore", message="Fixed parameter", category=UserWarning)
+                    params = suggest(trial, spec, config)
                 doc = json.loads(json.dumps(policy_doc, default=str))
                 apply(doc, target, params)
                 try:

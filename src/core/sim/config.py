@@ -94,6 +94,27 @@ class Baseline(SimModel):
     disable_scale_in: bool = Field(default=False, description="DisableScaleIn.")
 
 
+class TuneRanges(SimModel):
+    """``sagescale tune``'s search ranges, narrowed (each ``[low, high]``, inclusive; omitted: the default range)."""
+
+    min: tuple[int, int] | None = Field(default=None, description="The target's min (default: 0 or 1 to max).")
+    floor_min: tuple[int, int] | None = Field(default=None, description="Each floor's min (default: 1 to max).")
+    floor_lead: tuple[int, int] | None = Field(default=None, description="Each floor's lead in minutes (default: 0 to 240, in 15s).")
+    alarm_change: tuple[int, int] | None = Field(default=None, description="Each alarm rule's change, in copies (default: 1 to max).")
+    alarm_hold: tuple[int, int] | None = Field(default=None, description="Each alarm rule's hold in minutes (default: 5 to 120, in 5s).")
+    cooldown_out: tuple[int, int] | None = Field(default=None, description="Scale-out cooldown in seconds (default: 0 to 600, in 30s).")
+    cooldown_in: tuple[int, int] | None = Field(default=None, description="Scale-in cooldown in seconds (default: 0 to 1800, in 60s).")
+    keep_idle: bool | None = Field(default=None, description="true: every idle window is kept; false: every one dropped; default: searched.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TuneRanges:
+        for name in ("min", "floor_min", "floor_lead", "alarm_change", "alarm_hold", "cooldown_out", "cooldown_in"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value[0] <= value[1]:
+                raise ValueError(f"{name}: [low, high] with 0 <= low <= high, got {list(value)}")
+        return self
+
+
 class SimConfig(SimModel):
     """Everything the simulator needs besides the policy and the trace."""
 
@@ -113,6 +134,7 @@ class SimConfig(SimModel):
     target_tracking: TargetTracking = Field(default_factory=TargetTracking, description="The scalable target's own target-tracking policy (bounds mode).")
     baseline: Baseline = Field(default_factory=Baseline, description="The target_tracking strategy's limits and cooldowns.")
     alarms: dict[str, AlarmDef] = Field(default_factory=dict, description="Definitions of the alarms the policy's rules name.")
+    tune: TuneRanges = Field(default_factory=TuneRanges, description="Narrower search ranges for `sagescale tune`.")
     wake_alarm: AlarmDef = Field(
         default_factory=lambda: AlarmDef(metric="no_capacity_failures", comparison=">=", threshold=1, period=1, evaluation_periods=1, missing="notBreaching"),
         description="The wake-from-zero alarm (NoCapacityInvocationFailures >= 1).",
