@@ -27,10 +27,7 @@ from core.state import TargetState
 
 log = logging.getLogger("sagescale.alarms")
 
-
 WAKE_PREFIX = WAKE_ALARM_PREFIX
-
-
 WAKE_HOLD_MINUTES = 30
 
 
@@ -57,11 +54,6 @@ class AlarmMatch:
     @property
     def direction(self) -> Literal["out", "in"]:
         return "out" if self.change > 0 else "in"
-
-
-def alarm_arn(account: str, region: str, name: str, partition: str = "aws") -> str:
-    """The ARN of alarm ``name`` in ``account`` and ``region``."""
-    return f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{name}"
 
 
 def _names_alarm(rule_alarm: str, record: AlarmRecord, home: tuple[str, str] | None) -> bool:

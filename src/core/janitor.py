@@ -29,15 +29,9 @@ from core.timewindows import require_aware
 
 log = logging.getLogger("sagescale.janitor")
 
-
 EXPIRES_TAG = "sagescale:expires-at"
-
-
 JANITOR_TAG = "sagescale:janitor"
-
-
 DELETABLE_STATES = ("InService", "Failed")
-
 
 Action = Literal["keep", "skip", "mark", "wait", "delete", "unmark"]
 

@@ -12,8 +12,6 @@ from typing import Any, Literal
 from core.decide import TRANSITIONAL
 
 PARK_TAG = "sagescale:park"
-
-
 ParkOutcome = Literal["parked", "still-parked", "unparking", "unparked", "waiting", "running", "refused", "error"]
 
 

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from core.bounds import Override, Surge
-
-if TYPE_CHECKING:
-    pass
-
 
 MAX_STEPS = 200  # alarm steps kept per target: enough to recognise any duplicate delivery
 

@@ -15,6 +15,7 @@ from aws_lambda_powertools import Logger
 
 from core.alarms import AlarmOutcome
 from core.aws.reconcile import ReconcileResult
+from core.decide import Decision
 from core.events import AlarmRecord
 from core.janitor import JanitorResult, summarize
 from core.parking import ParkingResult
@@ -37,6 +38,38 @@ class AlarmReport:
         return {"alarm": r.alarm, "state": r.state, "key": r.key, "request_id": self.request_id, "targets": [o.as_dict() for o in self.outcomes]}
 
 
+def _change(decision: Decision) -> str:
+    unit = "copies" if decision.resource.startswith("inference-component/") else "instances"
+    if decision.scalable is not None and decision.action == "set_bounds":
+        before = decision.observed.scalable
+        was = f"{before.min}..{before.max}" if before else "unregistered"
+        return f"scalable target {was} -> {decision.scalable.min}..{decision.scalable.max} {unit}"
+    return f"{decision.observed.desired} -> {decision.count} {unit}"
+
+
+def action_message(actions: list[tuple[str, Decision, str]], stack: str = "") -> tuple[str, str]:
+    """Subject and body of a scaling notification: what happened to which resource, why, and the
+    commands to inspect or undo it."""
+    first, decision, why = actions[0]
+    subject = f"sagescale: {first} {_change(decision)} ({why})" if len(actions) == 1 else f"sagescale: {len(actions)} scaling actions ({', '.join(a[0] for a in actions)})"
+    body = []
+    for name, d, cause in actions:
+        body += [
+            f"{name} ({d.resource}): {_change(d)}",
+            f"  triggered by: {cause}; bounds now {d.bounds.min}..{d.bounds.max} because {', '.join(d.bounds.reasons)}",
+            f"  inspect: sagescale status --target {name}",
+            f"  hold it: sagescale override {name} --min N --until TIME --policy POLICY" + (f"   (stack {stack})" if stack else ""),
+        ]
+    return subject, "\n".join(body)
+
+
+def _notify_actions(runtime: Runtime, actions: list[tuple[str, Decision, str]]) -> None:
+    """Publish applied scaling actions, when the stack asks for it (``NotifyScalingActions``):
+    ``(target, decision, why)`` each, written for people (see ``action_message``)."""
+    if actions and runtime.settings.notify_actions:
+        runtime.notify(*action_message(actions, runtime.settings.stack_name))
+
+
 def publish(result: Any, runtime: Runtime) -> dict[str, Any]:
     """Log, count and notify ``result``; returns the function's response."""
     if runtime.settings.paused:
@@ -53,7 +86,7 @@ def _publish(result: Any, runtime: Runtime) -> dict[str, Any]:
 def _(result: ReconcileResult, runtime: Runtime) -> dict[str, Any]:
     applied = {n: o for n, o in result.outcomes.items() if o.outcome == "applied" and o.decision is not None}
     count("ScalingActions", len(applied))
-    runtime.notify_actions([(n, d, "schedule") for n, o in applied.items() if (d := o.decision) is not None])
+    _notify_actions(runtime, [(n, d, "schedule") for n, o in applied.items() if (d := o.decision) is not None])
     count("Deferred", sum(o.outcome == "deferred" for o in result.outcomes.values()))
     count("ReconcileErrors", len(result.errors))
     for name, outcome in result.outcomes.items():
@@ -79,7 +112,7 @@ def _(report: AlarmReport, runtime: Runtime) -> dict[str, Any]:
         if outcome.outcome == "applied":
             count("WakeFromZero" if outcome.wake else "ScalingActions")
     alarm = report.record
-    runtime.notify_actions([(o.target, o.decision, f"{'wake' if o.wake else 'alarm'} {alarm.alarm} {alarm.state}") for o in report.outcomes if o.outcome == "applied" and o.decision is not None])
+    _notify_actions(runtime, [(o.target, o.decision, f"{'wake' if o.wake else 'alarm'} {alarm.alarm} {alarm.state}") for o in report.outcomes if o.outcome == "applied" and o.decision is not None])
     return report.as_dict()
 
 

@@ -20,7 +20,6 @@ from core.aws.scaling import ScalingAdapter
 from core.aws.snapshot import Clients as SnapshotClients
 from core.aws.state import StateStore
 from core.aws.wake import WakeAlarms
-from core.decide import Decision
 from core.policy import Policy, PolicyError, loads_policy
 from handlers.settings import Settings
 
@@ -101,12 +100,6 @@ class Runtime:
         if self.settings.topic_arn:
             self.clients.sns.publish(TopicArn=self.settings.topic_arn, Subject=subject[:99], Message=message)
 
-    def notify_actions(self, actions: list[tuple[str, Decision, str]]) -> None:
-        """Publish applied scaling actions, when the stack asks for it (``NotifyScalingActions``):
-        ``(target, decision, why)`` each, written for people (see ``action_message``)."""
-        if actions and self.settings.notify_actions:
-            self.notify(*action_message(actions, self.settings.stack_name))
-
     @cached_property
     def wake_alarms(self) -> WakeAlarms:
         return WakeAlarms(self.clients.cloudwatch, self.clients.autoscaling, self.settings.stack_name)
@@ -126,30 +119,6 @@ class Runtime:
         )
         config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=24 * 3600, raise_on_no_idempotency_key=True)
         return persistence, config
-
-
-def _change(decision: Decision) -> str:
-    if decision.scalable is not None and decision.action == "set_bounds":
-        before = decision.observed.scalable
-        was = f"{before.min}..{before.max}" if before else "unregistered"
-        return f"scalable target {was} -> {decision.scalable.min}..{decision.scalable.max} copies"
-    return f"{decision.observed.desired} -> {decision.count} {'copies' if decision.resource.startswith('inference-component/') else 'instances'}"
-
-
-def action_message(actions: list[tuple[str, Decision, str]], stack: str = "") -> tuple[str, str]:
-    """Subject and body of a scaling notification: what happened to which resource, why, and the
-    commands to inspect or undo it."""
-    first, decision, why = actions[0]
-    subject = f"sagescale: {first} {_change(decision)} ({why})" if len(actions) == 1 else f"sagescale: {len(actions)} scaling actions ({', '.join(a[0] for a in actions)})"
-    body = []
-    for name, d, cause in actions:
-        body += [
-            f"{name} ({d.resource}): {_change(d)}",
-            f"  triggered by: {cause}; bounds now {d.bounds.min}..{d.bounds.max} because {', '.join(d.bounds.reasons)}",
-            f"  inspect: sagescale status --target {name}",
-            f"  hold it: sagescale override {name} --min N --until TIME --policy POLICY" + (f"   (stack {stack})" if stack else ""),
-        ]
-    return subject, "\n".join(body)
 
 
 _current: Runtime | None = None

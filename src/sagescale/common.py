@@ -127,15 +127,17 @@ class Waiting:
         self.label = label
         self.enabled = force or (hasattr(stream, "isatty") and stream.isatty())
         self._started = time.monotonic()
+        self._drawn = False
 
     def __call__(self, seconds: float) -> None:
         if self.enabled:
+            self._drawn = True
             self.stream.write(f"\r{self.label}: waiting on SageMaker, {time.monotonic() - self._started:5.0f} s")
             self.stream.flush()
         time.sleep(seconds)
 
     def done(self) -> None:
-        if self.enabled and time.monotonic() - self._started > 0:
+        if self._drawn:
             self.stream.write("\n")
             self.stream.flush()
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.aws.clients import AwsClients
-from core.aws.paging import pages
+from core.aws.fleet import FleetReader
 from core.aws.scaling import ScalingAdapter
 from core.aws.state import StateStore
 from core.bounds import effective_bounds, transitions
@@ -79,13 +79,14 @@ def _next_change(policy: Policy, name: str, now: datetime, override: Any, surges
 
 def janitor_status(clients: AwsClients, store: StateStore | None, policy: Policy) -> dict[str, Any]:
     """The endpoints the janitor has marked (and when they go), and the parked ones."""
-    tagging = clients.client("resourcegroupstaggingapi")
+    tagged = FleetReader(clients.sagemaker, clients.client("resourcegroupstaggingapi"), clients.cloudwatch).endpoint_tags()
+    if tagged is None:
+        raise RuntimeError("cannot read the endpoints' tags, so the janitor's marks are unknown")
     marked = []
-    for mapping in pages(tagging.get_resources, "ResourceTagMappingList", token_in="PaginationToken", token_out="PaginationToken", ResourceTypeFilters=["sagemaker:endpoint"], ResourcesPerPage=100):
-        tags = {t["Key"]: t["Value"] for t in mapping.get("Tags", [])}
+    for arn, tags in tagged.items():
         if JANITOR_TAG in tags:
             due = parse_mark(tags[JANITOR_TAG])
-            marked.append({"endpoint": mapping["ResourceARN"].rsplit("/", 1)[-1], "delete_after": due.isoformat() if due else tags[JANITOR_TAG]})
+            marked.append({"endpoint": arn.rsplit("/", 1)[-1], "delete_after": due.isoformat() if due else tags[JANITOR_TAG]})
     parked = []
     if store is not None:
         for name, state in store.load([n for n, t in policy.targets.items() if t.park]).items():

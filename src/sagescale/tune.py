@@ -143,12 +143,12 @@ def apply(policy_doc: MutableMapping[str, Any], target: str, params: Mapping[str
         rule["change"], rule["hold"] = sign * params[f"alarms[{i}].change"], params[f"alarms[{i}].hold"]
     if "wake.per_copy" in params:
         t["wake"] = {"per_copy": params["wake.per_copy"]} if params["wake.per_copy"] else True
-    kept = [w for i, w in enumerate(t.get("idle", [])) if params.get(f"idle[{i}].keep", True)]
-    if "idle" in t:
-        if kept:
-            while len(t["idle"]) > len(kept):  # drop in place, so a ruamel list keeps its comments
-                t["idle"].pop(next(i for i, w in enumerate(t["idle"]) if not any(w is k for k in kept)))
-        else:
+    idle = t.get("idle")
+    if idle is not None:
+        for i in reversed(range(len(idle))):  # delete in place, so a ruamel list keeps its comments
+            if not params.get(f"idle[{i}].keep", True):
+                del idle[i]
+        if not idle:
             del t["idle"]
 
 

@@ -39,7 +39,7 @@ class FleetReader:
         components: dict[str, list[str]] = {}
         for ic in pages(self.sagemaker.list_inference_components, "InferenceComponents", MaxResults=100):
             components.setdefault(ic["EndpointName"], []).append(ic["InferenceComponentName"])
-        tags = self._tags()
+        tags = self.endpoint_tags()
         invocations, unknown = self._invocations({e["EndpointName"] for e in endpoints}, components, now, policy.janitor.idle_for)
         managed = managed_endpoints(policy, components)
         return [
@@ -56,7 +56,7 @@ class FleetReader:
             for e in endpoints
         ]
 
-    def _tags(self) -> dict[str, dict[str, str]] | None:
+    def endpoint_tags(self) -> dict[str, dict[str, str]] | None:
         """Tags of every tagged endpoint (untagged ones are absent); ``None`` if they cannot be read."""
         try:
             mappings = pages(

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from core.alarms import wake_alarm_name
-from core.aws.scaling import scalable_dimension
+from core.aws.scaling import component_name, scalable_dimension
 from core.policy import Target
 
 if TYPE_CHECKING:
@@ -22,16 +22,10 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
 
 
-def _component(target: Target) -> str:
-    if target.component is None:
-        raise ValueError(f"{target.resource}: resolve the component selector first")
-    return target.component
-
-
 def wake_alarm_definition(name: str, target: Target, action_arns: list[str], stack: str = "") -> dict[str, Any]:
     """``put_metric_alarm`` arguments of the wake alarm of target ``name``."""
     if target.resource_kind == "inference_component":
-        metric, dimensions, statistic = "NoCapacityInvocationFailures", [{"Name": "InferenceComponentName", "Value": _component(target)}], "Sum"
+        metric, dimensions, statistic = "NoCapacityInvocationFailures", [{"Name": "InferenceComponentName", "Value": component_name(target)}], "Sum"
     else:
         metric, dimensions, statistic = "HasBacklogWithoutCapacity", [{"Name": "EndpointName", "Value": target.endpoint or ""}], "Maximum"
     return {
@@ -69,7 +63,7 @@ def wake_step_policy(name: str, target: Target, stack: str = "") -> dict[str, An
     }
 
 
-_COMPARED = ("Namespace", "MetricName", "Dimensions", "Statistic", "Period", "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData", "AlarmActions")
+_COMPARED = ("Namespace", "MetricName", "Statistic", "Period", "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData", "AlarmActions")
 
 
 def _same_alarm(existing: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
