@@ -32,6 +32,7 @@ targets:
       - {alarm: llm-invocations-low, change: -1}
       - {alarm: llm-overloaded, change: 1}
     wake: true
+    burst: {per_copy: 1300}
 """
 
 # event file -> (function, copies before, copies after)
@@ -46,6 +47,7 @@ EFFECTS = {
     "alarm-eventbridge-ok.json": ("AlarmFunction", 1, 1),
     "alarm-unknown.json": ("AlarmFunction", 1, 1),
     "alarm-wake.json": ("AlarmFunction", 0, 1),
+    "alarm-burst.json": ("AlarmFunction", 1, 5),
 }
 
 

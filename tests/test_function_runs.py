@@ -36,6 +36,7 @@ targets:
     max: 8
     alarms: [{alarm: llm-latency-high, change: 2}]
     wake: true
+    burst: {per_copy: 1300}
   web:
     endpoint: web-ep
     park: true
@@ -117,6 +118,17 @@ def test_reconcile_and_alarm_read_the_policy_from_ssm_and_notify(deployed: Deplo
     assert [t["outcome"] for t in result["alarms"][0]["targets"]] == ["applied"]
     ic = deployed.clients.sagemaker.describe_inference_component(InferenceComponentName="llm-ic")
     assert ic["RuntimeConfig"]["DesiredCopyCount"] == 3
+
+
+def test_a_burst_alarm_is_kept_by_reconcile_and_re_armed_by_the_alarm_function(deployed: Deployed) -> None:
+    out: dict[str, Any] = reconcile.handler(TICK, context("reconcile"))
+    assert out["burst_alarms"] == {"llm": "created"}, out
+    name = "sagescale-burst-sagescale-llm"
+    cw = deployed.clients.cloudwatch
+    cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="burst")
+    result = alarm.handler(alarm_sample("alarm-burst.json", events=EVENTS, at="2026-11-27T12:00:30.000+0000"), context("alarm"))
+    assert [(t["outcome"], t["to"]) for t in result["alarms"][0]["targets"]] == [("applied", 5)]
+    assert cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"] == "OK"
 
 
 def test_the_janitor_marks_then_deletes_a_forgotten_endpoint_and_keeps_a_protected_one(deployed: Deployed) -> None:

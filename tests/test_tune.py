@@ -135,3 +135,25 @@ def test_the_sim_configs_tune_section_narrows_the_search(files: dict[str, Path],
 
     with pytest.raises(SimConfigError, match="tune: min: \\[low, high\\]"):
         load_sim_config(bad)
+
+
+def test_a_trial_writes_the_burst_rule_and_headroom_into_the_file_keeping_its_comments(tmp_path: Path) -> None:
+    from sagescale.tune import apply, dump_round_trip, load_round_trip, original_params
+
+    text = POLICY.replace("    wake: true\n", "    wake: true\n    headroom:\n      - {days: Mon-Fri, from: '09:00', to: '17:00', copies: 1}   # office hours\n      - {days: Sat, copies: 2}\n")
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    doc = load_round_trip(path)
+    params = original_params(load_policy(path).targets["llm"])
+    assert (params["burst.per_copy"], params["headroom[0].copies"], params["headroom[1].copies"]) == (0.0, 1, 2)
+    apply(doc, "llm", params | {"burst.per_copy": 1040.0, "burst.panic": 2.0, "headroom[0].copies": 3, "headroom[1].copies": 0})
+    written = dump_round_trip(doc, "tuned")
+    assert "burst: {per_copy: 1040.0, panic: 2.0}" in written
+    assert "# office hours" in written and "# one copy by day" in written
+    tuned = tmp_path / "tuned.yaml"
+    tuned.write_text(written, encoding="utf-8")
+    target = load_policy(tuned).targets["llm"]
+    assert target.burst is not None and (target.burst.per_copy, target.burst.panic) == (1040.0, 2.0)
+    assert [(h.days, h.copies) for h in target.headroom] == [("Mon-Fri", 3)]
+    apply(doc, "llm", params | {"burst.per_copy": 0.0, "headroom[0].copies": 0})
+    assert "burst" not in doc["targets"]["llm"] and "headroom" not in doc["targets"]["llm"]

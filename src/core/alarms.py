@@ -6,7 +6,10 @@ On a matching state change a rule ``{alarm, change}`` moves the target:
   minutes (the scalable target's minimum follows); a negative change ends the active
   surge floors above ``current + change``. Scaling in below the floors is Application
   Auto Scaling's business.
-A wake alarm (``sagescale-wake-<target>``) sets at least 1 at once, whatever the cooldown.
+A wake alarm (``sagescale-wake-<stack>-<target>``) sets at least 1 at once, whatever the cooldown.
+A burst alarm (``sagescale-burst-<stack>-<target>``) fires when demand needs at least one copy
+more than serves; it goes at once, whatever the cooldown, to the serving copies plus the
+excess its datapoint names (times ``panic`` when demand is twice what serves), and is re-armed.
 Cooldowns (``cooldown.out`` / ``cooldown.in``, seconds) are per direction and kept in the
 state table. Each state change acts once per target: its key is recorded with the step.
 """
@@ -22,12 +25,13 @@ from typing import Any, Literal
 from core.bounds import Bounds, Surge, effective_bounds
 from core.decide import FAILED, TRANSITIONAL, Decision, Observed, ScalableBounds, choose_mode
 from core.events import AlarmRecord
-from core.policy import WAKE_ALARM_PREFIX, Policy, Target
+from core.policy import BURST_ALARM_PREFIX, WAKE_ALARM_PREFIX, Policy, Target
 from core.state import TargetState
 
 log = logging.getLogger("sagescale.alarms")
 
 WAKE_PREFIX = WAKE_ALARM_PREFIX
+BURST_PREFIX = BURST_ALARM_PREFIX
 WAKE_HOLD_MINUTES = 30
 
 
@@ -42,6 +46,16 @@ def wake_alarm_name(target: str, stack: str = "") -> str:
     return f"{wake_prefix(stack)}{target}"
 
 
+def burst_prefix(stack: str = "") -> str:
+    """What the names of one stack's burst alarms begin with."""
+    return f"{BURST_PREFIX}{stack}-" if stack else BURST_PREFIX
+
+
+def burst_alarm_name(target: str, stack: str = "") -> str:
+    """The CloudWatch metric-math alarm that fires when ``target``'s demand outgrows its serving copies."""
+    return f"{burst_prefix(stack)}{target}"
+
+
 @dataclass(frozen=True)
 class AlarmMatch:
     """A target that an alarm state change moves, and how."""
@@ -50,6 +64,12 @@ class AlarmMatch:
     change: int
     hold: int
     wake: bool = False
+    burst: bool = False  # change: the copies demand needs beyond those serving
+
+    @property
+    def urgent(self) -> bool:
+        """A wake or a burst: it goes at once, whatever the cooldown, and starts none."""
+        return self.wake or self.burst
 
     @property
     def direction(self) -> Literal["out", "in"]:
@@ -100,6 +120,13 @@ def match_alarm(policy: Policy, record: AlarmRecord, home: tuple[str, str] | Non
         target = policy.targets.get(name)
         if target is not None and target.wake:
             matches.append(AlarmMatch(name, wake_copies(target, record), WAKE_HOLD_MINUTES, wake=True))
+    prefix = burst_prefix(stack)
+    if record.alarm.startswith(prefix) and record.state == "ALARM" and _names_alarm(record.alarm, record, home):
+        name = record.alarm.removeprefix(prefix)
+        target = policy.targets.get(name)
+        if target is not None and target.burst is not None:
+            excess = 1 if record.value is None else max(1, math.ceil(record.value - 1e-9))
+            matches.append(AlarmMatch(name, excess, target.burst.hold, burst=True))
     for name, target in policy.targets.items():
         for rule in target.alarms:
             if rule.state == record.state and _names_alarm(rule.alarm, record, home):
@@ -138,7 +165,7 @@ def decide_alarm(
     name, target = match.target, policy.targets[match.target]
     if state.applied(record.key):
         return AlarmStep(None, "duplicate", f"{record.alarm} {record.state} at {record.changed_at} already applied")
-    if not match.wake:
+    if not match.urgent:
         until = cooldown_until(target, state, match.direction)
         if until is not None and now < until:
             return AlarmStep(None, "blocked", f"cooldown {match.direction} until {until.isoformat()}")
@@ -151,7 +178,8 @@ def decide_alarm(
     current = observed.desired if observed.desired is not None else 0
     live = tuple(s for s in state.surges if s.until > now)
     override = state.override if state.override is not None and state.override.until > now else None
-    reason = f"{'wake' if match.wake else 'alarm'}:{record.alarm} {record.state}"
+    reason = f"{'wake' if match.wake else 'burst' if match.burst else 'alarm'}:{record.alarm} {record.state}"
+    needed = burst_copies(target, match, observed) if match.burst else match.change
 
     def decision(action: Literal["set_count", "set_bounds", "none"], bounds: Bounds, count: int | None = None, scalable: ScalableBounds | None = None) -> Decision:
         with_reason = Bounds(bounds.min, bounds.max, (reason, *bounds.reasons))
@@ -159,7 +187,7 @@ def decide_alarm(
 
     if mode == "direct":
         bounds = effective_bounds(policy, name, now, surges=live, override=override)
-        wanted = max(current, match.change) if match.wake else current + match.change
+        wanted = max(current, needed) if match.urgent else current + match.change
         count = min(max(wanted, bounds.min), bounds.max)
         if count == current:
             return AlarmStep(decision("none", bounds), "unchanged", f"already at {current} within [{bounds.min}, {bounds.max}]")
@@ -168,9 +196,9 @@ def decide_alarm(
     # bounds mode: move the surge floors, then the scalable target's limits follow. A surge
     # never sits below the minimum that holds without it (it would lower it); a negative
     # change ends the surges above current + change.
-    if match.wake or match.change > 0:
+    if match.urgent or match.change > 0:
         base = effective_bounds(policy, name, now, surges=live, override=override)
-        floor = max(current, match.change) if match.wake else current + match.change
+        floor = max(current, needed) if match.urgent else current + match.change
         surges = (*live, Surge(max(floor, base.min), now + timedelta(minutes=match.hold), record.alarm))
     else:
         surges = tuple(s for s in live if s.min <= current + match.change)
@@ -180,6 +208,20 @@ def decide_alarm(
     if scalable == observed.scalable:
         return AlarmStep(decision("none", bounds), "unchanged", f"scalable target already {scalable.min}..{scalable.max}", surges)
     return _ready(decision("set_bounds", bounds, scalable=scalable), observed, surges)
+
+
+def burst_copies(target: Target, match: AlarmMatch, observed: Observed) -> int:
+    """The copies a burst orders: those serving plus the excess the alarm's datapoint names, times
+    ``panic`` when the excess is at least what serves (demand twice the serving capacity), at most max.
+
+    Counted from the serving copies (``CurrentCopyCount``), not the desired ones: the alarm fires
+    again each minute a burst lasts, and copies still starting must not be ordered twice."""
+    serving = observed.current if observed.current is not None else (observed.desired or 0)
+    needed = serving + match.change
+    panic = target.burst.panic if target.burst is not None else 1.0
+    if panic > 1 and match.change >= max(serving, 1):
+        needed = math.ceil(needed * panic - 1e-9)
+    return min(needed, target.max)
 
 
 def _ready(decision: Decision, observed: Observed, surges: tuple[Surge, ...] | None) -> AlarmStep:
@@ -196,9 +238,10 @@ class AlarmOutcome:
     wake: bool
     decision: Decision | None = None
     note: str = ""
+    burst: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"target": self.target, "outcome": self.outcome, "change": self.change, "wake": self.wake}
+        out: dict[str, Any] = {"target": self.target, "outcome": self.outcome, "change": self.change, "wake": self.wake, "burst": self.burst}
         if self.decision is not None:
             d = self.decision.as_dict()
             out.update({k: d[k] for k in ("mode", "action", "min", "max", "reasons", "desired") if k in d})

@@ -33,6 +33,7 @@ MAX_POLICY_BYTES = 1_000_000  # a policy file larger than this is refused before
 MAX_DEPTH = 32  # YAML nesting a policy may have (it needs about 6)
 MAX_CAPACITY = 10_000  # copies or instances: far above any fleet, well inside Application Auto Scaling's int32
 WAKE_ALARM_PREFIX = "sagescale-wake-"
+BURST_ALARM_PREFIX = "sagescale-burst-"
 _ALARM_ARN_RE = re.compile(r"^arn:aws[a-z-]*:cloudwatch:[a-z]{2}(-[a-z]+)+-\d:\d{12}:alarm:.{1,255}$")
 
 
@@ -247,6 +248,8 @@ class AlarmRule(_Model):
             raise ValueError("a CloudWatch alarm name has at most 255 characters")
         if value.startswith(WAKE_ALARM_PREFIX):
             raise ValueError(f"alarm names starting {WAKE_ALARM_PREFIX!r} are sagescale's own wake alarms; use wake: true")
+        if value.startswith(BURST_ALARM_PREFIX):
+            raise ValueError(f"alarm names starting {BURST_ALARM_PREFIX!r} are sagescale's own burst alarms; use burst: {{per_copy: N}}")
         return value
 
     @field_validator("change")
@@ -282,6 +285,21 @@ class WakeSizing(_Model):
     per_copy: float = Field(gt=0, le=1e9, description="Requests per minute one copy serves: a wake orders ceil(rejected requests in the alarm's minute / per_copy) copies, at least 1, at most max.")
 
 
+class Burst(_Model):
+    """Go at once to the copies that demand needs when it exceeds what the serving copies serve.
+
+    Reconcile keeps a CloudWatch metric-math alarm on ``(Invocations + NoCapacityInvocationFailures)
+    / per_copy - serving copies`` (``Invocations / InvocationsPerCopy``): it fires when demand needs
+    at least one copy more than serves, in the minute after the datapoint, whatever the cooldown.
+    The alarm function then orders the serving copies plus the excess (direct mode), or holds that
+    as a surge floor (bounds mode), and re-arms the alarm, so a burst that outgrows the order fires
+    again a minute later."""
+
+    per_copy: float = Field(gt=0, le=1e9, description="Requests per minute one copy serves: demand / per_copy is the copies demand needs (below capacity leaves headroom).")
+    panic: float = Field(default=1.0, ge=1, le=10, description="When demand is at least twice what the serving copies serve (a ramp), order this many times the copies it needs, at most max.")
+    hold: StrictInt = Field(default=15, ge=1, le=1440, description="Bounds mode: minutes the surge floor holds (target tracking scales in below it after).")
+
+
 class Target(_Model):
     """One scalable resource: an inference component (copies) or an endpoint variant (instances)."""
 
@@ -309,6 +327,7 @@ class Target(_Model):
     headroom: list[Headroom] = Field(default_factory=list, description="Windows with extra copies above the effective minimum (rather pay than drop).")
     alarms: list[AlarmRule] = Field(default_factory=list, description="Reactive alarm rules.")
     wake: bool | WakeSizing = Field(default=False, description="Scale out from zero on the first rejected request: `true` orders 1 copy, `{per_copy: N}` the copies the rejected rate needs.")
+    burst: Burst | None = Field(default=None, description="Burst rule: when demand exceeds what the serving copies serve, go at once to the copies it needs.")
 
     @model_validator(mode="after")
     def _check(self) -> Target:
@@ -326,6 +345,8 @@ class Target(_Model):
             raise _fail("min", "a real-time endpoint needs min >= 1 (use idle windows with park: true to go to 0)")
         if self.wake and self.is_realtime:
             raise _fail("wake", "a real-time variant cannot wake on a rejected request; use an async endpoint or an inference component")
+        if self.burst is not None and self.resource_kind == "async":
+            raise _fail("burst", "an async endpoint queues its requests: scale it on its backlog (alarms) and wake, not on a burst of invocations")
         seen: set[tuple[str, str]] = set()
         for i, rule in enumerate(self.alarms):
             if (rule.alarm, rule.state) in seen:

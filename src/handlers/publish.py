@@ -110,9 +110,13 @@ def _(report: AlarmReport, runtime: Runtime) -> dict[str, Any]:
     for outcome in report.outcomes:
         logger.info("alarm step", extra={"step": outcome.as_dict()})
         if outcome.outcome == "applied":
-            count("WakeFromZero" if outcome.wake else "ScalingActions")
+            count("WakeFromZero" if outcome.wake else "Bursts" if outcome.burst else "ScalingActions")
     alarm = report.record
-    _notify_actions(runtime, [(o.target, o.decision, f"{'wake' if o.wake else 'alarm'} {alarm.alarm} {alarm.state}") for o in report.outcomes if o.outcome == "applied" and o.decision is not None])
+
+    def kind(o: AlarmOutcome) -> str:
+        return "wake" if o.wake else "burst" if o.burst else "alarm"
+
+    _notify_actions(runtime, [(o.target, o.decision, f"{kind(o)} {alarm.alarm} {alarm.state}") for o in report.outcomes if o.outcome == "applied" and o.decision is not None])
     return report.as_dict()
 
 

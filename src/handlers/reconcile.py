@@ -32,5 +32,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         dry_run=request.dry_run or runtime.settings.paused,
         trigger=f"{request.source}:{context.aws_request_id}",
         wake=runtime.wake_alarms,
+        burst=runtime.burst_alarms,
     )
     return publish(result, runtime)

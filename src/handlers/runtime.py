@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
+from core.aws.burst import BurstAlarms
 from core.aws.clients import AwsClients
 from core.aws.fleet import FleetReader
 from core.aws.janitor import JanitorActions
@@ -103,6 +104,10 @@ class Runtime:
     @cached_property
     def wake_alarms(self) -> WakeAlarms:
         return WakeAlarms(self.clients.cloudwatch, self.clients.autoscaling, self.settings.stack_name)
+
+    @cached_property
+    def burst_alarms(self) -> BurstAlarms:
+        return BurstAlarms(self.clients.cloudwatch, self.settings.stack_name)
 
     def idempotency(self) -> tuple[BasePersistenceLayer, IdempotencyConfig]:
         """Powertools Idempotency in the state table: one record per alarm state change, kept a day.

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 
 from core.policy import (
     AlarmRule,
+    Burst,
     Calendar,
     ComponentSelector,
     Cooldown,
@@ -27,6 +28,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`targets.<name>.inference_component` as a selector", ComponentSelector),
     ("`targets.<name>.cooldown`", Cooldown),
     ("`targets.<name>.wake` as sizing", WakeSizing),
+    ("`targets.<name>.burst`", Burst),
     ("`targets.<name>.idle[]`", IdleWindow),
     ("`targets.<name>.floors[]`", Floor),
     ("`targets.<name>.headroom[]`", Headroom),

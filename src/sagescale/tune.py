@@ -1,7 +1,8 @@
 """``sagescale tune``: search a policy target's parameters on traces, as hyperparameters are tuned.
 
 Each trial sets the target's parameters (its minimum, each floor's minimum and lead, each idle
-window kept or dropped, each alarm rule's change and hold, the cooldowns, the wake's sizing),
+window kept or dropped, each alarm rule's change and hold, the cooldowns, the wake's sizing, the
+burst rule (none, or its per-copy rate and panic factor), each headroom window's copies),
 runs the simulator's ``policy`` strategy (the Lambdas' own decision code) on every trace, and
 scores the trial by its total cost and by the least served fraction over the traces. optuna's
 multi-objective TPE sampler (seeded: the same seed gives the same trials) minimizes cost and
@@ -99,7 +100,21 @@ def original_params(target: Target) -> dict[str, Any]:
         params[f"alarms[{i}].hold"] = a.hold
     if target.wake:
         params["wake.per_copy"] = 0.0 if isinstance(target.wake, bool) else target.wake.per_copy
+    for i, window in enumerate(target.headroom):
+        params[f"headroom[{i}].copies"] = window.copies
+    if target.resource_kind != "async":
+        params["burst.per_copy"] = target.burst.per_copy if target.burst is not None else 0.0
+        if target.burst is not None:
+            params["burst.panic"] = target.burst.panic
     return params
+
+
+_PANIC = (1.0, 1.5, 2.0, 3.0)
+
+
+def _choices(defaults: Sequence[float], original: float | None) -> list[float]:
+    """A categorical's choices: the defaults and the policy's own value (its first trial)."""
+    return sorted({*defaults, *(() if original is None else (original,))})
 
 
 def suggest(trial: Any, target: Target, config: SimConfig) -> dict[str, Any]:
@@ -127,6 +142,18 @@ def suggest(trial: Any, target: Target, config: SimConfig) -> dict[str, Any]:
     params["cooldown.in"] = between("cooldown.in", (0, 1800), narrow.cooldown_in, step=60)
     if target.wake:  # 0: a wake orders 1 copy; else the copies the rejected rate needs at this per-copy rate
         params["wake.per_copy"] = trial.suggest_categorical("wake.per_copy", [0.0, round(config.capacity_per_copy, 3)])
+    for i, window in enumerate(target.headroom):  # 0: the window is dropped
+        params[f"headroom[{i}].copies"] = between(f"headroom[{i}].copies", (0, max(target.max, window.copies)), narrow.headroom_copies)
+    if target.resource_kind != "async":  # 0: no burst rule; else demand / per_copy is what it orders
+        cap = config.capacity_per_copy
+        own = target.burst
+        if narrow.burst is False:
+            params["burst.per_copy"] = 0.0
+        else:
+            choices = _choices([round(0.8 * cap, 3), round(cap, 3)] + ([] if narrow.burst else [0.0]), own.per_copy if own is not None else None)
+            params["burst.per_copy"] = trial.suggest_categorical("burst.per_copy", choices)
+        if params["burst.per_copy"]:
+            params["burst.panic"] = trial.suggest_categorical("burst.panic", _choices(_PANIC, own.panic if own is not None else None))
     return params
 
 
@@ -143,13 +170,41 @@ def apply(policy_doc: MutableMapping[str, Any], target: str, params: Mapping[str
         rule["change"], rule["hold"] = sign * params[f"alarms[{i}].change"], params[f"alarms[{i}].hold"]
     if "wake.per_copy" in params:
         t["wake"] = {"per_copy": params["wake.per_copy"]} if params["wake.per_copy"] else True
-    idle = t.get("idle")
-    if idle is not None:
-        for i in reversed(range(len(idle))):  # delete in place, so a ruamel list keeps its comments
-            if not params.get(f"idle[{i}].keep", True):
-                del idle[i]
-        if not idle:
-            del t["idle"]
+    if "burst.per_copy" in params:
+        _apply_burst(t, params)
+    _drop_or_set(t, "headroom", lambda i, window: _headroom(window, params.get(f"headroom[{i}].copies")))
+    _drop_or_set(t, "idle", lambda i, _window: params.get(f"idle[{i}].keep", True))
+
+
+def _headroom(window: MutableMapping[str, Any], copies: int | None) -> bool:
+    if copies:
+        window["copies"] = copies
+    return copies != 0
+
+
+def _drop_or_set(t: MutableMapping[str, Any], key: str, keep: Callable[[int, Any], bool]) -> None:
+    """Drop the windows of list ``key`` that ``keep(i, window)`` refuses (which may also change them),
+    in place, so that a ruamel list keeps its comments; an emptied list goes."""
+    windows = t.get(key)
+    if windows is None:
+        return
+    for i in reversed(range(len(windows))):
+        if not keep(i, windows[i]):
+            del windows[i]
+    if not windows:
+        del t[key]
+
+
+def _apply_burst(t: MutableMapping[str, Any], params: Mapping[str, Any]) -> None:
+    if not params["burst.per_copy"]:
+        t.pop("burst", None)
+        return
+    if "burst" not in t:
+        t["burst"] = type(t)()  # a ruamel map is written in flow style, as the policy's own are
+        if hasattr(t["burst"], "fa"):
+            t["burst"].fa.set_flow_style()
+    t["burst"]["per_copy"] = params["burst.per_copy"]
+    t["burst"]["panic"] = params.get("burst.panic", 1.0)
 
 
 # -- evaluation, in worker processes ----------------------------------------------------------

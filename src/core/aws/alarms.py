@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from core.alarms import AlarmMatch, AlarmOutcome, decide_alarm, match_alarm
 from core.aws.scaling import ScalingAdapter
 from core.aws.state import LockTimeout, StateConflict, StateStore
+from core.decide import Decision
 from core.events import AlarmRecord
 from core.policy import Policy, Target
 from core.state import TargetState
@@ -33,6 +34,10 @@ def _retryable(exc: Exception) -> bool:
     return status >= 500 or "Throttl" in code or code in ("TooManyRequestsException", "RequestLimitExceeded", "ServiceUnavailable", "InternalFailure")
 
 
+def _outcome(match: AlarmMatch, outcome: str, decision: Decision | None = None, note: str = "") -> AlarmOutcome:
+    return AlarmOutcome(match.target, outcome, match.change, match.wake, decision, note, burst=match.burst)
+
+
 class TargetBusy(RuntimeError):
     """A target was in progress: the invocation fails so that Lambda retries it later."""
 
@@ -47,6 +52,7 @@ def run_alarm(
     home: tuple[str, str] | None = None,
     stack: str = "",
     dry_run: bool = False,
+    rearm: Callable[[str], None] | None = None,
 ) -> list[AlarmOutcome]:
     """Apply one alarm state change to every target it moves; raises ``TargetBusy`` if one was in progress.
 
@@ -55,6 +61,9 @@ def run_alarm(
     switch) each step is decided and reported, and nothing is written.
     ``now`` may be a clock: it is then read once the target's lock is held, so that a change that
     waited for the lock is judged (cooldowns, surge expiry) at the instant it acts, not before.
+    ``rearm(alarm)`` sets a burst alarm back to OK once its step is taken (not in a dry run, nor
+    while its target is busy: the retried invocation does it): CloudWatch then fires it again at its next evaluation if the burst
+    still outgrows the copies serving.
     """
     clock: Callable[[], datetime] = now if callable(now) else (lambda: now)
     outcomes: list[AlarmOutcome] = []
@@ -69,16 +78,19 @@ def run_alarm(
             with store.lock(match.target):
                 outcome = _apply_one(policy, match, target, record, clock(), adapter, store, dry_run)
         except (LockTimeout, StateConflict) as exc:  # busy: the retried invocation applies it
-            outcome = AlarmOutcome(match.target, "deferred", match.change, match.wake, note=str(exc))
+            outcome = _outcome(match, "deferred", note=str(exc))
         except (ClientError, BotoCoreError) as exc:
             log.exception("alarm %s on target %s failed", record.alarm, match.target)
             # throttling and server errors: fail the invocation so Lambda retries it (a recorded
             # "error" would be kept as done by idempotency, and a wake alarm never fires twice)
             state = "deferred" if _retryable(exc) else "error"
-            outcome = AlarmOutcome(match.target, state, match.change, match.wake, note=f"{type(exc).__name__}: {exc}")
+            outcome = _outcome(match, state, note=f"{type(exc).__name__}: {exc}")
         if outcome.outcome == "deferred":
             busy.append(match.target)
         outcomes.append(outcome)
+    # a repeated delivery re-arms too: the first may have failed after its step was recorded
+    if rearm is not None and any(o.burst and o.outcome not in ("dry-run", "deferred") for o in outcomes):
+        rearm(record.alarm)
     if busy:
         raise TargetBusy(f"alarm {record.alarm}: {', '.join(busy)} in progress; the invocation is retried")
     return outcomes
@@ -96,7 +108,7 @@ def _apply_one(
 ) -> AlarmOutcome:
     resolved, unresolved = adapter.resolve({match.target: target})
     if match.target in unresolved:
-        return AlarmOutcome(match.target, "error", match.change, match.wake, note=unresolved[match.target])
+        return _outcome(match, "error", note=unresolved[match.target])
     target = resolved[match.target]
     policy = policy.with_targets(resolved)
     stored = store.get(match.target)
@@ -106,23 +118,23 @@ def _apply_one(
     step = decide_alarm(policy, match, record, observed, state, now)
     keeps_surge = step.outcome == "unchanged" and step.surges is not None and step.surges != state.surges
     if (step.outcome != "apply" and not keeps_surge) or step.decision is None:
-        return AlarmOutcome(match.target, step.outcome, match.change, match.wake, step.decision, step.note)
+        return _outcome(match, step.outcome, step.decision, step.note)
     if dry_run:
-        return AlarmOutcome(match.target, "dry-run", match.change, match.wake, step.decision, "paused: decided, nothing written")
+        return _outcome(match, "dry-run", step.decision, "paused: decided, nothing written")
     if step.outcome == "apply":
         applied = adapter.apply(target, step.decision)
         if applied.outcome == "deferred":
-            return AlarmOutcome(match.target, "deferred", match.change, match.wake, step.decision, applied.message)
+            return _outcome(match, "deferred", step.decision, applied.message)
     decision = step.decision
     change = decision.change_doc(now, f"alarm:{record.key}")
-    step_doc = {"key": record.key, "alarm": record.alarm, "state": record.state, "change": match.change, "wake": match.wake, "from": change["from"], "to": change["to"], "at": now.isoformat()}
+    step_doc = {"key": record.key, "alarm": record.alarm, "state": record.state, "change": match.change, "wake": match.wake, "burst": match.burst, "from": change["from"], "to": change["to"], "at": now.isoformat()}
 
     def record_step(s: TargetState) -> TargetState | None:
         if s.applied(record.key):  # a retried write whose first attempt landed
             return None
         s = s.for_resource(observed.identity)
         cooldowns = dict(s.cooldowns)
-        if not match.wake:
+        if not match.urgent:
             cooldowns[match.direction] = now.isoformat()
         return replace(
             s,
@@ -134,5 +146,5 @@ def _apply_one(
 
     store.update(match.target, record_step, known=state)
     if keeps_surge:
-        return AlarmOutcome(match.target, "surge-recorded", match.change, match.wake, decision, step.note)
-    return AlarmOutcome(match.target, "applied", match.change, match.wake, decision)
+        return _outcome(match, "surge-recorded", decision, step.note)
+    return _outcome(match, "applied", decision)

@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from core.aws.burst import BurstAlarms
 from core.aws.scaling import ScalingAdapter
 from core.aws.state import LockTimeout, StateConflict, StateStore
 from core.aws.wake import WakeAlarms
@@ -49,11 +50,14 @@ class ReconcileResult:
     dry_run: bool
     outcomes: dict[str, TargetOutcome] = field(default_factory=dict)
     wake: dict[str, str] = field(default_factory=dict)
+    burst: dict[str, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[str]:
         failed = [name for name, o in self.outcomes.items() if o.outcome == "error"]
-        return failed + [name for name, w in self.wake.items() if w.startswith("error") and name not in failed]
+        for alarms in (self.wake, self.burst):
+            failed += [name for name, w in alarms.items() if w.startswith("error") and name not in failed]
+        return failed
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +65,7 @@ class ReconcileResult:
             "dry_run": self.dry_run,
             "targets": {name: o.as_dict() for name, o in self.outcomes.items()},
             "wake_alarms": self.wake,
+            "burst_alarms": self.burst,
             "errors": self.errors,
         }
 
@@ -75,11 +80,13 @@ def run_reconcile(
     dry_run: bool = False,
     trigger: str = "schedule",
     wake: WakeAlarms | None = None,
+    burst: BurstAlarms | None = None,
 ) -> ReconcileResult:
     """Decide and (unless ``dry_run``) apply for ``targets`` (default: all of the policy's).
 
     With ``wake``, also keep the wake-from-zero alarms (and step policies) of targets
-    with ``wake: true`` in place. Parking is the park function's (``core.aws.parking``).
+    with ``wake: true`` in place; with ``burst``, the burst alarms of targets with a burst
+    rule. Parking is the park function's (``core.aws.parking``).
     """
     require_aware(now, "now")
     names = list(policy.targets) if targets is None else targets
@@ -112,6 +119,13 @@ def run_reconcile(
         except (ClientError, BotoCoreError) as exc:
             log.exception("wake alarms")
             result.wake.update({n: f"error: {type(exc).__name__}: {exc}" for n, t in present.items() if t.wake})
+    if burst is not None and not dry_run:
+        present = {n: t for n, t in selected.items() if (d := result.outcomes[n].decision) is not None and d.observed.exists}
+        try:
+            result.burst.update(burst.ensure(present))
+        except (ClientError, BotoCoreError) as exc:
+            log.exception("burst alarms")
+            result.burst.update({n: f"error: {type(exc).__name__}: {exc}" for n, t in present.items() if t.burst is not None})
     return result
 
 

@@ -13,7 +13,7 @@ targets -> delete inference components and wait until gone -> delete the endpoin
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from core.aws.paging import pages
 from core.aws.scaling import IC_DIMENSION, VARIANT_DIMENSION
 from core.janitor import JANITOR_TAG
-from core.policy import WAKE_ALARM_PREFIX as WAKE_PREFIX
+from core.policy import BURST_ALARM_PREFIX, WAKE_ALARM_PREFIX
 
 SNAPSHOT_VERSION = 1
 _CONFIG_READ_ONLY = ("EndpointConfigArn", "CreationTime", "ResponseMetadata")
@@ -105,9 +105,10 @@ def capture(endpoint: str, clients: Clients, now: datetime) -> dict[str, Any]:
     scaling = _capture_scaling(clients.autoscaling, resources)
     names = {c["name"] for c in components}
     alarms = [
-        {k: a[k] for k in _ALARM_FIELDS if k in a}
-        for a in pages(clients.cloudwatch.describe_alarms, "MetricAlarms", AlarmNamePrefix=WAKE_PREFIX)
-        if any(d["Value"] in names | {endpoint} for d in a.get("Dimensions", []))
+        {k: a[k] for k in _ALARM_FIELDS if a.get(k) not in (None, [])}
+        for prefix in (WAKE_ALARM_PREFIX, BURST_ALARM_PREFIX)
+        for a in pages(clients.cloudwatch.describe_alarms, "MetricAlarms", AlarmNamePrefix=prefix)
+        if any(value in names | {endpoint} for value in _dimension_values(a))
     ]
     snapshot = {
         "version": SNAPSHOT_VERSION,
@@ -143,7 +144,16 @@ def _capture_model(sagemaker: Any, name: str) -> dict[str, Any]:
 _ALARM_FIELDS = (
     "AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "InsufficientDataActions", "MetricName",
     "Namespace", "Statistic", "Dimensions", "Period", "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData",
+    "Metrics",
 )
+
+
+def _dimension_values(alarm: Mapping[str, Any]) -> set[str]:
+    """The dimension values an alarm watches: its own, or its metric-math alarm's metrics'."""
+    dims = list(alarm.get("Dimensions", []))
+    for metric in alarm.get("Metrics", []):
+        dims += metric.get("MetricStat", {}).get("Metric", {}).get("Dimensions", [])
+    return {d["Value"] for d in dims}
 
 
 def _capture_scaling(autoscaling: Any, resources: list[tuple[str, str]]) -> list[dict[str, Any]]:

@@ -73,6 +73,16 @@ def _same_alarm(existing: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
     return dims == sorted((d["Name"], d["Value"]) for d in wanted["Dimensions"])
 
 
+def alarms_named(cloudwatch: CloudWatchClient, names: list[str]) -> dict[str, Mapping[str, Any]]:
+    """The metric alarms of these names that exist, by name (100 names a call, as AWS allows)."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for i in range(0, len(names), 100):
+        for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNames=names[i : i + 100], AlarmTypes=["MetricAlarm"]):
+            for alarm in page.get("MetricAlarms", []):
+                found[alarm["AlarmName"]] = alarm
+    return found
+
+
 class WakeAlarms:
     """Creates or repairs wake alarms and step policies; reads only when all is in place."""
 
@@ -86,7 +96,7 @@ class WakeAlarms:
         wanted = {n: t for n, t in targets.items() if t.wake}
         if not wanted:
             return {}
-        existing = self._alarms([wake_alarm_name(n, self.stack) for n in wanted])
+        existing = alarms_named(self.cloudwatch, [wake_alarm_name(n, self.stack) for n in wanted])
         bounds_targets = [n for n in wanted if modes.get(n) == "bounds"]
         policies = self._policies([wake_alarm_name(n, self.stack) for n in bounds_targets])
         out: dict[str, str] = {}
@@ -105,14 +115,6 @@ class WakeAlarms:
             self.cloudwatch.put_metric_alarm(**definition)
             out[name] = "created" if current is None else "updated"
         return out
-
-    def _alarms(self, names: list[str]) -> dict[str, Mapping[str, Any]]:
-        found: dict[str, Mapping[str, Any]] = {}
-        for i in range(0, len(names), 100):
-            for page in self.cloudwatch.get_paginator("describe_alarms").paginate(AlarmNames=names[i : i + 100], AlarmTypes=["MetricAlarm"]):
-                for alarm in page.get("MetricAlarms", []):
-                    found[alarm["AlarmName"]] = alarm
-        return found
 
     def _policies(self, names: list[str]) -> dict[tuple[str, str], str]:
         """Step policies by (name, resource id): a name is unique per resource only."""

@@ -22,8 +22,10 @@ from core.sim.packing import CopyNeeds, InstanceSpec, copies_per_instance, insta
 from core.sim.prices import parse_prices, price_table
 
 Metric = Literal[
-    "invocations", "invocations_per_copy", "latency_ms", "utilization", "no_capacity_failures"
+    "invocations", "invocations_per_copy", "latency_ms", "utilization", "no_capacity_failures", "excess_copies"
 ]
+"""``excess_copies``: demand / per_copy minus the serving copies, the burst alarm's expression
+(per_copy: the target's ``burst.per_copy``, else ``capacity_per_copy``)."""
 
 
 Statistic = Literal["Sum", "Average", "Maximum", "Minimum"]
@@ -38,6 +40,7 @@ DEFAULT_STATISTIC: dict[str, Statistic] = {
     "invocations_per_copy": "Average",
     "latency_ms": "Average",
     "utilization": "Average",
+    "excess_copies": "Maximum",
 }
 
 
@@ -105,10 +108,12 @@ class TuneRanges(SimModel):
     cooldown_out: tuple[int, int] | None = Field(default=None, description="Scale-out cooldown in seconds (default: 0 to 600, in 30s).")
     cooldown_in: tuple[int, int] | None = Field(default=None, description="Scale-in cooldown in seconds (default: 0 to 1800, in 60s).")
     keep_idle: bool | None = Field(default=None, description="true: every idle window is kept; false: every one dropped; default: searched.")
+    headroom_copies: tuple[int, int] | None = Field(default=None, description="Each headroom window's copies; 0 drops the window (default: 0 to max).")
+    burst: bool | None = Field(default=None, description="true: always a burst rule (its per_copy and panic searched); false: none; default: searched.")
 
     @model_validator(mode="after")
     def _ordered(self) -> TuneRanges:
-        for name in ("min", "floor_min", "floor_lead", "alarm_change", "alarm_hold", "cooldown_out", "cooldown_in"):
+        for name in ("min", "floor_min", "floor_lead", "alarm_change", "alarm_hold", "cooldown_out", "cooldown_in", "headroom_copies"):
             value = getattr(self, name)
             if value is not None and not 0 <= value[0] <= value[1]:
                 raise ValueError(f"{name}: [low, high] with 0 <= low <= high, got {list(value)}")
@@ -138,6 +143,10 @@ class SimConfig(SimModel):
     wake_alarm: AlarmDef = Field(
         default_factory=lambda: AlarmDef(metric="no_capacity_failures", comparison=">=", threshold=1, period=1, evaluation_periods=1, missing="notBreaching"),
         description="The wake-from-zero alarm (NoCapacityInvocationFailures >= 1).",
+    )
+    burst_alarm: AlarmDef = Field(
+        default_factory=lambda: AlarmDef(metric="excess_copies", comparison=">=", threshold=1, period=1, evaluation_periods=1, missing="notBreaching"),
+        description="The burst alarm (copies needed beyond those serving >= 1), as reconcile creates it.",
     )
 
     @property

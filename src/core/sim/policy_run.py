@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from core.alarms import decide_alarm, match_alarm, wake_alarm_name
+from core.alarms import burst_alarm_name, decide_alarm, match_alarm, wake_alarm_name
 from core.bounds import Bounds, effective_bounds, transitions
 from core.decide import Decision, Observed, ScalableBounds, choose_mode, decide
 from core.events import AlarmRecord, AlarmState
@@ -54,6 +54,10 @@ class PolicyRun:
             self.alarms.append(CloudWatchAlarm(rule.alarm, definition, c.metric_delay_minutes))
         if self.target.wake:
             self.alarms.append(CloudWatchAlarm(wake_alarm_name(name), c.wake_alarm, c.metric_delay_minutes))
+        self.burst_alarm = burst_alarm_name(name)
+        if self.target.burst is not None:
+            self.alarms.append(CloudWatchAlarm(self.burst_alarm, c.burst_alarm, c.metric_delay_minutes))
+        self.per_copy = self.target.burst.per_copy if self.target.burst is not None else c.capacity_per_copy
         if self.target.resource_kind != "inference_component":
             notes.append(f"target {name} is an endpoint variant: one unit is one instance")
 
@@ -107,7 +111,7 @@ class PolicyRun:
             if step.outcome == "apply":
                 self.apply(step.decision)
             cooldowns = dict(self.state.cooldowns)
-            if not match.wake:
+            if not match.urgent:
                 cooldowns[match.direction] = now.isoformat()
             self.state = replace(
                 self.state,
@@ -133,6 +137,8 @@ class PolicyRun:
                 new = alarm.evaluate(m)
                 if new is not None:
                     self.on_alarm(alarm.name, new, previous, now, ready, alarm.last_value)
+                    if alarm.name == self.burst_alarm and new == "ALARM":
+                        alarm.state = "OK"  # the alarm function re-arms it (SetAlarmState)
             if m % c.reconcile_every == 0 or i == 0:
                 floor = self.reconcile(now, ready)
             if self.mode == "bounds" and self.scalable is not None:
@@ -159,6 +165,7 @@ class PolicyRun:
             "invocations_per_copy": demand / ready if ready > 0 else None,
             "utilization": demand / (ready * c.capacity_per_copy) if ready > 0 else None,
             "latency_ms": latency_ms(demand, ready, c) if ready > 0 and demand > 0 else None,
+            "excess_copies": demand / self.per_copy - ready,
         }
         for alarm in self.alarms:
             alarm.add(m, values[alarm.d.metric])
@@ -176,5 +183,5 @@ def simulate_policy(policy: Policy, target: str, start: datetime, demand: Sequen
     run = PolicyRun(policy, target, start, len(demand), r, notes if notes is not None else [])
     result = run.run(demand, progress, offset, total)
     spec = policy.targets[target]
-    result.params = {"min": spec.min, "max": spec.max, "mode": run.mode, "cooldown": {"out": spec.cooldown.out, "in": spec.cooldown.in_}, "wake": spec.wake}
+    result.params = {"min": spec.min, "max": spec.max, "mode": run.mode, "cooldown": {"out": spec.cooldown.out, "in": spec.cooldown.in_}, "wake": spec.wake, "burst": spec.burst.model_dump() if spec.burst is not None else None}
     return result
