@@ -97,7 +97,14 @@ def test_when_no_trial_meets_the_fraction_it_says_so_and_writes_the_best_served(
     assert load_policy(files["out"]).targets["llm"].max == 1
 
 
-@pytest.mark.parametrize(("args", "words"), [(["--min-served", "1.5"], "--min-served must be a fraction"), (["--min-served", "0.9", "--trials", "0"], "--trials must be 1 or more")])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--min-served", "1.5"], "--min-served must be a fraction"),
+        (["--min-served", "0.9", "--trials", "0"], "--trials must be 1 or more"),
+        (["--min-served", "0.9", "--min-served", "0.8"], "one per --trace (1); got 2"),
+    ],
+)
 def test_bad_arguments_exit_2(files: dict[str, Path], capsys: pytest.CaptureFixture[str], args: list[str], words: str) -> None:
     code = main(["tune", str(files["policy"]), "--trace", str(files["trace"]), "--out", str(files["out"]), *args])
     assert code == 2
@@ -157,3 +164,27 @@ def test_a_trial_writes_the_burst_rule_and_headroom_into_the_file_keeping_its_co
     assert [(h.days, h.copies) for h in target.headroom] == [("Mon-Fri", 3)]
     apply(doc, "llm", params | {"burst.per_copy": 0.0, "headroom[0].copies": 0})
     assert "burst" not in doc["targets"]["llm"] and "headroom" not in doc["targets"]["llm"]
+
+
+def test_each_trace_may_have_its_own_fraction(files: dict[str, Path]) -> None:
+    """A spike nobody announced cannot be served like a known holiday: one fraction per trace.
+    The busy trace cannot reach 99.9 % with max 1; with its own 15 % every trial is judged on both."""
+    from core.policy import policy_data
+    from core.sim.config import SimConfig
+    from core.sim.traces import read_trace
+    from sagescale.tune import tune as run
+
+    quiet = read_trace(files["trace"])
+    buffer = io.StringIO()
+    write_trace(generate("b2b-week", days=1, seed=4, mean=3000), buffer)
+    busy_path = files["trace"].with_name("busy.csv")
+    busy_path.write_text(buffer.getvalue(), encoding="utf-8")
+    busy = read_trace(busy_path)
+    data = policy_data(POLICY.replace("max: 4", "max: 1"))
+    strict = run(data, "llm", [quiet, busy], SimConfig(), min_served=0.999, trials=3, seed=2, jobs=1)
+    assert strict.feasible == []
+    each = run(data, "llm", [quiet, busy], SimConfig(), min_served=[0.9, 0.15], trials=3, seed=2, jobs=1)
+    assert each.feasible and all(t.served[0] >= 0.9 and t.served[1] >= 0.15 for t in each.feasible)
+    assert each.as_dict()["min_served"] == [0.9, 0.15]
+    with pytest.raises(ValueError, match="one per trace"):
+        run(data, "llm", [quiet, busy], SimConfig(), min_served=[0.9], trials=1, seed=2, jobs=1)

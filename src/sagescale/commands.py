@@ -164,7 +164,7 @@ def declare(sub: Any) -> None:
     p.add_argument("--trace", action="append", required=True, help="CSV trace (repeat for several; the constraint holds on each)")
     p.add_argument("--target", help="the policy's target (needed when it has several)")
     p.add_argument("--sim-config", help="YAML with the simulation parameters; see docs/simulator.md")
-    p.add_argument("--min-served", type=float, required=True, metavar="F", help="served fraction every trace must reach, e.g. 0.999")
+    p.add_argument("--min-served", type=float, action="append", required=True, metavar="F", help="served fraction every trace must reach, e.g. 0.999; or repeat it, one per --trace in order")
     p.add_argument("--trials", type=int, default=40, help="trials (default 40; the first is the policy as it is)")
     p.add_argument("--seed", type=int, default=1, help="sampler seed: the same seed gives the same trials")
     p.add_argument("--jobs", type=int, help="worker processes (default: the cores, at most two per trace)")

@@ -52,19 +52,23 @@ class Outcome:
 @dataclass
 class TuneResult:
     target: str
-    min_served: float
+    min_served: tuple[float, ...]  # one per trace
     trials: list[Outcome] = field(default_factory=list)
+
+    def shortfall(self, outcome: Outcome) -> float:
+        """How far the trial falls short of its trace's fraction on the worst trace (<= 0: feasible)."""
+        return max((f - s for f, s in zip(self.min_served, outcome.served, strict=True)), default=0.0)
 
     @property
     def feasible(self) -> list[Outcome]:
-        return [t for t in self.trials if t.served_fraction >= self.min_served]
+        return [t for t in self.trials if self.shortfall(t) <= 0]
 
     @property
     def best(self) -> Outcome:
-        """The cheapest trial that serves ``min_served`` on every trace; else the best served."""
+        """The cheapest trial that serves each trace's ``min_served``; else the one that falls least short."""
         if self.feasible:
             return min(self.feasible, key=lambda t: (t.cost_usd, -t.served_fraction, t.number))
-        return max(self.trials, key=lambda t: (t.served_fraction, -t.cost_usd, -t.number))
+        return min(self.trials, key=lambda t: (self.shortfall(t), t.cost_usd, t.number))
 
     @property
     def pareto(self) -> list[Outcome]:
@@ -79,7 +83,7 @@ class TuneResult:
     def as_dict(self) -> dict[str, Any]:
         return {
             "target": self.target,
-            "min_served": self.min_served,
+            "min_served": self.min_served[0] if len(set(self.min_served)) == 1 else list(self.min_served),
             "trials": len(self.trials),
             "feasible": bool(self.feasible),
             "best": self.best.as_dict(),
@@ -230,13 +234,16 @@ def tune(
     traces: Sequence[Trace],
     config: SimConfig,
     *,
-    min_served: float,
+    min_served: float | Sequence[float],
     trials: int = 40,
     seed: int = 1,
     jobs: int = 2,
     progress: Progress | None = None,
 ) -> TuneResult:
-    """Run ``trials`` trials (the first is the policy as it is) and return every outcome."""
+    """Run ``trials`` trials (the first is the policy as it is) and return every outcome.
+
+    ``min_served``: the fraction every trace must serve, or one per trace (a spike nobody
+    announced cannot be served as fully as a known holiday)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -245,7 +252,10 @@ def tune(
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(trials // 4, 1)))
     study = optuna.create_study(directions=["minimize", "maximize"], sampler=sampler)
     study.enqueue_trial(original_params(spec))
-    result = TuneResult(target, min_served)
+    floors = (float(min_served),) * len(traces) if isinstance(min_served, int | float) else tuple(float(f) for f in min_served)
+    if len(floors) != len(traces):
+        raise ValueError(f"min_served: one fraction, or one per trace ({len(traces)}); got {len(floors)}")
+    result = TuneResult(target, floors)
     # spawn, not fork: optuna's threads in this process must not be forked half-way
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=max(jobs, 1), mp_context=context, initializer=_init, initargs=(config, list(traces), target)) as pool:
@@ -270,7 +280,7 @@ def tune(
             for k, (trial, params, _) in enumerate(docs):
                 scores = [futures[(k, i)].result() for i in range(len(traces))]
                 outcome = Outcome(trial.number, params, sum(c for c, _ in scores), tuple(s for _, s in scores))
-                trial.set_constraint("served", min_served - outcome.served_fraction)  # feasible when <= 0
+                trial.set_constraint("served", result.shortfall(outcome))  # feasible when <= 0
                 study.tell(trial, [outcome.cost_usd, outcome.served_fraction])
                 result.trials.append(outcome)
                 if progress is not None:
