@@ -2,16 +2,17 @@
 
     .venv/bin/python bench/night_tradeoff.py
 
-Three variants of the tuned policy on the same four weeks (the retail day shape, about 100
-requests/min, and one unannounced spike to 10,000/min at 03:00 New York on a Wednesday):
-it as shipped (idle nights and weekends, a wake of 1 copy), the same with a sized wake
-(`wake: {per_copy: 1300}`), and one that never sleeps (no idle windows: min 1 all night).
-Prints each one's cost per month, its dropped requests at the night spike and in all, and the
-reactive limit of the night spike.
+Variants of the tuned policy on the same four weeks (the b2b day shape, about 100 requests/min
+by day and none at night, and one unannounced spike to 10,000/min at 03:00 New York on a
+Wednesday): it as tuned (min 0: it sleeps whenever nobody calls; a sized wake and the burst
+rule), the same without the burst rule, with neither (a wake of 1 copy, the alarms after), and
+one that never sleeps (min 1, no idle windows, the burst rule kept). Prints each one's cost per
+month, its dropped requests at the night spike and in all, and the reactive limit.
 """
 
 from __future__ import annotations
 
+import copy
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from core.policy import loads_policy  # noqa: E402
+from core.policy import parse_policy, policy_data  # noqa: E402
 from core.sim.config import load_sim_config  # noqa: E402
 from core.sim.run import simulate  # noqa: E402
 from core.sim.traces import Spike, generate  # noqa: E402
@@ -29,11 +30,23 @@ NY = ZoneInfo("America/New_York")
 
 
 def main() -> int:
-    text = (ROOT / "examples" / "llm-retail-tuned.yaml").read_text(encoding="utf-8")
+    tuned = policy_data((ROOT / "examples" / "llm-retail-tuned.yaml").read_text(encoding="utf-8"))
+
+    def variant(**changes: object) -> dict[str, object]:
+        doc = copy.deepcopy(tuned)
+        target = doc["targets"]["llm"]
+        for key, value in changes.items():
+            if value is None:
+                target.pop(key, None)
+            else:
+                target[key] = value
+        return doc
+
     variants = {
-        "sleeps, wake 1 copy (shipped)": text,
-        "sleeps, sized wake": text.replace("    wake: true\n", "    wake: {per_copy: 1300}\n"),
-        "never sleeps": text.replace('      - {days: Sun-Fri, from: "20:00", to: "07:00"}   # a window belongs to the day it starts: Sun 20:00 - Mon 07:00 included\n      - {days: Sat-Sun}\n', "").replace("    idle:\n", ""),
+        "as tuned (sleeps, wake + burst)": tuned,
+        "sleeps, sized wake, no burst": variant(burst=None),
+        "sleeps, wake 1 copy, no burst": variant(burst=None, wake=True),
+        "never sleeps (min 1), burst": variant(min=1, idle=None),
     }
     spike_at = datetime(2026, 9, 16, 3, 0, tzinfo=NY)
     trace = generate("b2b-week", days=28, seed=2, start=date(2026, 9, 14), spikes=[Spike(spike_at, 10_000.0, ramp=3, hold=20, decay=30)])
@@ -42,8 +55,8 @@ def main() -> int:
     last = first + 120
     print(f"four weeks from {trace.start.astimezone(NY):%Y-%m-%d}, a 10,000/min spike at {spike_at:%a %d %b %H:%M} New York")
     print(f"{'variant':32} {'cost/month':>11} {'dropped (spike)':>16} {'dropped (all)':>14} {'x reactive':>10}")
-    for name, policy_text in variants.items():
-        policy = loads_policy(policy_text)
+    for name, doc in variants.items():
+        policy = parse_policy(doc)
         sim = simulate(policy, "llm", trace.start, trace.requests, config, strategies=["policy"])
         result = sim.strategies["policy"]
         spike_dropped = sum(d - s for d, s in zip(trace.requests[first:last], result.served[first:last], strict=True))

@@ -161,6 +161,16 @@ def test_simulate_json_has_every_strategy_and_figure(tmp_path: Path, capsys: pyt
     assert doc["limits"]["oracle_cost_usd"] == doc["strategies"]["oracle"]["cost_usd"]
 
 
+def test_simulate_json_carries_the_wake_and_burst_sizing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--json failed on a policy with wake: {per_copy: N} (its params held the model, not JSON)."""
+    trace = _trace_file(tmp_path, HEADER + "".join(f"2026-11-24T14:{m:02d}:00Z,{m * 10}\n" for m in range(60)))
+    code, out, err = run(["simulate", str(EXAMPLES / "llm-retail-tuned.yaml"), "--trace", trace, "--json"], capsys)
+    assert code == 0, err
+    params = json.loads(out)["strategies"]["policy"]["params"]
+    assert params["wake"] == {"per_copy": 1300.0}
+    assert params["burst"] == {"per_copy": 1040.0, "panic": 3.0, "hold": 15}
+
+
 def test_simulate_table_shows_ratios_to_the_oracle(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["simulate", str(EXAMPLES / "llm-retail.yaml"), "--trace", str(EXAMPLES / "traces" / "b2b-week.csv"), "--sim-config", str(EXAMPLES / "llm-retail.sim.yaml")], capsys)
     assert code == 0
@@ -324,3 +334,23 @@ def test_waiting_on_sagemaker_is_shown_on_a_terminal_only() -> None:
     Waiting(shown, "deleting llm-endpoint", force=True)(0)
     Waiting(quiet, "deleting llm-endpoint")(0)  # a StringIO is no terminal
     assert "deleting llm-endpoint: waiting on SageMaker" in shown.getvalue() and quiet.getvalue() == ""
+
+
+def test_a_placed_spike_is_added_to_the_holiday_weeks_doorbuster_and_replaces_the_unannounced_one() -> None:
+    """generate() says placed spikes are added to holiday-week's; they replaced its doorbuster."""
+    from datetime import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from core.sim.traces import Spike, Trace, generate
+
+    ny = ZoneInfo("America/New_York")
+    extra = Spike(dt(2026, 11, 24, 3, 0, tzinfo=ny), 8000.0, ramp=3, hold=20, decay=30)
+    week = generate("holiday-week", spikes=[extra])
+
+    def at(trace: Trace, when: dt) -> float:
+        return float(trace.requests[int((when - trace.start).total_seconds() // 60)])
+
+    assert at(week, dt(2026, 11, 27, 9, 10, tzinfo=ny)) > 5000  # the doorbuster hour is still there
+    assert at(week, dt(2026, 11, 24, 3, 10, tzinfo=ny)) > 5000
+    placed = generate("unannounced-spike", spikes=[Spike(dt(2026, 9, 16, 3, 0, tzinfo=ny), 8000.0)])
+    assert at(placed, dt(2026, 9, 16, 14, 10, tzinfo=ny)) < 2000  # the Wednesday 14:00 spike is replaced

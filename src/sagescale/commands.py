@@ -154,7 +154,7 @@ def declare(sub: Any) -> None:
     p.add_argument("--mean", type=float, default=100.0, help="average requests per minute, spike excluded (default 100)")
     p.add_argument("--peak", type=float, default=10_000.0, help="spike peak in requests per minute (default 10000)")
     p.add_argument("--timezone", default="America/New_York", help="zone of the day shape and the written timestamps")
-    p.add_argument("--spike-at", action="append", metavar="TIME", help="an unannounced spike to --peak at this ISO 8601 time with offset, day or night (repeatable); replaces the kind's own spike")
+    p.add_argument("--spike-at", action="append", metavar="TIME", help="an unannounced spike to --peak at this ISO 8601 time with offset, day or night (repeatable); replaces unannounced-spike's own, is added to holiday-week's doorbuster")
     p.add_argument("--spike-minutes", type=int, default=20, metavar="N", help="minutes a placed spike holds its peak (default 20; it ramps over 3 and decays over 30)")
     p.set_defaults(func=cmd_trace)
 

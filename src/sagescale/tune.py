@@ -173,7 +173,10 @@ def apply(policy_doc: MutableMapping[str, Any], target: str, params: Mapping[str
         sign = 1 if rule["change"] > 0 else -1
         rule["change"], rule["hold"] = sign * params[f"alarms[{i}].change"], params[f"alarms[{i}].hold"]
     if "wake.per_copy" in params:
-        t["wake"] = {"per_copy": params["wake.per_copy"]} if params["wake.per_copy"] else True
+        if params["wake.per_copy"]:
+            _flow_map(t, "wake")["per_copy"] = params["wake.per_copy"]
+        else:
+            t["wake"] = True
     if "burst.per_copy" in params:
         _apply_burst(t, params)
     _drop_or_set(t, "headroom", lambda i, window: _headroom(window, params.get(f"headroom[{i}].copies")))
@@ -203,12 +206,20 @@ def _apply_burst(t: MutableMapping[str, Any], params: Mapping[str, Any]) -> None
     if not params["burst.per_copy"]:
         t.pop("burst", None)
         return
-    if "burst" not in t:
-        t["burst"] = type(t)()  # a ruamel map is written in flow style, as the policy's own are
-        if hasattr(t["burst"], "fa"):
-            t["burst"].fa.set_flow_style()
-    t["burst"]["per_copy"] = params["burst.per_copy"]
-    t["burst"]["panic"] = params.get("burst.panic", 1.0)
+    burst = _flow_map(t, "burst")
+    burst["per_copy"] = params["burst.per_copy"]
+    burst["panic"] = params.get("burst.panic", 1.0)
+
+
+def _flow_map(t: MutableMapping[str, Any], key: str) -> MutableMapping[str, Any]:
+    """``t[key]`` as a map, made if it is not one; a new ruamel map is written in flow style, as
+    the policy's own small maps are."""
+    if not isinstance(t.get(key), MutableMapping):
+        t[key] = type(t)()
+        if hasattr(t[key], "fa"):
+            t[key].fa.set_flow_style()
+    value: MutableMapping[str, Any] = t[key]
+    return value
 
 
 # -- evaluation, in worker processes ----------------------------------------------------------
@@ -306,6 +317,7 @@ def dump_round_trip(doc: Any, header: str) -> str:
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)  # lists indented under their key, as policies are written
     out = io.StringIO()
     yaml.dump(doc, out)
     return "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()) + out.getvalue()

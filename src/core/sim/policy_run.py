@@ -183,5 +183,5 @@ def simulate_policy(policy: Policy, target: str, start: datetime, demand: Sequen
     run = PolicyRun(policy, target, start, len(demand), r, notes if notes is not None else [])
     result = run.run(demand, progress, offset, total)
     spec = policy.targets[target]
-    result.params = {"min": spec.min, "max": spec.max, "mode": run.mode, "cooldown": {"out": spec.cooldown.out, "in": spec.cooldown.in_}, "wake": spec.wake, "burst": spec.burst.model_dump() if spec.burst is not None else None}
+    result.params = {"min": spec.min, "max": spec.max, "mode": run.mode, "cooldown": {"out": spec.cooldown.out, "in": spec.cooldown.in_}, "wake": spec.wake if isinstance(spec.wake, bool) else spec.wake.model_dump(), "burst": spec.burst.model_dump() if spec.burst is not None else None}
     return result

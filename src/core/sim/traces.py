@@ -235,7 +235,7 @@ def generate(
     spikes = list(placed)
     for offset in range(days):
         day = first + timedelta(days=offset)
-        if kind == "holiday-week" and day - timedelta(days=1) in holiday_days and day.weekday() == 4 and not placed:
+        if kind == "holiday-week" and day - timedelta(days=1) in holiday_days and day.weekday() == 4:  # kept beside placed ones
             spikes.append(Spike(local_to_instant(datetime.combine(day, datetime.min.time()) + timedelta(hours=9), zone), peak))
         if kind == "unannounced-spike" and day.weekday() == 2 and not spikes and not placed:
             spikes.append(Spike(local_to_instant(datetime.combine(day, datetime.min.time()) + timedelta(hours=14), zone), peak, ramp=3, hold=20, decay=30))
