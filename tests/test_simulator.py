@@ -381,3 +381,21 @@ def test_headroom_pays_for_fewer_drops_at_an_unannounced_spike() -> None:
     held = simulate(policy_yaml("    min: 1\n    max: 8\n    headroom: [{days: Mon, copies: 3}]\n"), "m", MONDAY, demand, cfg, strategies=["policy"]).strategies["policy"]
     assert held.dropped < plain.dropped
     assert held.cost_usd > plain.cost_usd
+
+
+def test_target_tracking_on_the_high_resolution_concurrency_metric_reacts_sooner() -> None:
+    """ConcurrentRequestsPerCopyHighResolution publishes every 10 s: its alarms see a minute at
+    once, without the 1-minute metric delay and 3 one-minute datapoints of InvocationsPerCopy."""
+    from core.sim.config import concurrency_per_copy
+
+    trace = read_trace(EXAMPLES / "traces" / "unannounced-spike.csv")
+    policy = load_policy(EXAMPLES / "llm-retail-tuned.yaml")
+    base = {"capacity_per_copy": 1300, "instance_type": "ml.g5.12xlarge", "per_copy": {"copies": 4, "num_accelerators": 4, "num_cpus": 8, "memory": 5120}}
+    invocations = simulate(policy, "llm", trace.start, trace.requests, parse_sim_config(base), strategies=["target_tracking"])
+    concurrency = simulate(policy, "llm", trace.start, trace.requests, parse_sim_config(base | {"target_tracking": {"metric": "concurrent_requests_per_copy"}}), strategies=["target_tracking"])
+    fast, slow = concurrency.strategies["target_tracking"], invocations.strategies["target_tracking"]
+    assert fast.params["metric"] == "concurrent_requests_per_copy" and slow.params["metric"] == "invocations_per_copy"
+    config = parse_sim_config(base)
+    assert fast.params["target"] == pytest.approx(concurrency_per_copy(0.7 * 1300, 1, config), abs=1e-3)  # the concurrency at 70 % load
+    assert fast.dropped < 0.9 * slow.dropped
+    assert fast.cost_usd <= 1.05 * slow.cost_usd

@@ -8,7 +8,7 @@ from datetime import datetime
 from core.sim.config import Resolved
 from core.sim.fleet import Fleet
 from core.sim.results import Progress, Recorder, StrategyResult, epoch_minute
-from core.sim.tracking import TargetTracker
+from core.sim.tracking import tracker
 
 
 def new_fleet(r: Resolved) -> Fleet:
@@ -39,10 +39,7 @@ def simulate_target_tracking(
     b = c.baseline
     low = b.min if b.min is not None else max(limits[0], 1)
     high = b.max if b.max is not None else limits[1]
-    tt = TargetTracker(
-        c.tt_target, b.scale_out_cooldown, b.scale_in_cooldown, c.target_tracking.scale_in_protection, c.target_tracking.out_datapoints,
-        c.target_tracking.in_datapoints, c.metric_delay_minutes, disable_scale_in=b.disable_scale_in,
-    )
+    tt = tracker(c, b.scale_out_cooldown, b.scale_in_cooldown, disable_scale_in=b.disable_scale_in)
     fleet = new_fleet(r)
     desired = low
     fleet.warm(desired)
@@ -61,7 +58,7 @@ def simulate_target_tracking(
             progress(offset + i, total)
     result = rec.result(demand, r.price)
     result.params = {
-        "min": low, "max": high, "target": c.tt_target, "scale_out_cooldown": b.scale_out_cooldown, "scale_in_cooldown": b.scale_in_cooldown,
+        "min": low, "max": high, "metric": c.target_tracking.metric, "target": round(c.tt_target, 3), "scale_out_cooldown": b.scale_out_cooldown, "scale_in_cooldown": b.scale_in_cooldown,
         "scale_in_protection": c.target_tracking.scale_in_protection, "disable_scale_in": b.disable_scale_in,
     }
     return result

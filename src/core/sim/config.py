@@ -72,14 +72,19 @@ class AlarmDef(SimModel):
 
 
 class TargetTracking(SimModel):
-    """Application Auto Scaling target tracking on invocations per copy."""
+    """Application Auto Scaling target tracking, on invocations per copy or on concurrency."""
 
-    target: float | None = Field(default=None, gt=0, description="Target invocations per copy per minute; default 70 % of capacity_per_copy.")
+    metric: Literal["invocations_per_copy", "concurrent_requests_per_copy"] = Field(
+        default="invocations_per_copy",
+        description="SageMakerInferenceComponentInvocationsPerCopy (1-minute datapoints, visible a metric delay later), or "
+        "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution (10-second datapoints: its alarms see a minute at once, without the delay).",
+    )
+    target: float | None = Field(default=None, gt=0, description="Target per copy: invocations per minute (default 70 % of capacity_per_copy), or concurrent requests (default: the concurrency at 70 % load).")
     scale_out_cooldown: int = Field(default=200, ge=0, description="Seconds after a scale-out before the next one.")
     scale_in_cooldown: int = Field(default=200, ge=0, description="Seconds after a scale-in before the next one.")
     scale_in_protection: int = Field(default=0, ge=0, description="Minutes after any scale-out in which no scale-in happens (AAS has none; 0).")
     disable_scale_in: bool = Field(default=False, description="The policy's DisableScaleIn: it never scales in.")
-    out_datapoints: int = Field(default=3, ge=1, description="1-minute datapoints above target that raise the scale-out alarm (AAS: 3 of 3).")
+    out_datapoints: int | None = Field(default=None, ge=1, description="Minutes above target that raise the scale-out alarm (AAS: 3 of 3 one-minute datapoints; with the high-resolution metric 3 of 3 ten-second ones: 1 minute).")
     in_datapoints: int = Field(default=15, ge=1, description="1-minute datapoints below 90 % of target that raise the scale-in alarm (AAS: 15 of 15).")
 
 
@@ -151,8 +156,36 @@ class SimConfig(SimModel):
 
     @property
     def tt_target(self) -> float:
-        """Target invocations per copy per minute for target tracking."""
-        return self.target_tracking.target or 0.7 * self.capacity_per_copy
+        """Target tracking's target per copy: invocations per minute, or concurrent requests."""
+        if self.target_tracking.target is not None:
+            return self.target_tracking.target
+        if self.target_tracking.metric == "concurrent_requests_per_copy":
+            return concurrency_per_copy(0.7 * self.capacity_per_copy, 1, self)
+        return 0.7 * self.capacity_per_copy
+
+    @property
+    def tt_out_datapoints(self) -> int:
+        given = self.target_tracking.out_datapoints
+        if given is not None:
+            return given
+        return 1 if self.target_tracking.metric == "concurrent_requests_per_copy" else 3
+
+    @property
+    def tt_delay(self) -> int:
+        """Minutes before target tracking's alarms see a minute: none for the 10-second metric."""
+        return 0 if self.target_tracking.metric == "concurrent_requests_per_copy" else self.metric_delay_minutes
+
+
+def latency_ms(demand: float, ready: int, config: SimConfig) -> float:
+    """Modelled model latency: ``base / (1 - utilization)``, capped at ``max_slowdown`` x base."""
+    u = demand / (ready * config.capacity_per_copy)
+    slowdown = config.max_slowdown if u >= 1 else min(1 / (1 - u), config.max_slowdown)
+    return config.base_latency_ms * slowdown
+
+
+def concurrency_per_copy(demand: float, ready: int, config: SimConfig) -> float:
+    """Requests in flight per copy (Little's law): arrivals per second x modelled latency / copies."""
+    return demand / 60 * latency_ms(demand, ready, config) / 1000 / ready
 
 
 def default_alarm(change: int, config: SimConfig) -> AlarmDef:

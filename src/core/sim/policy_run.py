@@ -14,9 +14,9 @@ from core.events import AlarmRecord, AlarmState
 from core.policy import Policy
 from core.sim.alarm import CloudWatchAlarm
 from core.sim.baselines import new_fleet
-from core.sim.config import Resolved, SimConfig, default_alarm
+from core.sim.config import Resolved, default_alarm, latency_ms
 from core.sim.results import Progress, Recorder, StrategyResult, epoch_minute
-from core.sim.tracking import TargetTracker
+from core.sim.tracking import tracker
 from core.state import TargetState
 
 _STEPS_KEPT = 20
@@ -42,7 +42,7 @@ class PolicyRun:
         self.mode = choose_mode(self.target, probe)
         self.scalable: ScalableBounds | None = None
         tt = c.target_tracking
-        self.tracker = TargetTracker(c.tt_target, tt.scale_out_cooldown, tt.scale_in_cooldown, tt.scale_in_protection, tt.out_datapoints, tt.in_datapoints, c.metric_delay_minutes)
+        self.tracker = tracker(c, tt.scale_out_cooldown, tt.scale_in_cooldown)
         self.alarms: list[CloudWatchAlarm] = []
         for rule in self.target.alarms:
             if rule.alarm in (a.name for a in self.alarms):
@@ -169,13 +169,6 @@ class PolicyRun:
         }
         for alarm in self.alarms:
             alarm.add(m, values[alarm.d.metric])
-
-
-def latency_ms(demand: float, ready: int, config: SimConfig) -> float:
-    """Modelled model latency: ``base / (1 - utilization)``, capped at ``max_slowdown`` x base."""
-    u = demand / (ready * config.capacity_per_copy)
-    slowdown = config.max_slowdown if u >= 1 else min(1 / (1 - u), config.max_slowdown)
-    return config.base_latency_ms * slowdown
 
 
 def simulate_policy(policy: Policy, target: str, start: datetime, demand: Sequence[float], r: Resolved, notes: list[str] | None = None, progress: Progress | None = None, offset: int = 0, total: int = 0) -> StrategyResult:

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 
 from core.sim.alarm import CloudWatchAlarm
-from core.sim.config import AlarmDef
+from core.sim.config import AlarmDef, SimConfig, concurrency_per_copy
 from core.sim.fleet import EPS
+
+PerCopy = Callable[[float, int], float]  # (demand per minute, serving copies) -> the metric per copy
 
 
 class TargetTracker:
-    """Target tracking on invocations per copy, as Application Auto Scaling runs it.
+    """Target tracking on a per-copy metric (invocations, by default), as Application Auto Scaling runs it.
 
     Two alarms: above ``target`` for ``out_datapoints`` minutes (scale out), below 90 %
     of it for ``in_datapoints`` minutes (scale in). While one is in ALARM the policy acts
     every minute, clamped to the scalable target's limits: a scale-out to
-    ``ceil(invocations / target)`` of the latest visible minute, a scale-in to
-    ``ceil(invocations / target)`` of the busiest of the last ``in_datapoints`` minutes
+    ``ceil(copies x metric / target)`` of the latest visible minute, a scale-in to
+    ``ceil(copies x metric / target)`` of the busiest of the last ``in_datapoints`` minutes
     (so a quiet minute in a trickle does not take the last copy away). Cooldowns are per
     direction, with AAS's semantics: during the scale-out cooldown a scale-out still goes
     through when it asks for more than the one that started the cooldown; a scale-in waits
@@ -25,8 +28,12 @@ class TargetTracker:
     such rule: 0 unless configured), none at all with ``disable_scale_in``.
     """
 
-    def __init__(self, target: float, out_cooldown: int, in_cooldown: int, protection: int, out_datapoints: int, in_datapoints: int, delay: int, *, disable_scale_in: bool = False) -> None:
+    def __init__(
+        self, target: float, out_cooldown: int, in_cooldown: int, protection: int, out_datapoints: int, in_datapoints: int, delay: int,
+        *, disable_scale_in: bool = False, per_copy: PerCopy | None = None,
+    ) -> None:
         self.target = target
+        self.per_copy: PerCopy = per_copy or (lambda demand, ready: demand / ready)
         self.out_cooldown = out_cooldown
         self.in_cooldown = in_cooldown
         self.protection = protection
@@ -42,11 +49,11 @@ class TargetTracker:
         self.disable_scale_in = disable_scale_in
 
     def observe(self, minute: int, ready: int, demand: float) -> None:
-        """Feed one minute: invocations per copy (none without copies) and invocations."""
-        per_copy = demand / ready if ready > 0 else None
+        """Feed one minute: the metric per copy (none without copies) and over all copies."""
+        per_copy = self.per_copy(demand, ready) if ready > 0 else None
         self.high.add(minute, per_copy)
         self.low.add(minute, per_copy)
-        self._loads.append((minute + 1 + self.delay, demand if ready > 0 else 0.0))
+        self._loads.append((minute + 1 + self.delay, per_copy * ready if per_copy is not None else 0.0))
 
     def step(self, minute: int, desired: int, low: int, high: int) -> int:
         """The scalable target's desired count after this minute's alarm evaluations."""
@@ -69,3 +76,16 @@ class TargetTracker:
                 self.last_in = minute
                 return wanted
         return min(max(desired, low), high)
+
+
+def tracker(config: SimConfig, out_cooldown: int, in_cooldown: int, *, disable_scale_in: bool = False) -> TargetTracker:
+    """The target-tracking policy the config describes (its metric, target, datapoints and delay)."""
+    tt = config.target_tracking
+    per_copy: PerCopy | None = None
+    if tt.metric == "concurrent_requests_per_copy":
+        def per_copy(demand: float, ready: int) -> float:
+            return concurrency_per_copy(demand, ready, config)
+    return TargetTracker(
+        config.tt_target, out_cooldown, in_cooldown, tt.scale_in_protection, config.tt_out_datapoints, tt.in_datapoints, config.tt_delay,
+        disable_scale_in=disable_scale_in, per_copy=per_copy,
+    )
