@@ -37,6 +37,7 @@ targets:
     alarms: [{alarm: llm-latency-high, change: 2}]
     wake: true
     burst: {per_copy: 1300}
+    headroom: [{days: Mon-Sun, of_peak: {fraction: 0.5, per_copy: 1300}}]
   web:
     endpoint: web-ep
     park: true

@@ -170,7 +170,8 @@ class TargetSchedule:
         self.target: Target = policy.targets[name]
         default_zone = load_zone(policy.timezone)
         self.idle = [_daily(w, default_zone, f"idle:{w.label}") for w in self.target.idle]
-        self.headroom = [(_daily(h, default_zone, f"headroom:{h.label} +{h.copies}"), h.copies) for h in self.target.headroom]
+        self.headroom = [(_daily(h, default_zone, f"headroom:{h.label}"), h) for h in self.target.headroom]
+        self.reads_peak = max((h.of_peak.days for h in self.target.headroom if h.of_peak is not None), default=0)  # days of demand to read
         self.floors: list[_Floor] = []
         for f in self.target.floors:
             zone = load_zone(f.timezone) if f.timezone else default_zone
@@ -204,8 +205,11 @@ class TargetSchedule:
                 points.update(p for p in (iv.start, iv.end) if start < p < end)
         return sorted(points)
 
-    def bounds(self, now: datetime, surges: Sequence[Surge] = (), override: Override | None = None) -> Bounds:
-        """Effective bounds at ``now`` (aware), following DESIGN.md section 2 in order."""
+    def bounds(self, now: datetime, surges: Sequence[Surge] = (), override: Override | None = None, peak: float | None = None) -> Bounds:
+        """Effective bounds at ``now`` (aware), following DESIGN.md section 2 in order.
+
+        ``peak``: the busiest minute of recent demand (requests), for headroom sized by it;
+        unknown, such a window adds nothing."""
         require_aware(now, "now")
         target = self.target
         candidates = self.active_floors(now)
@@ -226,11 +230,11 @@ class TargetSchedule:
                 min_eff = target.min
                 reasons = ["min"]
         overridden = override is not None and override.until > now
-        extra = [] if overridden else [(copies, w.label) for w, copies in self.headroom if w.active_at(now) is not None]
-        if extra:  # on top of floors and idle windows, before the clamp; an override replaces it too
+        extra = [] if overridden else [(h.extra(peak), w.label) for w, h in self.headroom if w.active_at(now) is not None]
+        if extra and max(extra)[0] > 0:  # on top of floors and idle windows, before the clamp; an override replaces it too
             copies, label = max(extra)
             min_eff += copies
-            reasons.append(label)
+            reasons.append(f"{label} +{copies}")
         if min_eff > target.max:
             min_eff = target.max
             reasons.append("clamped:max")
@@ -261,10 +265,12 @@ def effective_bounds(
     *,
     surges: Sequence[Surge] = (),
     override: Override | None = None,
+    peak: float | None = None,
 ) -> Bounds:
-    """Effective ``(min, max, reasons)`` of ``target`` at the aware instant ``now``."""
+    """Effective ``(min, max, reasons)`` of ``target`` at the aware instant ``now`` (``peak``: the
+    busiest minute of recent demand, for headroom sized by it)."""
     schedule = target_schedule(policy, target)
-    return schedule.bounds(now, surges, override)
+    return schedule.bounds(now, surges, override, peak)
 
 
 @dataclass(frozen=True)

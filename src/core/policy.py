@@ -6,6 +6,7 @@ reference is checked against them (``tests/test_docs.py``).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import date
@@ -173,12 +174,35 @@ class IdleWindow(_Model):
         return _window_label(self.days, self.from_, self.to)
 
 
+class PeakShare(_Model):
+    """Headroom sized by the recent peak: `ceil(fraction x busiest minute / per_copy)` copies."""
+
+    fraction: float = Field(gt=0, le=2, description="Share of the recent peak to hold ready (0.5: half the copies the busiest minute needed).")
+    per_copy: float = Field(gt=0, le=1e9, description="Requests per minute one copy serves.")
+    days: StrictInt = Field(default=7, ge=1, le=14, description="How far back the peak is read: the busiest minute of demand (Invocations + NoCapacityInvocationFailures) in the last `days` days.")
+
+
 class Headroom(IdleWindow):
     """Extra copies above the minimum in a chosen window: pay to drop fewer requests at a spike.
 
     Each copy costs its instance-hours for as long as the window lasts."""
 
-    copies: StrictInt = Field(ge=1, le=MAX_CAPACITY, description="Copies (or instances) added to the effective minimum while the window holds (the largest, if several); max still caps it.")
+    copies: StrictInt | None = Field(default=None, ge=1, le=MAX_CAPACITY, description="Copies (or instances) added to the effective minimum while the window holds (the largest, if several); max still caps it.")
+    of_peak: PeakShare | None = Field(default=None, description="Instead of `copies`: a share of the recent peak, read from CloudWatch at every reconcile run.")
+
+    @model_validator(mode="after")
+    def _one_size(self) -> Headroom:
+        if (self.copies is None) == (self.of_peak is None):
+            raise _fail("copies", "give exactly one of copies or of_peak")
+        return self
+
+    def extra(self, peak: float | None) -> int:
+        """The copies this window adds, given the recent peak (requests per minute; unknown: none)."""
+        if self.copies is not None:
+            return self.copies
+        if self.of_peak is None or not peak:
+            return 0
+        return math.ceil(self.of_peak.fraction * peak / self.of_peak.per_copy - 1e-9)
 
 
 def _check_from_to(start: str | None, end: str | None) -> None:

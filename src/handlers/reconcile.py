@@ -33,5 +33,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         trigger=f"{request.source}:{context.aws_request_id}",
         wake=runtime.wake_alarms,
         burst=runtime.burst_alarms,
+        peaks=runtime.peaks,
     )
     return publish(result, runtime)

@@ -17,6 +17,7 @@ from core.aws.clients import AwsClients
 from core.aws.fleet import FleetReader
 from core.aws.janitor import JanitorActions
 from core.aws.parking import Parking
+from core.aws.peaks import PeakReader
 from core.aws.scaling import ScalingAdapter
 from core.aws.snapshot import Clients as SnapshotClients
 from core.aws.state import StateStore
@@ -104,6 +105,10 @@ class Runtime:
     @cached_property
     def wake_alarms(self) -> WakeAlarms:
         return WakeAlarms(self.clients.cloudwatch, self.clients.autoscaling, self.settings.stack_name)
+
+    @cached_property
+    def peaks(self) -> PeakReader:
+        return PeakReader(self.clients.cloudwatch)
 
     @cached_property
     def burst_alarms(self) -> BurstAlarms:

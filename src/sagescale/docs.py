@@ -15,6 +15,7 @@ from core.policy import (
     Headroom,
     IdleWindow,
     Janitor,
+    PeakShare,
     Policy,
     Target,
     WakeSizing,
@@ -32,6 +33,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`targets.<name>.idle[]`", IdleWindow),
     ("`targets.<name>.floors[]`", Floor),
     ("`targets.<name>.headroom[]`", Headroom),
+    ("`targets.<name>.headroom[].of_peak`", PeakShare),
     ("`targets.<name>.alarms[]`", AlarmRule),
     ("`janitor`", Janitor),
 ]

@@ -2,7 +2,7 @@
 
 Each trial sets the target's parameters (its minimum, each floor's minimum and lead, each idle
 window kept or dropped, each alarm rule's change and hold, the cooldowns, the wake's sizing, the
-burst rule (none, or its per-copy rate and panic factor), each headroom window's copies),
+burst rule (none, or its per-copy rate and panic factor), each headroom window's copies or share of the peak),
 runs the simulator's ``policy`` strategy (the Lambdas' own decision code) on every trace, and
 scores the trial by its total cost and by the least served fraction over the traces. optuna's
 multi-objective TPE sampler (seeded: the same seed gives the same trials) minimizes cost and
@@ -105,7 +105,10 @@ def original_params(target: Target) -> dict[str, Any]:
     if target.wake:
         params["wake.per_copy"] = 0.0 if isinstance(target.wake, bool) else target.wake.per_copy
     for i, window in enumerate(target.headroom):
-        params[f"headroom[{i}].copies"] = window.copies
+        if window.of_peak is not None:
+            params[f"headroom[{i}].fraction"] = window.of_peak.fraction
+        else:
+            params[f"headroom[{i}].copies"] = window.copies
     if target.resource_kind != "async":
         params["burst.per_copy"] = target.burst.per_copy if target.burst is not None else 0.0
         if target.burst is not None:
@@ -114,6 +117,7 @@ def original_params(target: Target) -> dict[str, Any]:
 
 
 _PANIC = (1.0, 1.5, 2.0, 3.0)
+_FRACTIONS = (0.0, 0.25, 0.5, 1.0)  # of the recent peak; 0 drops the window
 
 
 def _choices(defaults: Sequence[float], original: float | None) -> list[float]:
@@ -147,7 +151,10 @@ def suggest(trial: Any, target: Target, config: SimConfig) -> dict[str, Any]:
     if target.wake:  # 0: a wake orders 1 copy; else the copies the rejected rate needs at this per-copy rate
         params["wake.per_copy"] = trial.suggest_categorical("wake.per_copy", [0.0, round(config.capacity_per_copy, 3)])
     for i, window in enumerate(target.headroom):  # 0: the window is dropped
-        params[f"headroom[{i}].copies"] = between(f"headroom[{i}].copies", (0, max(target.max, window.copies)), narrow.headroom_copies)
+        if window.of_peak is not None:
+            params[f"headroom[{i}].fraction"] = trial.suggest_categorical(f"headroom[{i}].fraction", _choices(_FRACTIONS, window.of_peak.fraction))
+        else:
+            params[f"headroom[{i}].copies"] = between(f"headroom[{i}].copies", (0, max(target.max, window.copies or 0)), narrow.headroom_copies)
     if target.resource_kind != "async":  # 0: no burst rule; else demand / per_copy is what it orders
         cap = config.capacity_per_copy
         own = target.burst
@@ -179,11 +186,16 @@ def apply(policy_doc: MutableMapping[str, Any], target: str, params: Mapping[str
             t["wake"] = True
     if "burst.per_copy" in params:
         _apply_burst(t, params)
-    _drop_or_set(t, "headroom", lambda i, window: _headroom(window, params.get(f"headroom[{i}].copies")))
+    _drop_or_set(t, "headroom", lambda i, window: _headroom(window, params.get(f"headroom[{i}].copies"), params.get(f"headroom[{i}].fraction")))
     _drop_or_set(t, "idle", lambda i, _window: params.get(f"idle[{i}].keep", True))
 
 
-def _headroom(window: MutableMapping[str, Any], copies: int | None) -> bool:
+def _headroom(window: MutableMapping[str, Any], copies: int | None, fraction: float | None) -> bool:
+    """Set a headroom window's size; False (drop it) for 0."""
+    if fraction is not None:
+        if fraction:
+            window["of_peak"]["fraction"] = fraction
+        return fraction != 0
     if copies:
         window["copies"] = copies
     return copies != 0

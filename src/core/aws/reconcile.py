@@ -15,10 +15,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from core.aws.burst import BurstAlarms
+from core.aws.peaks import PeakReader
 from core.aws.scaling import ScalingAdapter
 from core.aws.state import LockTimeout, StateConflict, StateStore
 from core.aws.wake import WakeAlarms
-from core.bounds import effective_bounds
+from core.bounds import effective_bounds, target_schedule
 from core.decide import Decision, Observed, choose_mode, decide
 from core.events import EventError
 from core.policy import Policy, Target
@@ -81,12 +82,14 @@ def run_reconcile(
     trigger: str = "schedule",
     wake: WakeAlarms | None = None,
     burst: BurstAlarms | None = None,
+    peaks: PeakReader | None = None,
 ) -> ReconcileResult:
     """Decide and (unless ``dry_run``) apply for ``targets`` (default: all of the policy's).
 
     With ``wake``, also keep the wake-from-zero alarms (and step policies) of targets
     with ``wake: true`` in place; with ``burst``, the burst alarms of targets with a burst
-    rule. Parking is the park function's (``core.aws.parking``).
+    rule. With ``peaks``, headroom sized by the recent peak reads it (once per target and run).
+    Parking is the park function's (``core.aws.parking``).
     """
     require_aware(now, "now")
     names = list(policy.targets) if targets is None else targets
@@ -105,7 +108,8 @@ def run_reconcile(
             result.outcomes[name] = TargetOutcome(None, "error", unresolved[name])
             continue
         try:
-            outcome = _reconcile_one(policy, name, now, adapter, store, states[name], scalable.get(target.resource), dry_run, trigger)
+            peak = _peak(policy, name, now, peaks)
+            outcome = _reconcile_one(policy, name, now, adapter, store, states[name], scalable.get(target.resource), dry_run, trigger, peak)
         except (ClientError, BotoCoreError, LockTimeout, StateConflict) as exc:
             log.exception("target %s failed", name)
             outcome = TargetOutcome(None, "error", f"{type(exc).__name__}: {exc}")
@@ -129,6 +133,14 @@ def run_reconcile(
     return result
 
 
+def _peak(policy: Policy, name: str, now: datetime, peaks: PeakReader | None) -> float | None:
+    """The busiest minute of recent demand, if a headroom window of the target is sized by it."""
+    days = target_schedule(policy, name).reads_peak
+    if not days or peaks is None:
+        return None
+    return peaks.peak(policy.targets[name], days, now)
+
+
 def _reconcile_one(
     policy: Policy,
     name: str,
@@ -139,8 +151,9 @@ def _reconcile_one(
     scalable: Any,
     dry_run: bool,
     trigger: str,
+    peak: float | None = None,
 ) -> TargetOutcome:
-    decision, fresh = _evaluate(policy, name, now, adapter, state, scalable)
+    decision, fresh = _evaluate(policy, name, now, adapter, state, scalable, peak)
     if dry_run:
         return TargetOutcome(decision, "dry-run")
     if policy.targets[name].park and state.parked is not None:
@@ -150,12 +163,12 @@ def _reconcile_one(
         # alarm step cannot be lost or pushed past max
         with store.lock(name):
             state = store.get(name)
-            decision, fresh = _evaluate(policy, name, now, adapter, state, scalable)
+            decision, fresh = _evaluate(policy, name, now, adapter, state, scalable, peak)
             return _act(name, policy.targets[name], decision, fresh, state.resource, now, adapter, store, trigger)
     return _act(name, policy.targets[name], decision, fresh, state.resource, now, adapter, store, trigger)
 
 
-def _evaluate(policy: Policy, name: str, now: datetime, adapter: ScalingAdapter, state: TargetState, scalable: Any) -> tuple[Decision, TargetState]:
+def _evaluate(policy: Policy, name: str, now: datetime, adapter: ScalingAdapter, state: TargetState, scalable: Any, peak: float | None = None) -> tuple[Decision, TargetState]:
     """The decision, and the state it was made on: the target's state as it applies to the
     resource there now (a replaced component starts without the old one's surges and deferrals)."""
     target = policy.targets[name]
@@ -163,7 +176,7 @@ def _evaluate(policy: Policy, name: str, now: datetime, adapter: ScalingAdapter,
     state = state.for_resource(observed.identity)
     live_surges = tuple(s for s in state.surges if s.until > now)
     override = state.override if state.override is not None and state.override.until > now else None
-    bounds = effective_bounds(policy, name, now, surges=live_surges, override=override)
+    bounds = effective_bounds(policy, name, now, surges=live_surges, override=override, peak=peak)
     return decide(name, target, bounds, observed, state.applied_min), state
 
 

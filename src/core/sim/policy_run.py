@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from core.alarms import burst_alarm_name, decide_alarm, match_alarm, wake_alarm_name
-from core.bounds import Bounds, effective_bounds, transitions
+from core.bounds import Bounds, effective_bounds, target_schedule, transitions
 from core.decide import Decision, Observed, ScalableBounds, choose_mode, decide
 from core.events import AlarmRecord, AlarmState
 from core.policy import Policy
@@ -34,6 +34,8 @@ class PolicyRun:
         self.start = start = start.astimezone(UTC)  # minutes are counted in UTC
         end = start + timedelta(minutes=max(minutes, 1))
         self.table = [(t.at, t.bounds) for t in transitions(policy, start, end, [name])]
+        self.reads_peak = target_schedule(policy, name).reads_peak  # headroom sized by the recent peak
+        self.demand: Sequence[float] = ()
         self._at = [at for at, _ in self.table]
         self.state = TargetState(name)
         self.desired = 0
@@ -67,9 +69,18 @@ class PolicyRun:
 
     def bounds(self, now: datetime) -> Bounds:
         live = tuple(s for s in self.state.surges if s.until > now)
-        if not live:
+        if not live and not self.reads_peak:
             return self.scheduled(now)
-        return effective_bounds(self.policy, self.name, now, surges=live)
+        return effective_bounds(self.policy, self.name, now, surges=live, peak=self.peak(now))
+
+    def peak(self, now: datetime) -> float | None:
+        """The busiest minute of demand in the last ``reads_peak`` days before ``now`` (as
+        reconcile reads it from CloudWatch); the minutes before the trace are unknown."""
+        if not self.reads_peak:
+            return None
+        i = int((now - self.start).total_seconds() // 60)
+        window = self.demand[max(0, i - self.reads_peak * 1440) : i]
+        return max(window, default=0.0)
 
     def observed(self, ready: int) -> Observed:
         return Observed(True, "InService", desired=self.desired, current=ready, scalable=self.scalable)
@@ -123,6 +134,7 @@ class PolicyRun:
     def run(self, demand: Sequence[float], progress: Progress | None, offset: int, total: int) -> StrategyResult:
         c = self.r.config
         fleet = new_fleet(self.r)
+        self.demand = demand
         self.begin()
         fleet.warm(self.desired)
         rec = Recorder("policy", len(demand), c.capacity_per_copy)
