@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from functools import cache, cached_property
 from pathlib import Path
@@ -35,6 +36,8 @@ MAX_DEPTH = 32  # YAML nesting a policy may have (it needs about 6)
 MAX_CAPACITY = 10_000  # copies or instances: far above any fleet, well inside Application Auto Scaling's int32
 WAKE_ALARM_PREFIX = "sagescale-wake-"
 BURST_ALARM_PREFIX = "sagescale-burst-"
+_ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _ALARM_ARN_RE = re.compile(r"^arn:aws[a-z-]*:cloudwatch:[a-z]{2}(-[a-z]+)+-\d:\d{12}:alarm:.{1,255}$")
 
 
@@ -352,6 +355,8 @@ class Target(_Model):
     alarms: list[AlarmRule] = Field(default_factory=list, description="Reactive alarm rules.")
     wake: bool | WakeSizing = Field(default=False, description="Scale out from zero on the first rejected request: `true` orders 1 copy, `{per_copy: N}` the copies the rejected rate needs.")
     burst: Burst | None = Field(default=None, description="Burst rule: when demand exceeds what the serving copies serve, go at once to the copies it needs.")
+    account: str | None = Field(default=None, description="The member account (a name under `accounts:`) the resource lives in; default: the controller's own.")
+    region: str | None = Field(default=None, description="The region of the resource, one of its account's regions; default: the account's only region, or for the controller's own account its region.")
 
     @model_validator(mode="after")
     def _check(self) -> Target:
@@ -424,6 +429,38 @@ class Target(_Model):
         return f"endpoint/{self.endpoint}/variant/{self.variant_name}"
 
 
+class Account(_Model):
+    """A member account the controller reaches by assuming a role there (member-role.yaml)."""
+
+    role: str = Field(description="ARN of the member role the controller assumes: arn:aws:iam::ACCOUNT:role/NAME (member-role.yaml, deployed with StackSets).")
+    regions: list[str] = Field(min_length=1, max_length=40, description="Regions the controller manages in this account.")
+    external_id: str | None = Field(default=None, min_length=2, max_length=1224, pattern=r"^[\w+=,.@:/-]+$", description="The ExternalId the member role's trust policy requires (sts:ExternalId).")
+
+    @field_validator("role")
+    @classmethod
+    def _role_arn(cls, value: str) -> str:
+        if not _ROLE_ARN_RE.match(value):
+            raise ValueError(f"{value!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+        return value
+
+    @field_validator("regions")
+    @classmethod
+    def _region_names(cls, value: list[str]) -> list[str]:
+        for region in value:
+            if not _REGION_RE.match(region):
+                raise ValueError(f"{region!r} is not an AWS region name (like us-east-1)")
+        if len(set(value)) != len(value):
+            raise ValueError("a region is listed twice")
+        return value
+
+    @property
+    def account_id(self) -> str:
+        """The 12-digit account id, from the role's ARN."""
+        match = _ROLE_ARN_RE.match(self.role)
+        assert match is not None
+        return match.group(1)
+
+
 class Janitor(_Model):
     """The janitor: finds forgotten endpoints, marks them, deletes them after a grace period."""
 
@@ -432,6 +469,25 @@ class Janitor(_Model):
     protect: dict[str, str] = Field(default_factory=lambda: {"sagescale:keep": "true"}, description="Tags that forbid deletion; keys and values compare without case.")
     dry_run: bool = Field(default=True, description="Report only; set false (or pass --apply) to mark and delete.")
     include_managed: bool = Field(default=False, description="Also collect endpoints that a policy target manages.")
+    accounts: list[str] | None = Field(default=None, description="Member accounts (names under `accounts:`) whose regions the janitor also sweeps; default: only the controller's own account and region.")
+
+
+@dataclass(frozen=True, order=True)
+class Place:
+    """An account-region: a member account by its policy name, or the controller's own (``HOME``, empty names)."""
+
+    account: str = ""
+    region: str = ""
+
+    @property
+    def is_home(self) -> bool:
+        return not self.account
+
+    def __str__(self) -> str:
+        return "home" if self.is_home else f"{self.account}/{self.region}"
+
+
+HOME = Place()
 
 
 class Policy(_Model):
@@ -442,12 +498,13 @@ class Policy(_Model):
     calendars: dict[str, Calendar] = Field(default_factory=dict, description="Named calendars used by floors.")
     targets: dict[str, Target] = Field(default_factory=dict, description="Scalable resources by name.")
     janitor: Janitor = Field(default_factory=Janitor, description="Janitor settings.")
+    accounts: dict[str, Account] = Field(default_factory=dict, description="Member accounts by name: the role to assume in each and its regions.")
 
     _zone = field_validator("timezone")(_check_zone)
 
     @model_validator(mode="after")
     def _cross_check(self) -> Policy:
-        for section, names in (("targets", self.targets), ("calendars", self.calendars)):
+        for section, names in (("targets", self.targets), ("calendars", self.calendars), ("accounts", self.accounts)):
             for name in names:
                 if not _NAME_RE.match(name):
                     raise _fail(f"{section}.{name}", f"name {name!r}: use letters, digits, '-', '_' or '.' (at most 63)")
@@ -457,10 +514,54 @@ class Policy(_Model):
                 if floor.calendar is not None and floor.calendar not in self.calendars:
                     known = ", ".join(sorted(self.calendars)) or "none defined"
                     raise _fail(f"targets.{name}.floors[{i}].calendar", f"unknown calendar {floor.calendar!r} (known: {known})")
-            other = resources.setdefault(target.resource, name)
+            self._check_place(name, target)
+            where = self.place(name)
+            other = resources.setdefault(f"{where}/{target.resource}", name)
             if other != name:
                 raise _fail(f"targets.{name}", f"{target.resource} is already managed by target {other!r}")
+        known = ", ".join(sorted(self.accounts)) or "none defined"
+        for i, account in enumerate(self.janitor.accounts or []):
+            if account not in self.accounts:
+                raise _fail(f"janitor.accounts[{i}]", f"unknown account {account!r} (accounts: {known})")
+        seen: dict[str, str] = {}
+        for name, account in self.accounts.items():
+            other = seen.setdefault(account.account_id, name)
+            if other != name:
+                raise _fail(f"accounts.{name}.role", f"account {account.account_id} is already named {other!r}")
         return self
+
+    def _check_place(self, name: str, target: Target) -> None:
+        if target.account is None:
+            if target.region is not None:
+                raise _fail(f"targets.{name}.region", "give account too: the controller's own account is managed in its own region (name it under accounts: with a member role to reach its other regions)")
+            return
+        account = self.accounts.get(target.account)
+        if account is None:
+            known = ", ".join(sorted(self.accounts)) or "none defined"
+            raise _fail(f"targets.{name}.account", f"unknown account {target.account!r} (accounts: {known})")
+        if target.region is None and len(account.regions) > 1:
+            raise _fail(f"targets.{name}.region", f"account {target.account!r} has several regions ({', '.join(account.regions)}); name one")
+        if target.region is not None and target.region not in account.regions:
+            raise _fail(f"targets.{name}.region", f"region {target.region!r} is not listed for account {target.account!r} (its regions: {', '.join(account.regions)})")
+
+    def place(self, name: str) -> Place:
+        """Where target ``name`` lives: its account's name and region, or the controller's own (``HOME``)."""
+        target = self.targets[name]
+        if target.account is None:
+            return HOME
+        return Place(target.account, target.region or self.accounts[target.account].regions[0])
+
+    def places(self) -> dict[Place, list[str]]:
+        """The policy's targets by where they live, the controller's own place first: one unit of work each."""
+        out: dict[Place, list[str]] = {}
+        for name in sorted(self.targets, key=lambda n: self.place(n) != HOME):
+            out.setdefault(self.place(name), []).append(name)
+        return out
+
+    def janitor_places(self) -> list[Place]:
+        """Where the janitor sweeps: the controller's own account and region, then every region of
+        each account it names."""
+        return [HOME, *(Place(a, r) for a in self.janitor.accounts or [] for r in self.accounts[a].regions)]
 
     def with_targets(self, targets: Mapping[str, Target]) -> Policy:
         """This policy with some targets replaced (component selectors resolved for one run)."""
