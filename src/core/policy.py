@@ -524,10 +524,10 @@ class Policy(_Model):
             if account not in self.accounts:
                 raise _fail(f"janitor.accounts[{i}]", f"unknown account {account!r} (accounts: {known})")
         seen: dict[str, str] = {}
-        for name, account in self.accounts.items():
-            other = seen.setdefault(account.account_id, name)
-            if other != name:
-                raise _fail(f"accounts.{name}.role", f"account {account.account_id} is already named {other!r}")
+        for label, member in self.accounts.items():
+            other = seen.setdefault(member.account_id, label)
+            if other != label:
+                raise _fail(f"accounts.{label}.role", f"account {member.account_id} is already named {other!r}")
         return self
 
     def _check_place(self, name: str, target: Target) -> None:

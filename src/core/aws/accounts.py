@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import boto3
-from botocore.credentials import RefreshableCredentials
+from botocore.credentials import CredentialProvider, RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.session import get_session
 
@@ -27,6 +27,20 @@ SESSION_SECONDS = 3600
 
 class AccountError(RuntimeError):
     """A member account that cannot be reached (its role cannot be assumed)."""
+
+
+class _Given(CredentialProvider):
+    """A credential provider that hands out credentials made elsewhere (the assumed role's)."""
+
+    METHOD = "sts-assume-role"
+    CANONICAL_NAME = "sagescale-member-role"
+
+    def __init__(self, credentials: RefreshableCredentials) -> None:
+        super().__init__()
+        self.credentials = credentials
+
+    def load(self) -> RefreshableCredentials:
+        return self.credentials
 
 
 class Accounts:
@@ -63,7 +77,8 @@ class Accounts:
                 metadata=self._assume(place.account, account), refresh_using=lambda: self._assume(place.account, account), method="sts-assume-role",
             )
         botocore_session = get_session()
-        botocore_session._credentials = credentials  # shared by every region of the account; refreshed before expiry
+        # shared by every region of the account, refreshed before expiry; ahead of the environment's own
+        botocore_session.get_component("credential_provider").insert_before("env", _Given(credentials))
         return botocore_session
 
     def _assume(self, name: str, account: Account) -> dict[str, str]:

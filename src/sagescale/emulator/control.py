@@ -8,6 +8,7 @@ moves time forward by swapping the clock, never by sleeping.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -84,6 +85,7 @@ class Emulator:
         self._lock = threading.RLock()
         self._clock: Clock = _system_clock
         self._update_delay = timedelta(0)
+        self._latency = timedelta(0)
         self.extension: ExtensionState | None = None
         """The installed SageMaker extension's state (``None`` until it is installed)."""
 
@@ -106,6 +108,31 @@ class Emulator:
         if value < timedelta(0):
             raise ValueError("update_delay must not be negative")
         self._update_delay = value
+
+    @property
+    def latency(self) -> timedelta:
+        """Time added to every emulated request, whatever the service (default none)."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, value: timedelta) -> None:
+        if not isinstance(value, timedelta) or value < timedelta(0):
+            raise ValueError("latency must be a non-negative datetime.timedelta")
+        self._latency = value
+
+    def create_member_role(self, account_id: str, name: str, trusted_account: str, *, external_id: str | None = None) -> str:
+        """Create role ``name`` in account ``account_id`` trusting ``trusted_account`` (optionally
+        only with ``external_id``), as member-role.yaml does; its ARN."""
+        from moto.iam.models import iam_backends
+
+        statement: dict[str, object] = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{trusted_account}:root"}, "Action": "sts:AssumeRole"}
+        if external_id is not None:
+            statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+        role = iam_backends[account_id]["aws"].create_role(
+            role_name=name, assume_role_policy_document=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+            path="/", permissions_boundary=None, description="sagescale member role (emulated)", tags=[], max_session_duration="3600",
+        )
+        return str(role.arn)
 
     def set_clock(self, clock: Clock) -> None:
         """Use ``clock`` (returning timezone-aware datetimes) as the emulator's time."""
@@ -183,6 +210,7 @@ class Emulator:
         with self._lock:
             self._clock = _system_clock
             self._update_delay = timedelta(0)
+            self._latency = timedelta(0)
             if self.extension is not None:
                 self.extension.clear()
 
