@@ -31,6 +31,28 @@ class ReconcileRequest(BaseModel):
     dry_run: bool = Field(default=False, description="Decide and report, write nothing.")
 
 
+class WorkItem(BaseModel):
+    """One account-region's share of a tick (an SQS message body): reconcile its targets."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: Literal["reconcile"] = Field(description="What to do there.")
+    account: str = Field(default="", max_length=63, description="The member account's name in the policy; empty for the controller's own.")
+    region: str = Field(default="", max_length=32, description="The region; empty for the controller's own.")
+    tick: str = Field(min_length=1, max_length=40, description="The tick that enqueued it (an ISO 8601 time), for the logs.")
+    dry_run: bool = Field(default=False, description="Decide and report, write nothing.")
+
+
+def parse_work_item(body: Any) -> WorkItem:
+    """Validate a work item's body (JSON text or an object); raises ``EventError`` naming the bad field."""
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError as exc:
+            raise EventError(f"a work item is JSON, got {body[:80]!r}: {exc}") from None
+    return _parse_model(WorkItem, body, "work item")
+
+
 class JanitorRequest(BaseModel):
     """A janitor run: the scheduler's tick, or a manual ``{"dry_run": true}`` / ``{"endpoint": NAME}``."""
 

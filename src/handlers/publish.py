@@ -8,6 +8,7 @@ notifies the topic when the stack asks for it, and returns the JSON-ready respon
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import singledispatch
 from typing import Any
 
@@ -19,6 +20,7 @@ from core.decide import Decision
 from core.events import AlarmRecord
 from core.janitor import JanitorResult, summarize
 from core.parking import ParkingResult
+from core.policy import Place
 from handlers.observe import capacity, count
 from handlers.runtime import Runtime
 
@@ -36,6 +38,18 @@ class AlarmReport:
     def as_dict(self) -> dict[str, Any]:
         r = self.record
         return {"alarm": r.alarm, "state": r.state, "key": r.key, "request_id": self.request_id, "targets": [o.as_dict() for o in self.outcomes]}
+
+
+@dataclass(frozen=True)
+class FanOut:
+    """A tick that fanned out: the account-regions it enqueued, one work item each."""
+
+    at: datetime
+    places: list[Place]
+    sent: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "enqueued": self.sent, "places": [str(p) for p in self.places]}
 
 
 def _change(decision: Decision) -> str:
@@ -103,6 +117,13 @@ def _(result: ReconcileResult, runtime: Runtime) -> dict[str, Any]:
         else:
             logger.info("decision", extra={"decision": record})
     return result.as_dict()
+
+
+@_publish.register
+def _(fan: FanOut, runtime: Runtime) -> dict[str, Any]:
+    logger.info("fan-out", extra={"enqueued": fan.sent, "places": [str(p) for p in fan.places]})
+    count("WorkItems", fan.sent)
+    return fan.as_dict()
 
 
 @_publish.register

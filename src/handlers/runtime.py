@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
+from core.aws.accounts import Accounts
 from core.aws.burst import BurstAlarms
 from core.aws.clients import AwsClients
 from core.aws.fleet import FleetReader
@@ -34,6 +35,7 @@ class Runtime:
 
     _policy: Policy | None = field(default=None, init=False, repr=False)
     _policy_text: str | None = field(default=None, init=False, repr=False)
+    _accounts: Accounts | None = field(default=None, init=False, repr=False)
 
     @property
     def policy(self) -> Policy:
@@ -105,6 +107,15 @@ class Runtime:
     @cached_property
     def wake_alarms(self) -> WakeAlarms:
         return WakeAlarms(self.clients.cloudwatch, self.clients.autoscaling, self.settings.stack_name)
+
+    @property
+    def accounts(self) -> Accounts:
+        """Clients per account-region: the controller's own, or a member account's through its
+        role; built again when the policy's accounts change (credentials are kept meanwhile)."""
+        wanted = self.policy.accounts
+        if self._accounts is None or self._accounts.accounts != wanted:
+            self._accounts = Accounts(self.clients, wanted, session_name=f"sagescale-{self.settings.stack_name or 'controller'}", endpoint_url=self.clients.endpoint_url)
+        return self._accounts
 
     @cached_property
     def peaks(self) -> PeakReader:

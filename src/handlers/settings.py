@@ -30,6 +30,7 @@ class Settings:
     policy_max_age: int = 60  # seconds a policy read from SSM is kept before it is read again
     stack_name: str = ""  # in the names of the alarms and policies the functions create
     paused: bool = False  # the pause switch: observe and log, write nothing
+    work_queue_url: str | None = None  # the fan-out queue: one work item per account-region
 
     @property
     def home(self) -> tuple[str, str] | None:
@@ -68,7 +69,13 @@ class Settings:
         if not max_age_text.isdigit() or int(max_age_text) > 86400:
             raise SettingsError(f"SAGESCALE_POLICY_MAX_AGE must be seconds from 0 to 86400, got {max_age_text!r}")
         stack = env.get("SAGESCALE_STACK_NAME", "").strip()
-        return cls(table, policy_file, parameter, topic, flags["SAGESCALE_NOTIFY_ACTIONS"], flags["SAGESCALE_TRACER"], account, region, int(max_age_text), stack, flags["SAGESCALE_PAUSED"])
+        queue = env.get("SAGESCALE_WORK_QUEUE_URL", "").strip() or None
+        if queue is not None and not queue.startswith(("https://", "http://")):
+            raise SettingsError(f"SAGESCALE_WORK_QUEUE_URL must be an SQS queue URL, got {queue!r}")
+        return cls(
+            table, policy_file, parameter, topic, flags["SAGESCALE_NOTIFY_ACTIONS"], flags["SAGESCALE_TRACER"], account, region, int(max_age_text), stack,
+            flags["SAGESCALE_PAUSED"], queue,
+        )
 
     def load_policy(self, clients: AwsClients) -> Policy:
         """The policy from the package file (the SSM parameter is the runtime's, with its cache)."""

@@ -26,6 +26,11 @@ class AwsClients:
         self._endpoint_url = endpoint_url
         self._config = config or RETRY_CONFIG
 
+    @property
+    def endpoint_url(self) -> str | None:
+        """The endpoint every client is pointed at (the local emulator), if one is set."""
+        return self._endpoint_url
+
     @cached_property
     def session(self) -> boto3.Session:
         return self._session or boto3.Session()

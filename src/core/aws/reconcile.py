@@ -22,7 +22,7 @@ from core.aws.wake import WakeAlarms
 from core.bounds import effective_bounds, target_schedule
 from core.decide import Decision, Observed, choose_mode, decide
 from core.events import EventError
-from core.policy import Policy, Target
+from core.policy import HOME, Place, Policy, Target
 from core.state import TargetState
 from core.timewindows import require_aware
 
@@ -52,6 +52,11 @@ class ReconcileResult:
     outcomes: dict[str, TargetOutcome] = field(default_factory=dict)
     wake: dict[str, str] = field(default_factory=dict)
     burst: dict[str, str] = field(default_factory=dict)
+    place: Place = HOME
+
+    def at_place(self, place: Place) -> ReconcileResult:
+        """This result, saying which account-region it is of."""
+        return replace(self, place=place)
 
     @property
     def errors(self) -> list[str]:
@@ -67,6 +72,7 @@ class ReconcileResult:
             "targets": {name: o.as_dict() for name, o in self.outcomes.items()},
             "wake_alarms": self.wake,
             "burst_alarms": self.burst,
+            **({} if self.place.is_home else {"account": self.place.account, "region": self.place.region}),
             "errors": self.errors,
         }
 

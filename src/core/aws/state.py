@@ -1,6 +1,7 @@
 """Per-target state in DynamoDB: last action, overrides, surges, deferred decisions.
 
-One item per target (``pk = target#NAME``, ``sk = state``) holding a JSON document
+One item per target (``pk = target#NAME``, or ``target#ACCOUNT/REGION/NAME`` for a target of a
+member account, ``sk = state``) holding a JSON document
 and a ``version``. Every write is conditional on the version read, so two
 concurrent runs cannot lose an update; a conflict is retried on fresh data.
 """
@@ -43,14 +44,21 @@ class LockTimeout(RuntimeError):
 class StateStore:
     """Conditional read-modify-write of target state in one DynamoDB table."""
 
-    def __init__(self, table: str, dynamodb: DynamoDBClient, *, max_attempts: int = 8) -> None:
+    def __init__(self, table: str, dynamodb: DynamoDBClient, *, max_attempts: int = 8, scope: str = "") -> None:
         self.table = table
         self.dynamodb = dynamodb
         self.max_attempts = max_attempts
+        self.scope = scope  # "ACCOUNT/REGION/" for the targets of a member account: their keys carry where they live
 
-    @staticmethod
-    def _key(name: str) -> dict[str, Any]:
-        return {"pk": {"S": f"target#{name}"}, "sk": {"S": "state"}}
+    def in_scope(self, account_id: str, region: str) -> StateStore:
+        """The same table, for the targets of account ``account_id`` in ``region``."""
+        return StateStore(self.table, self.dynamodb, max_attempts=self.max_attempts, scope=f"{account_id}/{region}/")
+
+    def _pk(self, name: str) -> str:
+        return f"target#{self.scope}{name}"
+
+    def _key(self, name: str) -> dict[str, Any]:
+        return {"pk": {"S": self._pk(name)}, "sk": {"S": "state"}}
 
     def get(self, name: str) -> TargetState:
         item = self.dynamodb.get_item(TableName=self.table, Key=self._key(name), ConsistentRead=True).get("Item")
@@ -67,7 +75,7 @@ class StateStore:
             while request:
                 resp = self.dynamodb.batch_get_item(RequestItems=request)
                 for item in resp.get("Responses", {}).get(self.table, []):
-                    name = item["pk"]["S"].removeprefix("target#")
+                    name = item["pk"]["S"].removeprefix(self._pk(""))
                     found[name] = self._parse(name, item)
                 request = dict(resp.get("UnprocessedKeys") or {})
                 if request:  # throttled keys: back off before asking again
@@ -120,7 +128,7 @@ class StateStore:
         lease; a crashed holder's lease expires after ``lease_seconds``.
         """
         owner = uuid.uuid4().hex
-        key = {"pk": {"S": f"target#{name}"}, "sk": {"S": "lock"}}
+        key = {"pk": {"S": self._pk(name)}, "sk": {"S": "lock"}}
         deadline = time.monotonic() + wait_seconds
         pause = 0.01
         while True:

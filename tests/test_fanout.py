@@ -1,0 +1,140 @@
+"""Organisation-wide reconcile: the tick enqueues one work item per account-region, and the
+reconcile function, as the work queue's worker, reconciles each in its own account through the
+member role (Powertools batch utility: a failing account-region is retried alone)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from core.aws.accounts import Accounts
+from core.aws.clients import AwsClients
+from core.policy import Place, loads_policy
+from handlers import reconcile
+from handlers.runtime import Runtime, reset_runtime
+from handlers.settings import Settings
+from sagescale.emulator import ManualClock, control, emulated_aws
+from sagescale.seed import seed_target
+from sagescale.stack import ACCOUNT, NAME_PREFIX, REGION, Stack, default_template
+from tests.emulated import CallCounter, context
+
+PROD = "111111111111"
+POLICY = f"""
+version: 1
+timezone: UTC
+accounts:
+  prod: {{role: "arn:aws:iam::{PROD}:role/sagescale-member", regions: [eu-west-1, us-east-1], external_id: sagescale-prod}}
+  ghost: {{role: "arn:aws:iam::333333333333:role/sagescale-member", regions: [us-east-1]}}
+targets:
+  llm: {{inference_component: llm-ic, min: 1, max: 4}}
+  llm-eu: {{inference_component: llm-ic, min: 2, max: 4, account: prod, region: eu-west-1}}
+  llm-us: {{inference_component: llm-us-ic, min: 1, max: 4, account: prod, region: us-east-1}}
+"""
+TICK = {"source": "sagescale.schedule", "action": "reconcile"}
+NOON = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Org:
+    clients: AwsClients
+    runtime: Runtime
+    queue: str
+    members: dict[Place, AwsClients]
+
+    def copies(self, place: Place, component: str) -> int:
+        ic = self.members[place].sagemaker.describe_inference_component(InferenceComponentName=component)
+        return int(ic["RuntimeConfig"]["DesiredCopyCount"])
+
+    def batch(self) -> dict[str, Any]:
+        """The work queue's messages, as Lambda's SQS trigger delivers them."""
+        sqs = self.clients.client("sqs")
+        messages = sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages", [])
+        return {"Records": [
+            {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"], "attributes": {}, "messageAttributes": {},
+             "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:work", "awsRegion": REGION}
+            for m in messages
+        ]}
+
+
+@pytest.fixture
+def org(aws_env: None) -> Iterator[Org]:
+    clock = ManualClock(NOON)
+    with emulated_aws(clock=clock):
+        clients = AwsClients()
+        names = Stack(default_template()).create_resources(clients)
+        control.create_member_role(PROD, "sagescale-member", trusted_account=ACCOUNT, external_id="sagescale-prod")
+        policy = loads_policy(POLICY)
+        seed_target(clients.sagemaker, policy.targets["llm"], copies=1)
+        accounts = Accounts(clients, policy.accounts)
+        members = {Place(): clients, Place("prod", "eu-west-1"): accounts.clients(Place("prod", "eu-west-1")), Place("prod", "us-east-1"): accounts.clients(Place("prod", "us-east-1"))}
+        seed_target(members[Place("prod", "eu-west-1")].sagemaker, policy.targets["llm-eu"], copies=0)
+        seed_target(members[Place("prod", "us-east-1")].sagemaker, policy.targets["llm-us"], copies=3)
+        settings = Settings(names["StateTable"], None, None, None, account_id=ACCOUNT, region=REGION, stack_name=NAME_PREFIX, work_queue_url=names["WorkQueue"])
+        runtime = Runtime(settings, clients, clock=clock)
+        runtime.policy = policy
+        reset_runtime(runtime)
+        yield Org(clients, runtime, names["WorkQueue"], members)
+    reset_runtime()
+
+
+def _without_ghost(org: Org) -> None:
+    org.runtime.policy = loads_policy(POLICY.replace('  ghost: {role: "arn:aws:iam::333333333333:role/sagescale-member", regions: [us-east-1]}\n', ""))
+
+
+def test_the_tick_enqueues_one_item_per_account_region_and_the_worker_reconciles_each_there(org: Org) -> None:
+    _without_ghost(org)
+    out = reconcile.handler(TICK, context("reconcile"))
+    assert out["enqueued"] == 3 and out["places"] == ["home", "prod/eu-west-1", "prod/us-east-1"]
+    batch = org.batch()
+    bodies = [json.loads(r["body"]) for r in batch["Records"]]
+    assert sorted((b["account"], b["region"]) for b in bodies) == [("", ""), ("prod", "eu-west-1"), ("prod", "us-east-1")]
+    done = reconcile.handler(batch, context("reconcile"))
+    assert done == {"batchItemFailures": []}
+    assert org.copies(Place("prod", "eu-west-1"), "llm-ic") == 2  # min 2 there, in the member account
+    assert org.copies(Place("prod", "us-east-1"), "llm-us-ic") == 3  # within [1, 4]: unchanged
+    assert org.copies(Place(), "llm-ic") == 1
+    keys = {i["pk"]["S"] for i in org.clients.dynamodb.scan(TableName=org.runtime.store.table)["Items"]}
+    assert f"target#{PROD}/eu-west-1/llm-eu" in keys and "target#llm" in keys  # state keys carry account and region
+
+
+def test_a_run_that_finds_nothing_to_change_makes_no_write_in_any_account(org: Org) -> None:
+    _without_ghost(org)
+    reconcile.handler(TICK, context("reconcile"))
+    reconcile.handler(org.batch(), context("reconcile"))
+    used = [org.runtime.accounts.clients(p) for p in org.members]  # the clients the worker uses, kept between invocations
+    counter = CallCounter().attach(*(c.sagemaker for c in used), *(c.autoscaling for c in used), *(c.cloudwatch for c in used))
+    reconcile.handler(TICK, context("reconcile"))
+    assert reconcile.handler(org.batch(), context("reconcile")) == {"batchItemFailures": []}
+    assert counter.writes == {}, counter.writes
+    assert counter.calls  # it did read
+
+
+def test_an_account_whose_role_cannot_be_assumed_fails_alone(org: Org) -> None:
+    org.runtime.policy = loads_policy(POLICY.replace("  llm-us: {", "  ghosted: {inference_component: g-ic, min: 1, max: 2, account: ghost}\n  llm-us: {"))
+    reconcile.handler(TICK, context("reconcile"))
+    batch = org.batch()
+    ghost = [r["messageId"] for r in batch["Records"] if json.loads(r["body"])["account"] == "ghost"]
+    done = reconcile.handler(batch, context("reconcile"))
+    assert done == {"batchItemFailures": [{"itemIdentifier": ghost[0]}]}
+    assert org.copies(Place("prod", "eu-west-1"), "llm-ic") == 2  # the others went on
+
+
+def test_without_a_queue_the_tick_reconciles_every_account_region_itself(org: Org) -> None:
+    _without_ghost(org)
+    reset_runtime(runtime := Runtime(replace(org.runtime.settings, work_queue_url=None), org.clients, clock=org.runtime.clock))
+    runtime.policy = org.runtime.policy
+    out = reconcile.handler(TICK, context("reconcile"))
+    assert [p.get("account", "home") for p in out["places"]] == ["home", "prod", "prod"]
+    assert org.copies(Place("prod", "eu-west-1"), "llm-ic") == 2
+
+
+def test_a_manual_run_of_one_target_acts_where_it_lives(org: Org) -> None:
+    _without_ghost(org)
+    out = reconcile.handler({"target": "llm-eu"}, context("reconcile"))
+    assert (out["account"], out["region"], list(out["targets"])) == ("prod", "eu-west-1", ["llm-eu"])
+    assert org.copies(Place("prod", "eu-west-1"), "llm-ic") == 2
