@@ -22,6 +22,10 @@ from sagescale.stack import Stack, default_template
 # botocore service name -> IAM action prefix, where they differ
 IAM_PREFIX = {"resourcegroupstaggingapi": "tag"}
 
+# API operations authorised as another IAM action
+IAM_ACTION = {"sqs:SendMessageBatch": "sqs:SendMessage"}
+MEMBER_ROLE = "MemberRole"  # member-role.yaml's role: the calls made in member accounts
+
 RECORDED: dict[str, set[str]] = defaultdict(set)
 WHOLE_SUITE = False  # set by conftest.py when every test file was collected
 _function: contextvars.ContextVar[str | None] = contextvars.ContextVar("sagescale_function", default=None)
@@ -57,7 +61,11 @@ def install() -> Iterator[None]:
         function_id = _function.get()
         if function_id is not None:
             service = self.meta.service_model.service_name
-            RECORDED[function_id].add(f"{IAM_PREFIX.get(service, service)}:{operation}")
+            action = f"{IAM_PREFIX.get(service, service)}:{operation}"
+            # a call made with a member role's credentials is that role's, not the function's
+            credentials = getattr(self._request_signer, "_credentials", None)
+            who = MEMBER_ROLE if getattr(credentials, "method", None) == "sts-assume-role" else function_id
+            RECORDED[who].add(IAM_ACTION.get(action, action))
         return real(self, operation, params)
 
     BaseClient._make_api_call = recording  # type: ignore[method-assign]

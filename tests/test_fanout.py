@@ -138,3 +138,65 @@ def test_a_manual_run_of_one_target_acts_where_it_lives(org: Org) -> None:
     out = reconcile.handler({"target": "llm-eu"}, context("reconcile"))
     assert (out["account"], out["region"], list(out["targets"])) == ("prod", "eu-west-1", ["llm-eu"])
     assert org.copies(Place("prod", "eu-west-1"), "llm-ic") == 2
+
+
+ALARM_POLICY = f"""
+version: 1
+timezone: UTC
+accounts:
+  prod: {{role: "arn:aws:iam::{PROD}:role/sagescale-member", regions: [eu-west-1, us-east-1], external_id: sagescale-prod}}
+targets:
+  eu:
+    inference_component: llm-ic
+    account: prod
+    region: eu-west-1
+    min: 1
+    max: 6
+    wake: true
+    burst: {{per_copy: 1300}}
+    headroom: [{{days: Mon-Sun, of_peak: {{fraction: 0.5, per_copy: 1300}}}}]
+  us: {{inference_component: {{endpoint: llm-us-ic-endpoint}}, account: prod, region: us-east-1, min: 1, max: 4, wake: true}}
+  web: {{endpoint: web-ep, account: prod, region: eu-west-1, min: 2, max: 3}}
+"""
+
+
+def test_member_accounts_keep_their_own_alarms_and_their_alarm_state_changes_act_there(org: Org) -> None:
+    """The wake and burst alarms of a member target live in its account (member-role.yaml's rule
+    sends their state changes to the controller's bus); the alarm function acts there through
+    the member role and re-arms the burst alarm there. The same alarm name from the controller's
+    own account moves nothing."""
+    from handlers import alarm
+    from sagescale.samples import alarm_sample
+    from tests.conftest import EVENTS
+
+    policy = loads_policy(ALARM_POLICY)
+    eu, us = org.members[Place("prod", "eu-west-1")], org.members[Place("prod", "us-east-1")]
+    seed_target(eu.sagemaker, policy.targets["web"], copies=1)
+    us.autoscaling.register_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId="inference-component/llm-us-ic", ScalableDimension="sagemaker:inference-component:DesiredCopyCount", MinCapacity=0, MaxCapacity=4,
+    )
+    org.runtime.policy = policy
+    reconcile.handler(TICK, context("reconcile"))
+    assert reconcile.handler(org.batch(), context("reconcile")) == {"batchItemFailures": []}
+    names = {a["AlarmName"] for a in eu.cloudwatch.describe_alarms(AlarmNamePrefix="sagescale-")["MetricAlarms"]}
+    assert names == {"sagescale-wake-sagescale-eu", "sagescale-burst-sagescale-eu"}
+    assert {a["AlarmName"] for a in us.cloudwatch.describe_alarms(AlarmNamePrefix="sagescale-")["MetricAlarms"]} == {"sagescale-wake-sagescale-us"}
+    assert org.clients.cloudwatch.describe_alarms(AlarmNamePrefix="sagescale-")["MetricAlarms"] == []  # none in the controller's account
+    assert eu.sagemaker.describe_endpoint(EndpointName="web-ep")["ProductionVariants"][0]["DesiredInstanceCount"] == 2
+    assert org.copies(Place("prod", "eu-west-1"), "llm-ic") == 1
+
+    assert us.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"][0]["MinCapacity"] == 1  # bounds mode there
+
+    cold = Runtime(org.runtime.settings, org.clients, clock=org.runtime.clock)  # the alarm function: a runtime of its own
+    cold.policy = policy
+    reset_runtime(cold)
+    burst = "sagescale-burst-sagescale-eu"
+    eu.cloudwatch.set_alarm_state(AlarmName=burst, StateValue="ALARM", StateReason="burst")
+    event = alarm_sample("alarm-burst.json", events=EVENTS, alarm=burst, at="2026-11-24T12:00:30.000+0000")
+    elsewhere = json.loads(json.dumps(event).replace("123456789012", PROD).replace("us-east-1", "eu-west-1"))
+    out = alarm.handler(elsewhere, context("alarm"))
+    assert [(t["target"], t["outcome"], t["to"]) for t in out["alarms"][0]["targets"]] == [("eu", "applied", 5)]  # 1 serving + 4
+    assert org.copies(Place("prod", "eu-west-1"), "llm-ic") == 5
+    assert eu.cloudwatch.describe_alarms(AlarmNames=[burst])["MetricAlarms"][0]["StateValue"] == "OK"  # re-armed there
+    home = alarm_sample("alarm-burst.json", events=EVENTS, alarm=burst, at="2026-11-24T12:01:30.000+0000")
+    assert alarm.handler(home, context("alarm"))["alarms"][0]["targets"] == []  # from the wrong account: nothing

@@ -113,3 +113,50 @@ def test_every_allowed_action_is_used_or_checked_by_aws(function_id: str) -> Non
             stream.write(json.dumps({function_id: sorted(made)}) + "\n")
     unused = sorted(a for a in allowed(function_id) if a not in made and a not in DEPENDENT and (function_id, a) not in RARE and not a.startswith(("logs:", "xray:", "sqs:")))
     assert unused == [], f"{function_id} is allowed actions its code never makes: {unused}"
+
+
+# -- member-role.yaml: the role each member account gives the controller ----------------------
+
+
+@cache
+def member_template() -> dict[str, Any]:
+    import yaml
+
+    from sagescale.stack import _CfnLoader
+
+    loaded: dict[str, Any] = yaml.load((default_template().parent / "member-role.yaml").read_text(encoding="utf-8"), Loader=_CfnLoader)
+    return loaded
+
+
+def member_statements() -> list[dict[str, Any]]:
+    role = member_template()["Resources"]["MemberRole"]["Properties"]
+    return [st for policy in role["Policies"] for st in policy["PolicyDocument"]["Statement"]]
+
+
+def member_allowed() -> set[str]:
+    return {a for st in member_statements() if st["Effect"] == "Allow" for a in _actions(st)}
+
+
+def test_every_call_made_in_a_member_account_is_allowed_by_the_member_role() -> None:
+    made = RECORDED.get(aws_calls.MEMBER_ROLE, set())
+    if not made:
+        pytest.skip("no call in a member account was recorded: run the whole suite")
+    missing = sorted(a for a in made if not _allows(member_allowed(), a))
+    assert missing == [], f"calls in member accounts the member role does not allow: {missing}"
+
+
+def test_every_action_the_member_role_allows_is_used_or_checked_by_aws() -> None:
+    if not aws_calls.WHOLE_SUITE:
+        pytest.skip("an unused grant shows only when the whole suite has driven every path")
+    made = RECORDED.get(aws_calls.MEMBER_ROLE, set())
+    unused = sorted(a for a in member_allowed() if a not in made and a not in DEPENDENT)
+    assert unused == [], f"the member role allows actions the controller never makes there: {unused}"
+
+
+def test_the_member_role_trusts_only_the_controller_stacks_roles() -> None:
+    (trust,) = member_template()["Resources"]["MemberRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${ControllerAccountId}:root"}}
+    assert trust["Condition"]["ArnLike"]["aws:PrincipalArn"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::${ControllerAccountId}:role/${ControllerStackName}-*"}
+    resources = [r for st in member_statements() for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])]
+    assert all(r == "*" or "${AWS::AccountId}" in r["Fn::Sub"] for r in resources)  # this account's resources only
+    assert not any(a.startswith(("sagemaker:Delete", "sagemaker:Create", "iam:Pass")) for a in member_allowed())

@@ -106,30 +106,39 @@ def wake_copies(target: Target, record: AlarmRecord) -> int:
     return max(1, min(target.max, math.ceil(record.value / sizing.per_copy - 1e-9)))
 
 
+def origin(policy: Policy, name: str, home: tuple[str, str] | None) -> tuple[str, str] | None:
+    """The ``(account id, region)`` target ``name`` lives in: its member account's, or ``home``."""
+    place = policy.place(name)
+    if place.is_home:
+        return home
+    return (policy.accounts[place.account].account_id, place.region)
+
+
 def match_alarm(policy: Policy, record: AlarmRecord, home: tuple[str, str] | None = None, stack: str = "") -> list[AlarmMatch]:
     """Every (target, rule) the state change triggers; empty for an alarm the policy does not know.
 
-    ``home`` is the controller's ``(account, region)``: rules that name an alarm without an ARN,
-    and the wake alarms, accept only alarms from there. ``stack`` is the controller's stack: only
-    its own wake alarms wake its targets.
+    ``home`` is the controller's ``(account, region)``. A rule that names an alarm without an ARN,
+    and a wake or burst alarm, accept only alarms from where their target lives: ``home``, or the
+    target's member account and region. ``stack`` is the controller's stack: only its own wake
+    and burst alarms move its targets.
     """
     matches: list[AlarmMatch] = []
     prefix = wake_prefix(stack)
-    if record.alarm.startswith(prefix) and record.state == "ALARM" and _names_alarm(record.alarm, record, home):
+    if record.alarm.startswith(prefix) and record.state == "ALARM":
         name = record.alarm.removeprefix(prefix)
         target = policy.targets.get(name)
-        if target is not None and target.wake:
+        if target is not None and target.wake and _names_alarm(record.alarm, record, origin(policy, name, home)):
             matches.append(AlarmMatch(name, wake_copies(target, record), WAKE_HOLD_MINUTES, wake=True))
     prefix = burst_prefix(stack)
-    if record.alarm.startswith(prefix) and record.state == "ALARM" and _names_alarm(record.alarm, record, home):
+    if record.alarm.startswith(prefix) and record.state == "ALARM":
         name = record.alarm.removeprefix(prefix)
         target = policy.targets.get(name)
-        if target is not None and target.burst is not None:
+        if target is not None and target.burst is not None and _names_alarm(record.alarm, record, origin(policy, name, home)):
             excess = 1 if record.value is None else max(1, math.ceil(record.value - 1e-9))
             matches.append(AlarmMatch(name, excess, target.burst.hold, burst=True))
     for name, target in policy.targets.items():
         for rule in target.alarms:
-            if rule.state == record.state and _names_alarm(rule.alarm, record, home):
+            if rule.state == record.state and _names_alarm(rule.alarm, record, origin(policy, name, home)):
                 matches.append(AlarmMatch(name, rule.change, rule.hold))
     return matches
 

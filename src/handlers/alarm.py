@@ -22,7 +22,10 @@ logger = Logger(service="sagescale")
 def _process(runtime: Runtime, record: dict[str, Any], request_id: str) -> dict[str, Any]:
     fields = {k: v for k, v in record.items() if k != "key"}
     alarm = AlarmRecord(**fields | {"dimensions": tuple((str(n), str(v)) for n, v in record["dimensions"])})
-    outcomes = run_alarm(runtime.policy, alarm, runtime.clock, runtime.scaling, runtime.store, home=runtime.settings.home, stack=runtime.settings.stack_name, dry_run=runtime.settings.paused, rearm=runtime.burst_alarms.rearm)
+    outcomes = run_alarm(
+        runtime.policy, alarm, runtime.clock, runtime.scaling, runtime.store,
+        home=runtime.settings.home, stack=runtime.settings.stack_name, dry_run=runtime.settings.paused, reach=runtime.reach,
+    )
     return publish(AlarmReport(alarm, outcomes, request_id), runtime)
 
 

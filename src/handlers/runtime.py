@@ -13,8 +13,10 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
 from core.aws.accounts import Accounts
+from core.aws.alarms import Reach
 from core.aws.burst import BurstAlarms
 from core.aws.clients import AwsClients
+from core.aws.fanout import reach_at
 from core.aws.fleet import FleetReader
 from core.aws.janitor import JanitorActions
 from core.aws.parking import Parking
@@ -116,6 +118,13 @@ class Runtime:
         if self._accounts is None or self._accounts.accounts != wanted:
             self._accounts = Accounts(self.clients, wanted, session_name=f"sagescale-{self.settings.stack_name or 'controller'}", endpoint_url=self.clients.endpoint_url)
         return self._accounts
+
+    def reach(self, target: str) -> Reach:
+        """What acts on ``target`` where it lives: here, or in its member account."""
+        place = self.policy.place(target)
+        if place.is_home:
+            return Reach(self.scaling, self.store, self.burst_alarms.rearm)
+        return reach_at(self.policy, place, self.accounts, self.store, self.settings.stack_name)
 
     @cached_property
     def peaks(self) -> PeakReader:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from core.alarms import AlarmMatch, AlarmOutcome, decide_alarm, match_alarm
+from core.aws.accounts import AccountError
 from core.aws.scaling import ScalingAdapter
 from core.aws.state import LockTimeout, StateConflict, StateStore
 from core.decide import Decision
@@ -38,6 +39,16 @@ def _outcome(match: AlarmMatch, outcome: str, decision: Decision | None = None, 
     return AlarmOutcome(match.target, outcome, match.change, match.wake, decision, note, burst=match.burst)
 
 
+@dataclass(frozen=True)
+class Reach:
+    """What acts on one target where it lives: its scaling adapter, its state, and how to re-arm
+    its burst alarm (a member account's, through the member role)."""
+
+    adapter: ScalingAdapter
+    store: StateStore
+    rearm: Callable[[str], None] | None = None
+
+
 class TargetBusy(RuntimeError):
     """A target was in progress: the invocation fails so that Lambda retries it later."""
 
@@ -53,6 +64,7 @@ def run_alarm(
     stack: str = "",
     dry_run: bool = False,
     rearm: Callable[[str], None] | None = None,
+    reach: Callable[[str], Reach] | None = None,
 ) -> list[AlarmOutcome]:
     """Apply one alarm state change to every target it moves; raises ``TargetBusy`` if one was in progress.
 
@@ -63,20 +75,24 @@ def run_alarm(
     waited for the lock is judged (cooldowns, surge expiry) at the instant it acts, not before.
     ``rearm(alarm)`` sets a burst alarm back to OK once its step is taken (not in a dry run, nor
     while its target is busy: the retried invocation does it): CloudWatch then fires it again at its next evaluation if the burst
-    still outgrows the copies serving.
+    still outgrows the copies serving. ``reach(target)``, when given, says what acts on each target
+    (a member account's adapter, state and re-arm) instead of ``adapter``, ``store`` and ``rearm``.
     """
+    here = Reach(adapter, store, rearm)
     clock: Callable[[], datetime] = now if callable(now) else (lambda: now)
     outcomes: list[AlarmOutcome] = []
     busy: list[str] = []
     matches = match_alarm(policy, record, home, stack)
     if not matches:
-        where = f" from account {record.account} region {record.region}" if record.account or record.region else ""
-        log.info("alarm %s (%s)%s matches no rule of the policy; ignored", record.alarm, record.state, where)
+        source = f" from account {record.account} region {record.region}" if record.account or record.region else ""
+        log.info("alarm %s (%s)%s matches no rule of the policy; ignored", record.alarm, record.state, source)
+    rearm_in: list[Callable[[str], None]] = []
     for match in matches:
         target = policy.targets[match.target]
         try:
-            with store.lock(match.target):
-                outcome = _apply_one(policy, match, target, record, clock(), adapter, store, dry_run)
+            where = reach(match.target) if reach is not None else here
+            with where.store.lock(match.target):
+                outcome = _apply_one(policy, match, target, record, clock(), where.adapter, where.store, dry_run)
         except (LockTimeout, StateConflict) as exc:  # busy: the retried invocation applies it
             outcome = _outcome(match, "deferred", note=str(exc))
         except (ClientError, BotoCoreError) as exc:
@@ -85,12 +101,16 @@ def run_alarm(
             # "error" would be kept as done by idempotency, and a wake alarm never fires twice)
             state = "deferred" if _retryable(exc) else "error"
             outcome = _outcome(match, state, note=f"{type(exc).__name__}: {exc}")
+        except AccountError as exc:  # its member role cannot be assumed now: retried
+            log.error("alarm %s on target %s: %s", record.alarm, match.target, exc)
+            outcome = _outcome(match, "deferred", note=str(exc))
         if outcome.outcome == "deferred":
             busy.append(match.target)
+        elif outcome.burst and outcome.outcome != "dry-run" and where.rearm is not None:
+            rearm_in.append(where.rearm)  # a repeated delivery re-arms too: the first may have failed after its step was recorded
         outcomes.append(outcome)
-    # a repeated delivery re-arms too: the first may have failed after its step was recorded
-    if rearm is not None and any(o.burst and o.outcome not in ("dry-run", "deferred") for o in outcomes):
-        rearm(record.alarm)
+    for arm in rearm_in[:1]:  # one alarm, one target: re-armed where it lives
+        arm(record.alarm)
     if busy:
         raise TargetBusy(f"alarm {record.alarm}: {', '.join(busy)} in progress; the invocation is retried")
     return outcomes

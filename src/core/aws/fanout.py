@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from core.aws.accounts import Accounts
+from core.aws.alarms import Reach
 from core.aws.burst import BurstAlarms
 from core.aws.peaks import PeakReader
 from core.aws.reconcile import ReconcileResult, run_reconcile
@@ -73,3 +74,12 @@ def reconcile_place(
         wake=WakeAlarms(clients.cloudwatch, clients.autoscaling, stack), burst=BurstAlarms(clients.cloudwatch, stack), peaks=PeakReader(clients.cloudwatch),
     )
     return result.at_place(place)
+
+
+def reach_at(policy: Policy, place: Place, accounts: Accounts, store: StateStore, stack: str = "") -> Reach:
+    """What the alarm function uses on a target of ``place``: that account-region's adapter,
+    the state keys of the place, and its burst alarms' re-arm."""
+    clients = accounts.clients(place)
+    if not place.is_home:
+        store = store.in_scope(policy.accounts[place.account].account_id, place.region)
+    return Reach(ScalingAdapter(clients.sagemaker, clients.autoscaling), store, BurstAlarms(clients.cloudwatch, stack).rearm)
