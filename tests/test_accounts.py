@@ -70,10 +70,10 @@ def test_clients_per_account_region_assume_once_per_account_and_land_there(aws: 
 
 
 def test_the_latency_control_delays_every_request(aws: AwsClients, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sagescale.emulator import sts_ext
+    from sagescale.emulator import network_ext
 
     slept: list[float] = []
-    monkeypatch.setattr(sts_ext.time, "sleep", slept.append)
+    monkeypatch.setattr(network_ext.time, "sleep", slept.append)
     control.latency = timedelta(milliseconds=50)
     try:
         aws.sagemaker.list_endpoints()
@@ -117,3 +117,25 @@ def test_the_janitor_sweeps_its_own_place_and_the_accounts_it_names() -> None:
     with pytest.raises(PolicyError, match=r"janitor\.accounts\[0\]"):
         loads_policy(POLICY + "janitor: {accounts: [qa]}\n")
     assert policy.places() == {Place("prod", "eu-west-1"): ["llm"]}
+
+
+def test_a_rate_limit_throttles_an_operation_per_account_and_region(aws: AwsClients) -> None:
+    """SageMaker throttles its APIs; the emulator did not, so a controller that would be throttled
+    on AWS never was here."""
+    from botocore.config import Config
+
+    from sagescale.emulator import network_ext
+
+    once = AwsClients(config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    control.rate_limits = {"sagemaker:ListEndpoints": 2.0}
+    network_ext.buckets.clear()
+    try:
+        once.sagemaker.list_endpoints()
+        once.sagemaker.list_endpoints()
+        with pytest.raises(ClientError, match="ThrottlingException"):
+            once.sagemaker.list_endpoints()
+        once.sagemaker.list_models()  # another operation has its own rate
+        assert network_ext.buckets.throttled == 1
+    finally:
+        control.rate_limits = {}
+        network_ext.buckets.clear()

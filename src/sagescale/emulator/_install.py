@@ -19,13 +19,14 @@ def install_extensions() -> Emulator:
     global _patches
     with _install_lock:
         if _patches is None:
-            from . import autoscaling_ext, sagemaker_ext, sts_ext
+            from . import autoscaling_ext, network_ext, sagemaker_ext, sts_ext
 
             patches = PatchSet()
             try:
                 sagemaker_ext.install(patches)
                 autoscaling_ext.install(patches)
                 sts_ext.install(patches)
+                network_ext.install(patches)
             except BaseException:
                 patches.undo()
                 raise

@@ -86,6 +86,8 @@ class Emulator:
         self._clock: Clock = _system_clock
         self._update_delay = timedelta(0)
         self._latency = timedelta(0)
+        self.rate_limits: dict[str, float] = {}
+        """Requests per second per ``service:Operation`` in one account and region; above it, ThrottlingException."""
         self.extension: ExtensionState | None = None
         """The installed SageMaker extension's state (``None`` until it is installed)."""
 
@@ -211,6 +213,7 @@ class Emulator:
             self._clock = _system_clock
             self._update_delay = timedelta(0)
             self._latency = timedelta(0)
+            self.rate_limits = {}
             if self.extension is not None:
                 self.extension.clear()
 

@@ -1,4 +1,4 @@
-"""STS as strict as AWS about AssumeRole, and a latency control for every emulated request.
+"""STS as strict as AWS about AssumeRole.
 
 moto 5.2 lets anyone assume any role ARN, existing or not: a controller that could not reach a
 member account on AWS would reach it here. This extension refuses, with AWS's ``AccessDenied``,
@@ -6,25 +6,20 @@ an ``AssumeRole`` whose role does not exist in its account, or whose trust polic
 the caller's account in (a principal of the account's root, its id, or one of its roles), or
 whose ``sts:ExternalId`` condition the request does not meet. Conditions on the organisation
 (``aws:PrincipalOrgID``) are taken as met: the emulator has no organisation.
-
-``control.latency`` adds that much time to every request (the benchmark's 50 ms per AWS call).
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from moto.core.responses import BaseResponse
 from moto.iam.models import iam_backends
 from moto.sts.exceptions import STSClientError
 from moto.sts.models import STSBackend
 
 from ._patching import PatchSet
-from .control import control
 
 
 class AccessDenied(STSClientError):
@@ -73,16 +68,5 @@ def _wrap_assume_role(original: Callable[..., Any]) -> Callable[..., Any]:
     return assume_role
 
 
-def _wrap_dispatch(original: Callable[..., Any]) -> Callable[..., Any]:
-    def _dispatch(self: BaseResponse, *args: Any, **kwargs: Any) -> Any:
-        delay = control.latency.total_seconds()
-        if delay > 0:
-            time.sleep(delay)
-        return original(self, *args, **kwargs)
-
-    return _dispatch
-
-
 def install(patches: PatchSet) -> None:
     patches.set(STSBackend, "assume_role", _wrap_assume_role(STSBackend.assume_role))
-    patches.set(BaseResponse, "_dispatch", _wrap_dispatch(BaseResponse._dispatch))  # every service's requests pass here
