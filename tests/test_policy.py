@@ -197,7 +197,7 @@ def test_a_policy_over_the_size_limit_is_refused_before_parsing(tmp_path: Path) 
     from core.policy import MAX_POLICY_BYTES
 
     big = "version: 1\n" + "#" * (MAX_POLICY_BYTES + 1) + "\n"
-    with pytest.raises(PolicyError, match="limit is 1,000,000"):
+    with pytest.raises(PolicyError, match="limit is 8,000,000"):
         loads_policy(big)
     path = tmp_path / "big.yaml"
     path.write_text(big, encoding="utf-8")

@@ -31,7 +31,7 @@ from core.timewindows import WallTime, load_zone, parse_days
 _FIELD_MARK = "\x00"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _SAGEMAKER_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")  # endpoints, variants, inference components
-MAX_POLICY_BYTES = 1_000_000  # a policy file larger than this is refused before it is parsed
+MAX_POLICY_BYTES = 8_000_000  # a policy file larger than this is refused before it is parsed (10,000 targets take about 1 MB)
 MAX_DEPTH = 32  # YAML nesting a policy may have (it needs about 6)
 MAX_CAPACITY = 10_000  # copies or instances: far above any fleet, well inside Application Auto Scaling's int32
 WAKE_ALARM_PREFIX = "sagescale-wake-"
@@ -670,7 +670,7 @@ def policy_data(text: str, source: str | None = None) -> Any:
     strings, duplicate keys and deep nesting are refused); not yet validated."""
     size = len(text.encode("utf-8", errors="replace"))
     if size > MAX_POLICY_BYTES:
-        raise PolicyError([("", f"the policy is {size:,} bytes; the limit is {MAX_POLICY_BYTES:,} (a policy of a thousand targets is far smaller)")], source)
+        raise PolicyError([("", f"the policy is {size:,} bytes; the limit is {MAX_POLICY_BYTES:,} (10,000 targets take about 1 MB)")], source)
     try:
         data = yaml.load(text, Loader=_PolicyLoader)
     except yaml.YAMLError as exc:

@@ -26,7 +26,6 @@ from handlers.publish import FanOut, publish
 from handlers.runtime import Runtime, get_runtime
 
 logger = Logger(service="sagescale")
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def _work(record: SQSRecord) -> dict[str, Any]:
@@ -71,6 +70,7 @@ def _tick(runtime: Runtime, event: dict[str, Any], request_id: str) -> dict[str,
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if isinstance(event, dict) and isinstance(event.get("Records"), list):  # the work queue's batch
+        processor = BatchProcessor(event_type=EventType.SQS)  # per invocation: it keeps the batch's results
         response: dict[str, Any] = dict(process_partial_response(event=event, record_handler=_work, processor=processor, context=context))
         return response
     return _tick(get_runtime(), event, context.aws_request_id)

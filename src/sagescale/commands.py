@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sagescale.common import add_policy, add_time
+from sagescale.common import add_place, add_policy, add_time
 from sagescale.local_cmd import cmd_demo, cmd_local, cmd_replay
 from sagescale.ops import SHIPPED_POLICY, cmd_delete, cmd_janitor, cmd_restore, cmd_status, cmd_wake
 from sagescale.policy_cmd import cmd_calendar, cmd_override, cmd_plan, cmd_schema, cmd_validate
@@ -28,6 +28,7 @@ def declare(sub: Any) -> None:
     add_policy(p, positional=True)
     add_time(p, "ISO 8601 time with offset (default: now)")
     p.add_argument("--target", help="only this target")
+    add_place(p, "only the targets that live")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_plan)
 
@@ -37,6 +38,7 @@ def declare(sub: Any) -> None:
     p.add_argument("--to", required=True, help="last DATE (inclusive) or ISO time (exclusive)")
     p.add_argument("--plot", metavar="PNG", help="also write the bounds as a heat map, one row per target (needs matplotlib)")
     p.add_argument("--target", help="only this target")
+    add_place(p, "only the targets that live")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_calendar)
 
@@ -48,6 +50,7 @@ def declare(sub: Any) -> None:
     p.add_argument("--by", help="who (default: $USER)")
     p.add_argument("--why", help="reason, shown in decisions")
     p.add_argument("--clear", action="store_true", help="remove the override")
+    add_place(p, "(checked against where the target lives)")
     p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_override)
@@ -87,6 +90,7 @@ def declare(sub: Any) -> None:
     p.add_argument("--endpoint", help="only this endpoint")
     p.add_argument("--table", help="state table for snapshots (default: $SAGESCALE_STATE_TABLE)")
     p.add_argument("--topic", help="SNS topic for notifications (default: $SAGESCALE_TOPIC_ARN)")
+    add_place(p, "sweep")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_janitor)
 
@@ -99,6 +103,7 @@ def declare(sub: Any) -> None:
     p.add_argument("--table", help="also store the snapshot in this state table (default: $SAGESCALE_STATE_TABLE)")
     p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy whose protect tags and targets are respected (default: the shipped one)")
     p.add_argument("--force", action="store_true", help="delete even an endpoint with a protect tag or one a policy target manages")
+    add_place(p, "delete")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_delete)
 
@@ -107,6 +112,7 @@ def declare(sub: Any) -> None:
     p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy file (default: the one shipped with the functions)")
     p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
     add_time(p, "as if at this ISO 8601 time")
+    add_place(p, "(checked against where the target lives)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_wake)
 
@@ -114,6 +120,8 @@ def declare(sub: Any) -> None:
     p.add_argument("endpoint")
     p.add_argument("--from", dest="from_file", help="snapshot JSON file (default: the latest snapshot in the state table)")
     p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
+    p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy naming the member accounts (with --account)")
+    add_place(p, "restore")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_restore)
 
@@ -122,6 +130,7 @@ def declare(sub: Any) -> None:
     p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
     p.add_argument("--target", help="only this target")
     add_time(p, "as if at this ISO 8601 time (default: now)")
+    add_place(p, "only the targets that live")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_status)
 

@@ -13,10 +13,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from core.policy import Policy
+from core.policy import HOME, Place, Policy
 from core.timewindows import load_zone, local_to_instant
+
+if TYPE_CHECKING:
+    from core.aws.clients import AwsClients
+    from core.aws.state import StateStore
 
 
 class UsageError(Exception):
@@ -165,3 +169,57 @@ def settle_arguments(args: argparse.Namespace) -> None:
         args.policy = args.policy or args.policy_option
         if not args.policy:
             raise UsageError("give the policy file: POLICY or --policy FILE")
+
+
+# -- member accounts: where a command acts -------------------------------------------------------
+
+
+def add_place(parser: argparse.ArgumentParser, what: str = "act") -> None:
+    """``--account NAME`` and ``--region REGION``: a member account (a name under ``accounts:``) and one of its regions."""
+    parser.add_argument("--account", help=f"{what} in this member account (its name under accounts: in the policy; default: the controller's own)")
+    parser.add_argument("--region", help="the member account's region (needed when it has several)")
+
+
+def chosen_place(args: argparse.Namespace, policy: Policy, target: str | None = None) -> Place:
+    """The account-region ``--account``/``--region`` name, checked against the policy; for a target,
+    where it lives (the flags, if given, must agree)."""
+    account, region = getattr(args, "account", None), getattr(args, "region", None)
+    if target is not None:
+        place = policy.place(target)
+        if account is not None and (account, region or place.region) != (place.account, place.region):
+            raise UsageError(f"target {target} lives in {place}, not in {account}/{region or '?'} (drop --account/--region: the policy says where it is)")
+        if account is None and region is not None and region != place.region:
+            raise UsageError(f"target {target} lives in {place}; --region {region} does not match")
+        return place
+    if account is None:
+        if region is not None:
+            raise UsageError("--region needs --account: the controller's own account is used in its own region")
+        return HOME
+    known = ", ".join(sorted(policy.accounts)) or "none"
+    if account not in policy.accounts:
+        raise UsageError(f"--account {account!r} is not under accounts: in the policy (accounts: {known})")
+    regions = policy.accounts[account].regions
+    if region is None:
+        if len(regions) > 1:
+            raise UsageError(f"--account {account} has several regions ({', '.join(regions)}): give --region")
+        region = regions[0]
+    if region not in regions:
+        raise UsageError(f"--region {region!r} is not listed for account {account} (its regions: {', '.join(regions)})")
+    return Place(account, region)
+
+
+def place_clients(policy: Policy, place: Place) -> AwsClients:
+    """The clients of ``place``: the caller's own, or a member account's through its member role."""
+    from core.aws.accounts import AccountError, Accounts
+    from core.aws.clients import AwsClients
+
+    home = AwsClients()
+    try:
+        return Accounts(home, policy.accounts, session_name="sagescale-cli", endpoint_url=home.endpoint_url).clients(place)
+    except AccountError as exc:
+        raise UsageError(f"{exc} (is member-role.yaml deployed there, trusting these credentials?)") from None
+
+
+def place_store(store: StateStore, policy: Policy, place: Place) -> StateStore:
+    """The state keys of ``place``'s targets: a member account's carry its account and region."""
+    return store if place.is_home else store.in_scope(policy.accounts[place.account].account_id, place.region)

@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from core.aws.clients import AwsClients
-from core.policy import Policy, load_policy
+from core.policy import HOME, Place, Policy, load_policy
 from sagescale.common import (
     ProgressBar,
     UsageError,
     Waiting,
+    chosen_place,
     parse_instant,
+    place_clients,
+    place_store,
     selected_targets,
     state_table,
 )
@@ -50,6 +53,11 @@ def _now(text: str | None) -> datetime:
     return parse_instant(text, "--at") if text else datetime.now(UTC)
 
 
+def _only_at(policy: Policy, place: Place) -> Policy:
+    """The policy with only the targets that live at ``place`` (the endpoints the janitor keeps there)."""
+    return policy.model_copy(update={"targets": {n: t for n, t in policy.targets.items() if policy.place(n) == place}})
+
+
 def _snapshot_clients(clients: AwsClients) -> Any:
     from core.aws.snapshot import Clients
 
@@ -72,7 +80,9 @@ def cmd_janitor(args: argparse.Namespace) -> int:
         raise UsageError("--at is a what-if: it never acts (drop --apply)")
     apply = not args.at and (args.apply or not policy.janitor.dry_run)
     now = _now(args.at)
-    clients = AwsClients()
+    place = chosen_place(args, policy)
+    clients = place_clients(policy, place)
+    policy = _only_at(policy, place)  # the endpoints this place's targets manage are kept
     reader = FleetReader(clients.sagemaker, clients.client("resourcegroupstaggingapi"), clients.cloudwatch)
     actions = None
     if apply:
@@ -83,16 +93,18 @@ def cmd_janitor(args: argparse.Namespace) -> int:
 
         def notify(subject: str, message: str) -> None:
             if topic:
-                clients.sns.publish(TopicArn=topic, Subject=subject[:99], Message=message)
+                AwsClients().sns.publish(TopicArn=topic, Subject=subject[:99], Message=message)
 
-        actions = JanitorActions(_snapshot_clients(clients), StateStore(table or "", clients.dynamodb), notify)
+        home = AwsClients()  # the state table and the topic are the controller's
+        actions = JanitorActions(_snapshot_clients(clients), place_store(StateStore(table or "", home.dynamodb), policy, place), notify)
     bar = None if args.json else ProgressBar(sys.stderr, "janitor")
     result = run_janitor(policy, now, reader, actions, endpoint=args.endpoint, progress=bar)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
         return 0
     mode = "APPLY" if apply else "dry run (nothing is changed; --apply acts)"
-    print(f"janitor at {now.isoformat()}: {mode}; idle_for {policy.janitor.idle_for} min, grace {policy.janitor.grace} min")
+    where = "" if place.is_home else f" in {place}"
+    print(f"janitor{where} at {now.isoformat()}: {mode}; idle_for {policy.janitor.idle_for} min, grace {policy.janitor.grace} min")
 
     rows = [
         [v.endpoint, v.action, v.due.isoformat() if v.due else "", "; ".join(v.reasons), result.done.get(v.endpoint, "")]
@@ -151,7 +163,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
     from core.aws.snapshot import SnapshotError, capture, leftovers, teardown
     from core.aws.state import StateStore
 
-    clients = AwsClients()
+    policy = load_policy(args.policy)
+    place = chosen_place(args, policy)
+    clients = place_clients(policy, place)
     sc = _snapshot_clients(clients)
     try:
         snapshot = capture(args.endpoint, sc, datetime.now(UTC))
@@ -165,7 +179,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
     say(f"snapshot: {local}")
     table = state_table(args, required=False)
     if table:
-        StateStore(table, clients.dynamodb).put_snapshot(snapshot)
+        place_store(StateStore(table, AwsClients().dynamodb), policy, place).put_snapshot(snapshot)
         say(f"snapshot: state table {table}, key {snapshot['taken_at']}")
     failure = None
     try:
@@ -198,7 +212,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from core.aws.snapshot import SnapshotError, restore
     from core.aws.state import StateStore
 
-    clients = AwsClients()
+    if args.account is not None or args.region is not None:
+        policy = load_policy(args.policy)
+        place = chosen_place(args, policy)
+        clients = place_clients(policy, place)
+    else:
+        policy, place, clients = None, HOME, AwsClients()
     if args.from_file:
         try:
             snapshot = json.loads(Path(args.from_file).read_text(encoding="utf-8"))
@@ -206,7 +225,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot read snapshot {args.from_file}: {exc}") from None
     else:
         table = state_table(args, required=True)
-        snapshot = StateStore(table or "", clients.dynamodb).snapshot(args.endpoint)
+        store = StateStore(table or "", AwsClients().dynamodb)
+        snapshot = (store if policy is None else place_store(store, policy, place)).snapshot(args.endpoint)
         if snapshot is None:
             raise UsageError(f"no snapshot of {args.endpoint} in {table}")
     if snapshot.get("endpoint") != args.endpoint:
@@ -238,8 +258,9 @@ def cmd_wake(args: argparse.Namespace) -> int:
     table = state_table(args, required=True)
     now = _now(args.at)
     zone = load_zone(policy.timezone)
-    clients = AwsClients()
-    store = StateStore(table or "", clients.dynamodb)
+    place = chosen_place(args, policy, args.target)
+    clients = place_clients(policy, place)
+    store = place_store(StateStore(table or "", AwsClients().dynamodb), policy, place)
     state = store.get(args.target)
     override = state.override if state.override is not None and state.override.until > now else None
     bounds = effective_bounds(policy, args.target, now, override=override)
@@ -274,10 +295,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     table = state_table(args, required=True)
     now = _now(args.at)
     zone = load_zone(policy.timezone)
-    clients = AwsClients()
-    store = StateStore(table or "", clients.dynamodb)
-    targets = target_status(policy, now, ScalingAdapter(clients.sagemaker, clients.autoscaling), store, names)
-    janitor = janitor_status(clients, store, policy)
+    if args.account is not None or args.region is not None:
+        place = chosen_place(args, policy)
+        names = [n for n in names if policy.place(n) == place]
+    home = AwsClients()
+    store = StateStore(table or "", home.dynamodb)
+    targets: list[dict[str, Any]] = []
+    for place, here in policy.places().items():  # each account-region through its own clients
+        wanted = [n for n in names if n in here]
+        if wanted:
+            clients = place_clients(policy, place)
+            targets += target_status(policy, now, ScalingAdapter(clients.sagemaker, clients.autoscaling), place_store(store, policy, place), wanted)
+    targets.sort(key=lambda t: names.index(t["target"]))
+    janitor = janitor_status(home, store, policy)
     if args.json:
         print(json.dumps({"at": now.isoformat(), "targets": targets, "janitor": janitor}, indent=2, default=str))
     else:

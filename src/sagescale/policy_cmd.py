@@ -10,12 +10,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from core.policy import load_policy
+from core.policy import Policy, load_policy
 from core.timewindows import load_zone
 from sagescale.common import (
     UsageError,
+    chosen_place,
     emit,
     parse_instant,
+    place_store,
     range_edge,
     selected_targets,
     state_table,
@@ -44,9 +46,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     zone = load_zone(policy.timezone)
     now = parse_instant(args.at, "--at") if args.at else datetime.now(zone)
     rows: list[dict[str, Any]] = []
-    for name in selected_targets(policy, args.target):
+    for name in _at_place(args, policy, selected_targets(policy, args.target)):
         b = effective_bounds(policy, name, now)
-        rows.append({"target": name, "min": b.min, "max": b.max, "reasons": list(b.reasons)})
+        rows.append({"target": name, "min": b.min, "max": b.max, "reasons": list(b.reasons), **_where(policy, name)})
 
     def human() -> str:
         head = f"effective bounds at {now.astimezone(zone).isoformat()} ({policy.timezone})"
@@ -55,6 +57,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     emit(args, rows, human)
     return 0
+
+
+def _at_place(args: argparse.Namespace, policy: Policy, names: list[str]) -> list[str]:
+    """``names`` narrowed to the targets of ``--account``/``--region``, if given."""
+    if getattr(args, "account", None) is None and getattr(args, "region", None) is None:
+        return names
+    place = chosen_place(args, policy)
+    return [n for n in names if policy.place(n) == place]
+
+
+def _where(policy: Policy, name: str) -> dict[str, str]:
+    """A member account's target says where it lives (account, region); the controller's own say nothing."""
+    place = policy.place(name)
+    return {} if place.is_home else {"account": place.account, "region": place.region}
 
 
 def cmd_calendar(args: argparse.Namespace) -> int:
@@ -68,6 +84,7 @@ def cmd_calendar(args: argparse.Namespace) -> int:
         raise UsageError(f"--to {args.to} is not after --from {args.from_}")
     if end - start > timedelta(days=3 * 366):
         raise UsageError("the range is longer than three years; ask for a shorter one")
+    names = _at_place(args, policy, selected_targets(policy, args.target))
     rows: list[dict[str, Any]] = [
         {
             "at": t.at.astimezone(zone).isoformat(),
@@ -76,7 +93,7 @@ def cmd_calendar(args: argparse.Namespace) -> int:
             "max": t.bounds.max,
             "reasons": list(t.bounds.reasons),
         }
-        for t in transitions(policy, start, end, selected_targets(policy, args.target))
+        for t in transitions(policy, start, end, names)
     ]
 
     def human() -> str:
@@ -85,7 +102,7 @@ def cmd_calendar(args: argparse.Namespace) -> int:
         return f"{head}\n{body}"
 
     if args.plot:
-        _plot_calendar(policy, start, end, selected_targets(policy, args.target), args.plot)
+        _plot_calendar(policy, start, end, names, args.plot)
     emit(args, rows, human)
     return 0
 
@@ -123,7 +140,7 @@ def cmd_override(args: argparse.Namespace) -> int:
         if until <= datetime.now(until.tzinfo):
             raise UsageError(f"--until {args.until} is in the past")
         override = Override(args.min, until, by=args.by or os.environ.get("USER", "operator"), why=args.why or "")
-    store = StateStore(table_name, AwsClients().dynamodb)
+    store = place_store(StateStore(table_name, AwsClients().dynamodb), policy, chosen_place(args, policy, args.target))
     state = store.set_override(args.target, override)
     if override is None:
         payload: dict[str, Any] = {"target": args.target, "override": None, "version": state.version}
