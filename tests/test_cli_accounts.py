@@ -101,7 +101,7 @@ def test_override_and_wake_act_on_the_state_of_the_targets_place(org: tuple[Path
 def test_delete_and_restore_act_in_the_member_account(org: tuple[Path, AwsClients], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     policy, eu = org
     where = ["--account", "prod", "--region", "eu-west-1", "--policy", str(policy)]
-    code, out, err = run(capsys, "delete", "eu-ic-endpoint", "--yes", "--force", "--snapshot-dir", str(tmp_path / "snaps"), "--json", *where)
+    code, _out, err = run(capsys, "delete", "eu-ic-endpoint", "--yes", "--force", "--snapshot-dir", str(tmp_path / "snaps"), "--json", *where)
     assert code == 0, err
     assert eu.sagemaker.list_endpoints()["Endpoints"] == []
     assert [e["EndpointName"] for e in AwsClients().sagemaker.list_endpoints()["Endpoints"]] == ["llm-ic-endpoint"]  # the controller's own is untouched
