@@ -154,7 +154,8 @@ def test_every_action_the_member_role_allows_is_used_or_checked_by_aws() -> None
 
 
 def test_the_member_role_trusts_only_the_controller_stacks_roles() -> None:
-    (trust,) = member_template()["Resources"]["MemberRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    trust, operators = member_template()["Resources"]["MemberRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert operators["Fn::If"][0] == "HasOperators" and operators["Fn::If"][1]["Principal"] == {"AWS": {"Ref": "OperatorRoleArns"}}  # only the roles named
     assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${ControllerAccountId}:root"}}
     assert trust["Condition"]["ArnLike"]["aws:PrincipalArn"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::${ControllerAccountId}:role/${ControllerStackName}-*"}
     resources = [r for st in member_statements() for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])]
