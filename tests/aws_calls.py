@@ -24,7 +24,8 @@ IAM_PREFIX = {"resourcegroupstaggingapi": "tag"}
 
 # API operations authorised as another IAM action
 IAM_ACTION = {"sqs:SendMessageBatch": "sqs:SendMessage"}
-MEMBER_ROLE = "MemberRole"  # member-role.yaml's role: the calls made in member accounts
+MEMBER_ROLE = "MemberRole"  # member-role.yaml's roles: the calls made in member accounts
+MEMBER_JANITOR_ROLE = "MemberJanitorRole"
 
 RECORDED: dict[str, set[str]] = defaultdict(set)
 WHOLE_SUITE = False  # set by conftest.py when every test file was collected
@@ -64,7 +65,8 @@ def install() -> Iterator[None]:
             action = f"{IAM_PREFIX.get(service, service)}:{operation}"
             # a call made with a member role's credentials is that role's, not the function's
             credentials = getattr(self._request_signer, "_credentials", None)
-            who = MEMBER_ROLE if getattr(credentials, "method", None) == "sts-assume-role" else function_id
+            method = getattr(credentials, "method", None)
+            who = {"sts-assume-role": MEMBER_ROLE, "sts-assume-role-janitor": MEMBER_JANITOR_ROLE}.get(str(method), function_id)
             RECORDED[who].add(IAM_ACTION.get(action, action))
         return real(self, operation, params)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -200,3 +200,51 @@ def test_member_accounts_keep_their_own_alarms_and_their_alarm_state_changes_act
     assert eu.cloudwatch.describe_alarms(AlarmNames=[burst])["MetricAlarms"][0]["StateValue"] == "OK"  # re-armed there
     home = alarm_sample("alarm-burst.json", events=EVENTS, alarm=burst, at="2026-11-24T12:01:30.000+0000")
     assert alarm.handler(home, context("alarm"))["alarms"][0]["targets"] == []  # from the wrong account: nothing
+
+
+def test_the_janitor_sweeps_each_member_account_region_through_its_own_role(aws_env: None) -> None:
+    """janitor.accounts: the hourly tick enqueues one sweep per account-region and the janitor
+    function, as its queue's worker, marks and later deletes (snapshot first) what was forgotten
+    there, through the member janitor role; the member role itself deletes nothing."""
+    from handlers import janitor
+
+    policy_text = POLICY.replace('  ghost: {role: "arn:aws:iam::333333333333:role/sagescale-member", regions: [us-east-1]}\n', "") + (
+        "janitor: {idle_for: 60, grace: 60, dry_run: false, accounts: [prod]}\n"
+    )
+    policy = loads_policy(policy_text)
+    clock = ManualClock(NOON - timedelta(days=2))
+    with emulated_aws(clock=clock):
+        clients = AwsClients()
+        names = Stack(default_template()).create_resources(clients)
+        control.create_member_role(PROD, "sagescale-member", trusted_account=ACCOUNT, external_id="sagescale-prod")
+        control.create_member_role(PROD, "sagescale-member-janitor", trusted_account=ACCOUNT, external_id="sagescale-prod")
+        reach = Accounts(clients, policy.accounts)
+        eu = reach.clients(Place("prod", "eu-west-1"))
+        seed_target(eu.sagemaker, policy.targets["llm-eu"], copies=1)  # managed by a target there: kept
+        forgotten = loads_policy("version: 1\ntargets:\n  f: {inference_component: forgotten-ic, min: 1, max: 2}\n").targets["f"]
+        seed_target(eu.sagemaker, forgotten, copies=1)
+        eu.autoscaling.register_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId="inference-component/forgotten-ic", ScalableDimension="sagemaker:inference-component:DesiredCopyCount", MinCapacity=1, MaxCapacity=2,
+        )
+        clock.set(NOON)
+        settings = Settings(names["StateTable"], None, None, None, account_id=ACCOUNT, region=REGION, stack_name=NAME_PREFIX, work_queue_url=names["JanitorWorkQueue"])
+
+        def sweep() -> dict[str, Any]:
+            runtime = Runtime(settings, clients, clock=clock)  # each invocation a fresh environment
+            runtime.policy = policy
+            reset_runtime(runtime)
+            tick = janitor.handler({"source": "sagescale.schedule", "action": "janitor"}, context("janitor"))
+            assert tick["places"] == ["home", "prod/eu-west-1", "prod/us-east-1"], tick
+            org = Org(clients, runtime, names["JanitorWorkQueue"], {})
+            return janitor.handler(org.batch(), context("janitor"))
+
+        assert sweep() == {"batchItemFailures": []}
+        arn = eu.sagemaker.describe_endpoint(EndpointName="forgotten-ic-endpoint")["EndpointArn"]
+        assert any(t["Key"] == "sagescale:janitor" for t in eu.sagemaker.list_tags(ResourceArn=arn)["Tags"])  # marked
+        clock.set(NOON + timedelta(hours=2))
+        assert sweep() == {"batchItemFailures": []}
+        left = {e["EndpointName"] for e in eu.sagemaker.list_endpoints()["Endpoints"]}
+        assert left == {"llm-ic-endpoint"}  # the forgotten one is gone, the managed one kept
+        keys = {i["pk"]["S"] for i in clients.dynamodb.scan(TableName=names["StateTable"])["Items"]}
+        assert f"snapshot#{PROD}/eu-west-1/forgotten-ic-endpoint" in keys, keys  # the snapshot says where it was taken
+    reset_runtime()

@@ -128,36 +128,49 @@ def member_template() -> dict[str, Any]:
     return loaded
 
 
-def member_statements() -> list[dict[str, Any]]:
-    role = member_template()["Resources"]["MemberRole"]["Properties"]
-    return [st for policy in role["Policies"] for st in policy["PolicyDocument"]["Statement"]]
+MEMBER_ROLES = {"MemberRole": aws_calls.MEMBER_ROLE, "MemberJanitorRole": aws_calls.MEMBER_JANITOR_ROLE}
 
 
-def member_allowed() -> set[str]:
-    return {a for st in member_statements() if st["Effect"] == "Allow" for a in _actions(st)}
+def member_statements(role: str) -> list[dict[str, Any]]:
+    properties = member_template()["Resources"][role]["Properties"]
+    return [st for policy in properties["Policies"] for st in policy["PolicyDocument"]["Statement"]]
 
 
-def test_every_call_made_in_a_member_account_is_allowed_by_the_member_role() -> None:
-    made = RECORDED.get(aws_calls.MEMBER_ROLE, set())
+def member_allowed(role: str) -> set[str]:
+    return {a for st in member_statements(role) if st["Effect"] == "Allow" for a in _actions(st)}
+
+
+@pytest.mark.parametrize("role", sorted(MEMBER_ROLES))
+def test_every_call_made_in_a_member_account_is_allowed_by_its_member_role(role: str) -> None:
+    made = RECORDED.get(MEMBER_ROLES[role], set())
     if not made:
         pytest.skip("no call in a member account was recorded: run the whole suite")
-    missing = sorted(a for a in made if not _allows(member_allowed(), a))
-    assert missing == [], f"calls in member accounts the member role does not allow: {missing}"
+    missing = sorted(a for a in made if not _allows(member_allowed(role), a))
+    assert missing == [], f"calls in member accounts {role} does not allow: {missing}"
 
 
-def test_every_action_the_member_role_allows_is_used_or_checked_by_aws() -> None:
+@pytest.mark.parametrize("role", sorted(MEMBER_ROLES))
+def test_every_action_a_member_role_allows_is_used_or_checked_by_aws(role: str) -> None:
     if not aws_calls.WHOLE_SUITE:
         pytest.skip("an unused grant shows only when the whole suite has driven every path")
-    made = RECORDED.get(aws_calls.MEMBER_ROLE, set())
-    unused = sorted(a for a in member_allowed() if a not in made and a not in DEPENDENT)
-    assert unused == [], f"the member role allows actions the controller never makes there: {unused}"
+    made = RECORDED.get(MEMBER_ROLES[role], set())
+    unused = sorted(a for a in member_allowed(role) if a not in made and a not in DEPENDENT)
+    assert unused == [], f"{role} allows actions the controller never makes there: {unused}"
 
 
-def test_the_member_role_trusts_only_the_controller_stacks_roles() -> None:
-    trust, operators = member_template()["Resources"]["MemberRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+@pytest.mark.parametrize("role", sorted(MEMBER_ROLES))
+def test_the_member_roles_trust_only_the_controller_stacks_roles(role: str) -> None:
+    trust, operators = member_template()["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert operators["Fn::If"][0] == "HasOperators" and operators["Fn::If"][1]["Principal"] == {"AWS": {"Ref": "OperatorRoleArns"}}  # only the roles named
     assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${ControllerAccountId}:root"}}
     assert trust["Condition"]["ArnLike"]["aws:PrincipalArn"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::${ControllerAccountId}:role/${ControllerStackName}-*"}
-    resources = [r for st in member_statements() for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])]
+    resources = [r for st in member_statements(role) for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])]
     assert all(r == "*" or "${AWS::AccountId}" in r["Fn::Sub"] for r in resources)  # this account's resources only
-    assert not any(a.startswith(("sagemaker:Delete", "sagemaker:Create", "iam:Pass")) for a in member_allowed())
+
+
+def test_only_the_janitor_role_deletes_and_only_what_carries_its_mark() -> None:
+    assert not any(a.startswith(("sagemaker:Delete", "sagemaker:Create", "iam:Pass")) for a in member_allowed("MemberRole"))
+    deletes = [st for st in member_statements("MemberJanitorRole") if st["Effect"] == "Allow" and any(a.startswith("sagemaker:Delete") and a != "sagemaker:DeleteTags" for a in _actions(st))]
+    assert deletes and all(st["Condition"]["StringLike"] == {"aws:ResourceTag/sagescale:janitor": "delete@*"} for st in deletes)
+    (deny,) = [st for st in member_statements("MemberJanitorRole") if st["Effect"] == "Deny"]
+    assert deny["Condition"] == {"StringEqualsIgnoreCase": {"aws:ResourceTag/sagescale:keep": "true"}}

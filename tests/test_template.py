@@ -153,7 +153,7 @@ def test_event_dead_letters_go_to_the_stacks_encrypted_alarmed_queues() -> None:
 
     resources = expanded()["Resources"]
     queues = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
-    assert set(queues) == {"ReconcileDeadLetterQueue", "ParkDeadLetterQueue", "UnparkDeadLetterQueue", "JanitorDeadLetterQueue", "AlarmDeadLetterQueue", "WorkQueue"}
+    assert set(queues) == {"ReconcileDeadLetterQueue", "ParkDeadLetterQueue", "UnparkDeadLetterQueue", "JanitorDeadLetterQueue", "AlarmDeadLetterQueue", "WorkQueue", "JanitorWorkQueue"}
     assert all(q.get("SqsManagedSseEnabled") for q in queues.values())
 
 

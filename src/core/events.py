@@ -32,11 +32,11 @@ class ReconcileRequest(BaseModel):
 
 
 class WorkItem(BaseModel):
-    """One account-region's share of a tick (an SQS message body): reconcile its targets."""
+    """One account-region's share of a tick (an SQS message body): reconcile its targets, or sweep it (the janitor)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    action: Literal["reconcile"] = Field(description="What to do there.")
+    action: Literal["reconcile", "janitor"] = Field(description="What to do there.")
     account: str = Field(default="", max_length=63, description="The member account's name in the policy; empty for the controller's own.")
     region: str = Field(default="", max_length=32, description="The region; empty for the controller's own.")
     tick: str = Field(min_length=1, max_length=40, description="The tick that enqueued it (an ISO 8601 time), for the logs.")

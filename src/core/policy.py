@@ -535,6 +535,8 @@ class Policy(_Model):
             if target.region is not None:
                 raise _fail(f"targets.{name}.region", "give account too: the controller's own account is managed in its own region (name it under accounts: with a member role to reach its other regions)")
             return
+        if target.park:
+            raise _fail(f"targets.{name}.park", "parking runs in the controller's own account only (a member role deletes nothing); scale the target with idle windows instead")
         account = self.accounts.get(target.account)
         if account is None:
             known = ", ".join(sorted(self.accounts)) or "none defined"
@@ -557,6 +559,10 @@ class Policy(_Model):
         for name in sorted(self.targets, key=lambda n: self.place(n) != HOME):
             out.setdefault(self.place(name), []).append(name)
         return out
+
+    def at_place(self, place: Place) -> Policy:
+        """This policy with only the targets that live at ``place`` (what the janitor keeps there)."""
+        return self.model_copy(update={"targets": {n: t for n, t in self.targets.items() if self.place(n) == place}})
 
     def janitor_places(self) -> list[Place]:
         """Where the janitor sweeps: the controller's own account and region, then every region of

@@ -25,7 +25,7 @@ from core.aws.scaling import ScalingAdapter
 from core.aws.snapshot import Clients as SnapshotClients
 from core.aws.state import StateStore
 from core.aws.wake import WakeAlarms
-from core.policy import Policy, PolicyError, loads_policy
+from core.policy import HOME, Place, Policy, PolicyError, loads_policy
 from handlers.settings import Settings
 
 
@@ -38,6 +38,7 @@ class Runtime:
     _policy: Policy | None = field(default=None, init=False, repr=False)
     _policy_text: str | None = field(default=None, init=False, repr=False)
     _accounts: Accounts | None = field(default=None, init=False, repr=False)
+    _janitor_accounts: Accounts | None = field(default=None, init=False, repr=False)
 
     @property
     def policy(self) -> Policy:
@@ -93,9 +94,31 @@ class Runtime:
     def snapshot_clients(self) -> SnapshotClients:
         return SnapshotClients(self.clients.sagemaker, self.clients.autoscaling, self.clients.cloudwatch)
 
-    def janitor_actions(self, *, deadline: Callable[[], bool]) -> JanitorActions:
-        """The janitor's writes (marks, notifications, snapshot and teardown), stopping at ``deadline``."""
-        return JanitorActions(self.snapshot_clients, self.store, self.notify, deadline=deadline)
+    def janitor_actions(self, *, deadline: Callable[[], bool], place: Place = HOME) -> JanitorActions:
+        """The janitor's writes (marks, notifications, snapshot and teardown), stopping at ``deadline``;
+        in a member account through its janitor role, with the snapshots' keys of that place."""
+        if place.is_home:
+            return JanitorActions(self.snapshot_clients, self.store, self.notify, deadline=deadline)
+        clients = self.janitor_accounts.clients(place)
+        store = self.store.in_scope(self.policy.accounts[place.account].account_id, place.region)
+        return JanitorActions(SnapshotClients(clients.sagemaker, clients.autoscaling, clients.cloudwatch), store, self.notify, deadline=deadline)
+
+    def fleet_at(self, place: Place) -> FleetReader:
+        """The janitor's reader of the fleet at ``place`` (a member account's through its janitor role)."""
+        if place.is_home:
+            return self.fleet
+        clients = self.janitor_accounts.clients(place)
+        return FleetReader(clients.sagemaker, clients.client("resourcegroupstaggingapi"), clients.cloudwatch)
+
+    @property
+    def janitor_accounts(self) -> Accounts:
+        """Like ``accounts``, through each member account's janitor role (``<role>-janitor``)."""
+        wanted = self.policy.accounts
+        if self._janitor_accounts is None or self._janitor_accounts.accounts != wanted:
+            self._janitor_accounts = Accounts(
+                self.clients, wanted, session_name=f"sagescale-{self.settings.stack_name or 'controller'}-janitor", endpoint_url=self.clients.endpoint_url, role_suffix="-janitor",
+            )
+        return self._janitor_accounts
 
     @cached_property
     def parking(self) -> Parking:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.aws.clients import AwsClients
-from core.policy import HOME, Place, Policy, load_policy
+from core.policy import HOME, Policy, load_policy
 from sagescale.common import (
     ProgressBar,
     UsageError,
@@ -53,11 +53,6 @@ def _now(text: str | None) -> datetime:
     return parse_instant(text, "--at") if text else datetime.now(UTC)
 
 
-def _only_at(policy: Policy, place: Place) -> Policy:
-    """The policy with only the targets that live at ``place`` (the endpoints the janitor keeps there)."""
-    return policy.model_copy(update={"targets": {n: t for n, t in policy.targets.items() if policy.place(n) == place}})
-
-
 def _snapshot_clients(clients: AwsClients) -> Any:
     from core.aws.snapshot import Clients
 
@@ -82,7 +77,7 @@ def cmd_janitor(args: argparse.Namespace) -> int:
     now = _now(args.at)
     place = chosen_place(args, policy)
     clients = place_clients(policy, place)
-    policy = _only_at(policy, place)  # the endpoints this place's targets manage are kept
+    policy = policy.at_place(place)  # the endpoints this place's targets manage are kept
     reader = FleetReader(clients.sagemaker, clients.client("resourcegroupstaggingapi"), clients.cloudwatch)
     actions = None
     if apply:

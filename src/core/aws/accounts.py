@@ -46,8 +46,11 @@ class _Given(CredentialProvider):
 class Accounts:
     """Clients per place (account-region): the controller's own, or a member account's through its role."""
 
-    def __init__(self, home: AwsClients, accounts: Mapping[str, Account], *, session_name: str = "sagescale", endpoint_url: str | None = None) -> None:
+    def __init__(
+        self, home: AwsClients, accounts: Mapping[str, Account], *, session_name: str = "sagescale", endpoint_url: str | None = None, role_suffix: str = "",
+    ) -> None:
         self.home = home
+        self.role_suffix = role_suffix  # "-janitor": the janitor's own member role, beside the member role
         self.accounts = dict(accounts)
         self.session_name = session_name[:64]
         self.endpoint_url = endpoint_url
@@ -74,7 +77,7 @@ class Accounts:
         credentials = self._credentials.get(place.account)
         if credentials is None:
             credentials = self._credentials[place.account] = RefreshableCredentials.create_from_metadata(
-                metadata=self._assume(place.account, account), refresh_using=lambda: self._assume(place.account, account), method="sts-assume-role",
+                metadata=self._assume(place.account, account), refresh_using=lambda: self._assume(place.account, account), method=f"sts-assume-role{self.role_suffix}",
             )
         botocore_session = get_session()
         # shared by every region of the account, refreshed before expiry; ahead of the environment's own
@@ -82,12 +85,13 @@ class Accounts:
         return botocore_session
 
     def _assume(self, name: str, account: Account) -> dict[str, str]:
-        kwargs: dict[str, Any] = {"RoleArn": account.role, "RoleSessionName": self.session_name, "DurationSeconds": SESSION_SECONDS}
+        role = account.role + self.role_suffix
+        kwargs: dict[str, Any] = {"RoleArn": role, "RoleSessionName": self.session_name, "DurationSeconds": SESSION_SECONDS}
         if account.external_id:
             kwargs["ExternalId"] = account.external_id
         try:
             found = self.home.client("sts").assume_role(**kwargs)["Credentials"]
         except (ClientError, BotoCoreError) as exc:
-            raise AccountError(f"account {name} ({account.account_id}): cannot assume {account.role}: {exc}") from exc
+            raise AccountError(f"account {name} ({account.account_id}): cannot assume {role}: {exc}") from exc
         self.assumed += 1
         return {"access_key": found["AccessKeyId"], "secret_key": found["SecretAccessKey"], "token": found["SessionToken"], "expiry_time": found["Expiration"].isoformat()}

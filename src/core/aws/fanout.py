@@ -35,6 +35,11 @@ def work_items(policy: Policy, tick: datetime, *, dry_run: bool = False) -> list
     return [WorkItem(action="reconcile", account=p.account, region=p.region, tick=tick.isoformat(), dry_run=dry_run) for p in policy.places()]
 
 
+def janitor_items(policy: Policy, tick: datetime, *, dry_run: bool = False) -> list[WorkItem]:
+    """One janitor item per account-region it sweeps: its own, then the accounts' it names."""
+    return [WorkItem(action="janitor", account=p.account, region=p.region, tick=tick.isoformat(), dry_run=dry_run) for p in policy.janitor_places()]
+
+
 def enqueue(sqs: Any, queue_url: str, items: Sequence[WorkItem]) -> int:
     """Send ``items`` to the work queue, ten a call; the number sent."""
     for start in range(0, len(items), 10):

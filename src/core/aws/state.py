@@ -171,7 +171,7 @@ class StateStore:
         # the sort key: UTC time (sorts right whatever the caller's offset) and a unique suffix
         taken = datetime.fromisoformat(snapshot["taken_at"]).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         key = f"{taken}#{uuid.uuid4().hex[:8]}"
-        item: dict[str, Any] = {"pk": {"S": f"snapshot#{snapshot['endpoint']}"}, "sk": {"S": key}}
+        item: dict[str, Any] = {"pk": {"S": f"snapshot#{self.scope}{snapshot['endpoint']}"}, "sk": {"S": key}}
         if len(text) > 100_000:
             packed = base64.b64encode(gzip.compress(text.encode())).decode()
             if len(packed) > 380_000:
@@ -185,10 +185,10 @@ class StateStore:
     def snapshot(self, endpoint: str, key: str | None = None) -> dict[str, Any] | None:
         """The snapshot of ``endpoint`` taken at ``key``, or its latest one; ``None`` if there is none."""
         if key is not None:
-            item = self.dynamodb.get_item(TableName=self.table, Key={"pk": {"S": f"snapshot#{endpoint}"}, "sk": {"S": key}}, ConsistentRead=True).get("Item")
+            item = self.dynamodb.get_item(TableName=self.table, Key={"pk": {"S": f"snapshot#{self.scope}{endpoint}"}, "sk": {"S": key}}, ConsistentRead=True).get("Item")
         else:
             items = self.dynamodb.query(
-                TableName=self.table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": f"snapshot#{endpoint}"}},
+                TableName=self.table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": f"snapshot#{self.scope}{endpoint}"}},
                 ScanIndexForward=False, Limit=1, ConsistentRead=True,
             ).get("Items", [])
             item = items[0] if items else None
