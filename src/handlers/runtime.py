@@ -100,8 +100,7 @@ class Runtime:
         if place.is_home:
             return JanitorActions(self.snapshot_clients, self.store, self.notify, deadline=deadline)
         clients = self.janitor_accounts.clients(place)
-        store = self.store.in_scope(self.policy.accounts[place.account].account_id, place.region)
-        return JanitorActions(SnapshotClients(clients.sagemaker, clients.autoscaling, clients.cloudwatch), store, self.notify, deadline=deadline)
+        return JanitorActions(SnapshotClients(clients.sagemaker, clients.autoscaling, clients.cloudwatch), self.store.at(self.policy, place), self.notify, deadline=deadline)
 
     def fleet_at(self, place: Place) -> FleetReader:
         """The janitor's reader of the fleet at ``place`` (a member account's through its janitor role)."""

@@ -20,7 +20,6 @@ from core.timewindows import load_zone, local_to_instant
 
 if TYPE_CHECKING:
     from core.aws.clients import AwsClients
-    from core.aws.state import StateStore
 
 
 class UsageError(Exception):
@@ -218,8 +217,3 @@ def place_clients(policy: Policy, place: Place) -> AwsClients:
         return Accounts(home, policy.accounts, session_name="sagescale-cli", endpoint_url=home.endpoint_url).clients(place)
     except AccountError as exc:
         raise UsageError(f"{exc} (is member-role.yaml deployed there, trusting these credentials?)") from None
-
-
-def place_store(store: StateStore, policy: Policy, place: Place) -> StateStore:
-    """The state keys of ``place``'s targets: a member account's carry its account and region."""
-    return store if place.is_home else store.in_scope(policy.accounts[place.account].account_id, place.region)

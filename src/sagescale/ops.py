@@ -20,7 +20,6 @@ from sagescale.common import (
     chosen_place,
     parse_instant,
     place_clients,
-    place_store,
     selected_targets,
     state_table,
 )
@@ -91,7 +90,7 @@ def cmd_janitor(args: argparse.Namespace) -> int:
                 AwsClients().sns.publish(TopicArn=topic, Subject=subject[:99], Message=message)
 
         home = AwsClients()  # the state table and the topic are the controller's
-        actions = JanitorActions(_snapshot_clients(clients), place_store(StateStore(table or "", home.dynamodb), policy, place), notify)
+        actions = JanitorActions(_snapshot_clients(clients), StateStore(table or "", home.dynamodb).at(policy, place), notify)
     bar = None if args.json else ProgressBar(sys.stderr, "janitor")
     result = run_janitor(policy, now, reader, actions, endpoint=args.endpoint, progress=bar)
     if args.json:
@@ -174,7 +173,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
     say(f"snapshot: {local}")
     table = state_table(args, required=False)
     if table:
-        place_store(StateStore(table, AwsClients().dynamodb), policy, place).put_snapshot(snapshot)
+        StateStore(table, AwsClients().dynamodb).at(policy, place).put_snapshot(snapshot)
         say(f"snapshot: state table {table}, key {snapshot['taken_at']}")
     failure = None
     try:
@@ -221,7 +220,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     else:
         table = state_table(args, required=True)
         store = StateStore(table or "", AwsClients().dynamodb)
-        snapshot = (store if policy is None else place_store(store, policy, place)).snapshot(args.endpoint)
+        snapshot = (store if policy is None else store.at(policy, place)).snapshot(args.endpoint)
         if snapshot is None:
             raise UsageError(f"no snapshot of {args.endpoint} in {table}")
     if snapshot.get("endpoint") != args.endpoint:
@@ -255,7 +254,7 @@ def cmd_wake(args: argparse.Namespace) -> int:
     zone = load_zone(policy.timezone)
     place = chosen_place(args, policy, args.target)
     clients = place_clients(policy, place)
-    store = place_store(StateStore(table or "", AwsClients().dynamodb), policy, place)
+    store = StateStore(table or "", AwsClients().dynamodb).at(policy, place)
     state = store.get(args.target)
     override = state.override if state.override is not None and state.override.until > now else None
     bounds = effective_bounds(policy, args.target, now, override=override)
@@ -300,7 +299,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         wanted = [n for n in names if n in here]
         if wanted:
             clients = place_clients(policy, place)
-            targets += target_status(policy, now, ScalingAdapter(clients.sagemaker, clients.autoscaling), place_store(store, policy, place), wanted)
+            targets += target_status(policy, now, ScalingAdapter(clients.sagemaker, clients.autoscaling), store.at(policy, place), wanted)
     targets.sort(key=lambda t: names.index(t["target"]))
     janitor = janitor_status(home, store, policy)
     if args.json:

@@ -17,7 +17,6 @@ from sagescale.common import (
     chosen_place,
     emit,
     parse_instant,
-    place_store,
     range_edge,
     selected_targets,
     state_table,
@@ -140,7 +139,7 @@ def cmd_override(args: argparse.Namespace) -> int:
         if until <= datetime.now(until.tzinfo):
             raise UsageError(f"--until {args.until} is in the past")
         override = Override(args.min, until, by=args.by or os.environ.get("USER", "operator"), why=args.why or "")
-    store = place_store(StateStore(table_name, AwsClients().dynamodb), policy, chosen_place(args, policy, args.target))
+    store = StateStore(table_name, AwsClients().dynamodb).at(policy, chosen_place(args, policy, args.target))
     state = store.set_override(args.target, override)
     if override is None:
         payload: dict[str, Any] = {"target": args.target, "override": None, "version": state.version}

@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from core.alarms import burst_alarm_name
 from core.aws.scaling import component_name
-from core.aws.wake import alarms_named
+from core.aws.wake import alarms_named, keep_alarm
 from core.policy import Target
 
 if TYPE_CHECKING:
@@ -95,12 +95,7 @@ class BurstAlarms:
         out: dict[str, str] = {}
         for name, target in wanted.items():
             definition = burst_alarm_definition(name, target, self.stack)
-            current = existing.get(definition["AlarmName"])
-            if current is not None and _same(current, definition):
-                out[name] = "ok"
-                continue
-            self.cloudwatch.put_metric_alarm(**definition)
-            out[name] = "created" if current is None else "updated"
+            out[name] = keep_alarm(self.cloudwatch, existing.get(definition["AlarmName"]), definition, _same)
         return out
 
     def rearm(self, alarm: str) -> None:

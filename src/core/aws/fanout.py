@@ -72,10 +72,8 @@ def reconcile_place(
     ``AccountError`` if its member role cannot be assumed."""
     names = list(targets) if targets is not None else policy.places().get(place, [])
     clients = accounts.clients(place)
-    if not place.is_home:
-        store = store.in_scope(policy.accounts[place.account].account_id, place.region)
     result = run_reconcile(
-        policy, now, ScalingAdapter(clients.sagemaker, clients.autoscaling), store, targets=names, dry_run=dry_run, trigger=trigger,
+        policy, now, ScalingAdapter(clients.sagemaker, clients.autoscaling), store.at(policy, place), targets=names, dry_run=dry_run, trigger=trigger,
         wake=WakeAlarms(clients.cloudwatch, clients.autoscaling, stack), burst=BurstAlarms(clients.cloudwatch, stack), peaks=PeakReader(clients.cloudwatch),
     )
     return result.at_place(place)
@@ -85,6 +83,4 @@ def reach_at(policy: Policy, place: Place, accounts: Accounts, store: StateStore
     """What the alarm function uses on a target of ``place``: that account-region's adapter,
     the state keys of the place, and its burst alarms' re-arm."""
     clients = accounts.clients(place)
-    if not place.is_home:
-        store = store.in_scope(policy.accounts[place.account].account_id, place.region)
-    return Reach(ScalingAdapter(clients.sagemaker, clients.autoscaling), store, BurstAlarms(clients.cloudwatch, stack).rearm)
+    return Reach(ScalingAdapter(clients.sagemaker, clients.autoscaling), store.at(policy, place), BurstAlarms(clients.cloudwatch, stack).rearm)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from core.bounds import Override
+from core.policy import Place, Policy
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -53,6 +54,10 @@ class StateStore:
     def in_scope(self, account_id: str, region: str) -> StateStore:
         """The same table, for the targets of account ``account_id`` in ``region``."""
         return StateStore(self.table, self.dynamodb, max_attempts=self.max_attempts, scope=f"{account_id}/{region}/")
+
+    def at(self, policy: Policy, place: Place) -> StateStore:
+        """The state of ``place``'s targets: this store for the controller's own, else the member account's keys."""
+        return self if place.is_home else self.in_scope(policy.accounts[place.account].account_id, place.region)
 
     def _pk(self, name: str) -> str:
         return f"target#{self.scope}{name}"

@@ -10,7 +10,7 @@ Reconcile keeps both in place; a run that finds them as they should be only read
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from core.alarms import wake_alarm_name
@@ -83,6 +83,14 @@ def alarms_named(cloudwatch: CloudWatchClient, names: list[str]) -> dict[str, Ma
     return found
 
 
+def keep_alarm(cloudwatch: CloudWatchClient, current: Mapping[str, Any] | None, definition: dict[str, Any], same: Callable[[Mapping[str, Any], Mapping[str, Any]], bool]) -> str:
+    """Put ``definition`` unless ``current`` is already ``same``: ``ok``, ``created`` or ``updated``."""
+    if current is not None and same(current, definition):
+        return "ok"
+    cloudwatch.put_metric_alarm(**definition)
+    return "created" if current is None else "updated"
+
+
 class WakeAlarms:
     """Creates or repairs wake alarms and step policies; reads only when all is in place."""
 
@@ -108,12 +116,7 @@ class WakeAlarms:
                     arn = self.autoscaling.put_scaling_policy(**wake_step_policy(name, target, self.stack))["PolicyARN"]
                 actions = [arn]
             definition = wake_alarm_definition(name, target, actions, self.stack)
-            current = existing.get(definition["AlarmName"])
-            if current is not None and _same_alarm(current, definition):
-                out[name] = "ok"
-                continue
-            self.cloudwatch.put_metric_alarm(**definition)
-            out[name] = "created" if current is None else "updated"
+            out[name] = keep_alarm(self.cloudwatch, existing.get(definition["AlarmName"]), definition, _same_alarm)
         return out
 
     def _policies(self, names: list[str]) -> dict[tuple[str, str], str]:
