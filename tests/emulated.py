@@ -3,8 +3,13 @@ on the emulator (in-process or over HTTP), with the clock injected."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +30,8 @@ from sagescale.seed import seed_target
 from sagescale.stack import ACCOUNT, NAME_PREFIX, REGION, Stack, default_template
 
 NY = ZoneInfo("America/New_York")
+SCRIPT = str(Path(sys.executable).with_name("sagescale"))  # the installed command
+LOCAL_ENV = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 RESPONSES = ResponseChecker(
     # DynamoDB is left out: moto's CreateTable reports NumberOfDecreasesToday 0, below the
@@ -176,3 +183,17 @@ def reset_server(url: str) -> None:
 
 def context(name: str) -> Any:
     return cast(Any, LambdaContext(name, 256, 60))
+
+
+@contextmanager
+def local_process(policy: Path) -> Iterator[str]:
+    """``sagescale local --port 0 --populate POLICY`` in its own process; its URL, until it stops cleanly."""
+    proc = subprocess.Popen([SCRIPT, "local", "--port", "0", "--populate", str(policy)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=LOCAL_ENV)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), (url, proc.stderr.read() if proc.stderr else "")
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0

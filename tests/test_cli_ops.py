@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,8 +18,8 @@ from core.bounds import effective_bounds
 from core.policy import load_policy
 from sagescale.cli import main
 from tests.conftest import EVENTS, ROOT
+from tests.emulated import SCRIPT, local_process
 
-SCRIPT = str(Path(sys.executable).with_name("sagescale"))
 ALWAYS_THREE = """
 version: 1
 timezone: Europe/Berlin
@@ -35,19 +34,11 @@ targets:
 
 @pytest.fixture
 def local_emulator(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """``sagescale local --port 0 --seed POLICY`` in its own process; yields its URL."""
+    """``sagescale local --port 0 --populate POLICY`` in its own process; yields its URL."""
     policy = tmp_path / "policy.yaml"
     policy.write_text(ALWAYS_THREE)
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    proc = subprocess.Popen([SCRIPT, "local", "--port", "0", "--populate", str(policy)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), (url, proc.stderr.read() if proc.stderr else "")
+    with local_process(policy) as url:
         yield url, policy
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
 
 
 def test_local_and_replay_in_two_processes(local_emulator: tuple[str, Path], aws_env: None) -> None:

@@ -40,6 +40,7 @@ EFFECTS = {
     "reconcile-tick.json": ("ReconcileFunction", 0, 1),
     "reconcile-target.json": ("ReconcileFunction", 0, 1),
     "reconcile-dry-run.json": ("ReconcileFunction", 0, 0),
+    "reconcile-work.json": ("ReconcileFunction", 0, 1),
     "alarm-eventbridge-alarm.json": ("AlarmFunction", 1, 3),
     "alarm-lambda-action.json": ("AlarmFunction", 1, 3),
     "alarm-sns-alarm.json": ("AlarmFunction", 1, 3),
@@ -51,11 +52,13 @@ EFFECTS = {
 }
 
 
-# janitor event -> (verdict on the forgotten endpoint, whether it is marked afterwards, endpoints judged)
+# janitor event -> (verdict on the forgotten endpoint, whether it is marked afterwards, endpoints
+# judged); a work-queue batch answers with its failures, not the verdicts (None)
 JANITOR_EFFECTS = {
     "janitor-tick.json": ("mark", True, 2),
     "janitor-dry-run.json": ("mark", False, 2),
     "janitor-endpoint.json": ("mark", False, 1),
+    "janitor-work.json": (None, True, None),
 }
 JANITOR_POLICY = """
 version: 1
@@ -118,11 +121,14 @@ def test_janitor_event_replays_with_its_effect(name: str, seeded: tuple[str, Pat
     code = main(["replay", "JanitorFunction", str(EVENTS / name), "--endpoint-url", url, "--policy", str(policy_file)])
     out = json.loads(capsys.readouterr().out)
     assert code == 0, out
-    verdicts = {e["endpoint"]: e["action"] for e in out["endpoints"]}
-    assert len(verdicts) == judged
-    assert verdicts["llm-test-forgotten"] == verdict
-    if judged == 2:
-        assert verdicts["llm-ic-endpoint"] == "keep"
+    if verdict is None:
+        assert out == {"batchItemFailures": []}
+    else:
+        verdicts = {e["endpoint"]: e["action"] for e in out["endpoints"]}
+        assert len(verdicts) == judged
+        assert verdicts["llm-test-forgotten"] == verdict
+        if judged == 2:
+            assert verdicts["llm-ic-endpoint"] == "keep"
     arn = sagemaker.describe_endpoint(EndpointName="llm-test-forgotten")["EndpointArn"]  # type: ignore[attr-defined]
     tags = {t["Key"] for t in sagemaker.list_tags(ResourceArn=arn)["Tags"]}  # type: ignore[attr-defined]
     assert ("sagescale:janitor" in tags) == marked

@@ -171,12 +171,17 @@ def test_bad_events_fail_the_invocation(env: Env, event: Any, words: str) -> Non
 
 
 def test_every_event_file_parses() -> None:
-    from core.events import parse_reconcile_event
+    from aws_lambda_powertools.utilities.parser.models import SqsModel
+
+    from core.events import parse_reconcile_event, parse_work_item
 
     files = sorted(EVENTS.glob("reconcile-*.json"))
-    assert len(files) == 3
-    for path in files:
+    assert [p.name for p in files] == ["reconcile-dry-run.json", "reconcile-target.json", "reconcile-tick.json", "reconcile-work.json"]
+    for path in files[:3]:
         parse_reconcile_event(load_event(path))
+    for path in sorted(EVENTS.glob("*-work.json")):  # a work-queue batch: Lambda's SQS event (Powertools' model of it), work items inside
+        batch = SqsModel.model_validate(load_event(path))
+        assert [parse_work_item(r.body).action for r in batch.Records] == [path.name.split("-")[0]]
 
 
 def test_handler_writes_structured_decision_logs(env: Env) -> None:

@@ -68,12 +68,17 @@ def declare(sub: Any) -> None:
     p.add_argument("--endpoint-url", help="AWS endpoint (e.g. a running 'sagescale local'); default: an embedded emulator")
     p.add_argument("--policy", help="policy file instead of the one shipped with the function")
     p.add_argument("--template", type=Path, help="template (default: template.yaml of this checkout)")
+    p.add_argument("--populate", action="store_true", help="first create, on the embedded emulator, the endpoints, components and member-account roles --policy names")
+    p.add_argument(
+        "--deliver", action="store_true",
+        help="then deliver what the invocation put on the stack's queues (a tick's work items, one per account-region) to the functions they trigger, as Lambda's SQS triggers do",
+    )
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("local", help="run the local AWS emulator with the stack's tables, topics and queues")
     p.add_argument("--json", action="store_true", help="with --env, the variables as a JSON object")
     p.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (default 4566; 0 picks a free one)")
-    p.add_argument("--populate", metavar="POLICY", help="also create the endpoints and inference components this policy names")
+    p.add_argument("--populate", metavar="POLICY", help="also create the endpoints and inference components this policy names, where they live, and its member accounts' roles")
     p.add_argument("--env", action="store_true", help="print the export lines for an emulator on --port and exit (eval \"$(sagescale local --env)\")")
     p.add_argument("--template", type=Path, help="template (default: template.yaml of this checkout)")
     p.set_defaults(func=cmd_local)

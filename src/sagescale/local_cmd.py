@@ -17,14 +17,29 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from sagescale.replay import EventFileError, TemplateError, replay
 
     try:
-        invocation = replay(args.function, args.event, endpoint_url=args.endpoint_url, policy=args.policy, template=args.template)
+        done = replay(
+            args.function, args.event, endpoint_url=args.endpoint_url, policy=args.policy, template=args.template, populate=args.populate, deliver_queues=args.deliver,
+        )
     except (EventFileError, TemplateError) as exc:
         raise UsageError(str(exc)) from None
-    print(json.dumps(invocation.as_dict(), indent=2, default=str))
+    if done.seeded:
+        print(f"seeded: {', '.join(done.seeded)}", file=sys.stderr)
+    print(json.dumps(done.as_dict(), indent=2, default=str))
+    invocation = done.invocation
     if not invocation.ok:
         print(f"sagescale: {args.function} failed: {invocation.error_type}: {invocation.error_message}", file=sys.stderr)
-        return 1
-    return 0
+    for delivery in done.deliveries or []:
+        if delivery.failed:
+            where = ", ".join(_where(b) for b in delivery.failed)
+            print(f"sagescale: {delivery.source.function_id}: {len(delivery.failed)} of {len(delivery.bodies)} messages from {delivery.source.queue_id} failed ({where}); left on the queue for the next try", file=sys.stderr)
+    return 0 if done.ok else 1
+
+
+def _where(body: Any) -> str:
+    """A work item's account-region, for a message about it."""
+    if isinstance(body, dict) and "account" in body:
+        return f"{body['account']}/{body.get('region', '')}" if body["account"] else "home"
+    return "a message"
 
 
 def env_lines(url: str, stack: Any) -> str:
@@ -52,7 +67,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     from sagescale.emulator import start_server
     from sagescale.replay import patched_environ
     from sagescale.seed import seed_policy
-    from sagescale.stack import REGION, Stack, default_template
+    from sagescale.stack import ACCOUNT, REGION, Stack, default_template
 
     stack = Stack(args.template or default_template())
     if args.env:  # for `eval "$(sagescale local --env)"` against an emulator already running
@@ -70,7 +85,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     with server, patched_environ({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}):
         clients = AwsClients(endpoint_url=server.url)
         created = stack.create_resources(clients)
-        seeded = seed_policy(clients.sagemaker, policy) if policy is not None else []
+        seeded = seed_policy(clients, policy, trusted_account=ACCOUNT) if policy is not None else []
         print(server.url, flush=True)
         print(f"emulator listening on {server.url} (region {REGION}); stack resources: " + ", ".join(f"{k}={v}" for k, v in created.items()), file=sys.stderr, flush=True)
         if seeded:

@@ -1,6 +1,13 @@
 """Invoke a function of template.yaml with an event file, the way ``sam local invoke`` does:
 the handler named in the template, the template's environment, a Lambda context, and AWS
-pointed at the emulator (an embedded one unless ``endpoint_url`` is given)."""
+pointed at the emulator (an embedded one unless ``endpoint_url`` is given).
+
+With ``deliver``, what the invocation left on the stack's queues (the work items of a tick
+fanned out over accounts and regions) is then delivered the way Lambda's SQS event source
+mappings deliver it: batches of the template's ``BatchSize`` to the function the queue
+triggers, successes deleted, a reported failure (``batchItemFailures``) or a failed
+invocation leaving its messages on the queue for the next try.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sagescale.stack import ACCOUNT, REGION, Stack, TemplateError, default_template
+from sagescale.stack import ACCOUNT, REGION, QueueSource, Stack, TemplateError, default_template
+
+MAX_DELIVERIES = 1000  # batches per replay: a worker that keeps enqueuing work is stopped, not followed forever
 
 
 class EventFileError(ValueError):
@@ -138,6 +147,135 @@ def _logs_to_stderr(module: Any, restore: ExitStack) -> None:
                 restore.callback(stream_handler.setStream, previous)
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One batch a queue delivered to its function: the work items, the outcome, what failed."""
+
+    source: QueueSource
+    bodies: list[Any]
+    invocation: Invocation
+    failed: list[Any]  # the bodies of the messages left on the queue
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "function": self.source.function_id,
+            "queue": self.source.queue_id,
+            "messages": len(self.bodies),
+            "items": self.bodies,
+            "failed": self.failed,
+            "result": self.invocation.as_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A replayed invocation and, with ``deliver``, the batches its queues delivered after it."""
+
+    invocation: Invocation
+    deliveries: list[Delivery] | None = None
+    seeded: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.invocation.ok and not any(d.failed for d in self.deliveries or [])
+
+    def as_dict(self) -> Any:
+        if self.deliveries is None:
+            return self.invocation.as_dict()
+        return {"result": self.invocation.as_dict(), "deliveries": [d.as_dict() for d in self.deliveries]}
+
+
+def _body(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """ReceiveMessage's messages as Lambda's SQS event source mapping hands them to the function."""
+    records = []
+    for m in messages:
+        attributes = {k: m.get("Attributes", {}).get(k) for k in ("ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp")}
+        message_attributes = {
+            name: {"stringValue": a.get("StringValue"), "binaryValue": a.get("BinaryValue"), "stringListValues": [], "binaryListValues": [], "dataType": a["DataType"]}
+            for name, a in m.get("MessageAttributes", {}).items()
+        }
+        records.append({
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": {k: v for k, v in attributes.items() if v is not None},
+            "messageAttributes": message_attributes,
+            "md5OfBody": m["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": queue_arn,
+            "awsRegion": queue_arn.split(":")[3],
+        })
+    return {"Records": records}
+
+
+def deliver(stack: Stack, endpoint_url: str, policy: Path | None) -> list[Delivery]:
+    """Deliver what waits on the stack's queues to the functions they trigger, until no queue
+    has a message that was not tried in this replay; the messages that failed are visible again
+    on their queue afterwards, as after Lambda's visibility timeout (nothing is lost)."""
+    from core.aws.clients import AwsClients
+
+    sources = stack.queue_sources()
+    if not sources:
+        return []
+    with patched_environ(function_environment(stack, sources[0].function_id, endpoint_url, policy)):
+        sqs = AwsClients(endpoint_url=endpoint_url).client("sqs")  # keeps the region and credentials it was made with
+    urls = {s.queue_id: sqs.get_queue_url(QueueName=stack.physical_name(s.queue_id))["QueueUrl"] for s in sources}
+    deliveries: list[Delivery] = []
+    retry: list[tuple[str, str]] = []  # (queue url, receipt handle) of the failed messages, hidden until the end
+    try:
+        while len(deliveries) < MAX_DELIVERIES:
+            batches = 0
+            for source in sources:
+                url = urls[source.queue_id]
+                messages = sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=min(source.batch_size, 10), VisibilityTimeout=43200, AttributeNames=["All"], MessageAttributeNames=["All"],
+                ).get("Messages", [])
+                if not messages:
+                    continue
+                batches += 1
+                env = function_environment(stack, source.function_id, endpoint_url, policy)
+                invocation = invoke(stack, source.function_id, sqs_event(messages, stack.arn(source.queue_id)), env)
+                failed_ids = _failed_ids(source, invocation, messages)
+                done = [m for m in messages if m["MessageId"] not in failed_ids]
+                if done:
+                    sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+                retry += [(url, m["ReceiptHandle"]) for m in messages if m["MessageId"] in failed_ids]
+                failed = [_body(m["Body"]) for m in messages if m["MessageId"] in failed_ids]
+                deliveries.append(Delivery(source, [_body(m["Body"]) for m in messages], invocation, failed))
+            if batches == 0:
+                break
+    finally:
+        for url, receipt in retry:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=receipt, VisibilityTimeout=0)
+    return deliveries
+
+
+def _failed_ids(source: QueueSource, invocation: Invocation, messages: list[dict[str, Any]]) -> set[str]:
+    """The messages Lambda leaves on the queue: all of a failed invocation, else those it reported."""
+    if not invocation.ok:
+        return {m["MessageId"] for m in messages}
+    if not source.reports_failures or not isinstance(invocation.result, dict):
+        return set()
+    return {str(f.get("itemIdentifier")) for f in invocation.result.get("batchItemFailures") or [] if isinstance(f, dict)}
+
+
+def _reset_emulator(url: str) -> None:
+    """Forget everything the emulator at ``url`` (in this process) holds: moto's backends and the extensions' state."""
+    import urllib.request
+
+    from sagescale.emulator import control
+
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).read()
+    control.reset()
+
+
 def replay(
     function_id: str,
     event_file: str | Path,
@@ -145,26 +283,44 @@ def replay(
     endpoint_url: str | None = None,
     policy: str | Path | None = None,
     template: Path | None = None,
-) -> Invocation:
-    """Replay ``event_file`` through ``function_id``; starts an embedded emulator without ``endpoint_url``."""
+    populate: bool = False,
+    deliver_queues: bool = False,
+) -> Replay:
+    """Replay ``event_file`` through ``function_id``; starts an embedded emulator without
+    ``endpoint_url`` (and, with ``populate``, creates on it what ``policy`` names: its
+    endpoints and components where they live, and the member accounts' roles)."""
     stack = Stack(template or default_template())
     stack.function(function_id)  # fail early on an unknown function
     event = load_event(event_file)
     policy_path = Path(policy) if policy is not None else None
     if policy_path is not None and not policy_path.is_file():
         raise EventFileError(f"no policy file at {policy_path}")
+    if populate and (policy_path is None or endpoint_url is not None):
+        raise EventFileError("--populate needs --policy and the embedded emulator (for a running one: sagescale local --populate POLICY)")
     with ExitStack() as stack_ctx:
         if endpoint_url is None:
             from sagescale.emulator import start_server
 
             server = stack_ctx.enter_context(start_server())
             endpoint_url = server.url
+            _reset_emulator(endpoint_url)  # the embedded emulator starts empty and is left so
+            stack_ctx.callback(_reset_emulator, endpoint_url)
         env = function_environment(stack, function_id, endpoint_url, policy_path)
         from core.aws.clients import AwsClients
 
+        seeded: list[str] = []
         with patched_environ(env):
-            stack.create_resources(AwsClients(endpoint_url=endpoint_url))
-        return invoke(stack, function_id, event, env)
+            clients = AwsClients(endpoint_url=endpoint_url)
+            stack.create_resources(clients)
+            if populate and policy_path is not None:
+                from core.policy import load_policy
+                from sagescale.seed import seed_policy
+
+                seeded = seed_policy(clients, load_policy(policy_path), trusted_account=ACCOUNT)
+        invocation = invoke(stack, function_id, event, env)
+        if not deliver_queues:
+            return Replay(invocation, seeded=seeded)
+        return Replay(invocation, deliver(stack, endpoint_url, policy_path), seeded=seeded)
 
 
-__all__ = ["EventFileError", "Invocation", "LambdaContext", "TemplateError", "invoke", "load_event", "replay"]
+__all__ = ["Delivery", "EventFileError", "Invocation", "LambdaContext", "Replay", "TemplateError", "deliver", "invoke", "load_event", "replay", "sqs_event"]

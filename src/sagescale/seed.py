@@ -1,5 +1,7 @@
 """Create, on the emulator, the SageMaker resources a policy names: a model, an endpoint
-config, an endpoint and (for inference-component targets) the inference component.
+config, an endpoint and (for inference-component targets) the inference component, each in
+its target's account and region; and, in every member account the policy names, the roles
+member-role.yaml would make there, so that the controller can assume them.
 
 For ``sagescale local --populate``, the demo and the tests; never used against real AWS.
 """
@@ -8,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.aws.accounts import Accounts
+from core.aws.clients import AwsClients
 from core.policy import Policy, Target
 
 ROLE = "arn:aws:iam::123456789012:role/sagescale-emulated-sagemaker"
@@ -69,10 +73,28 @@ def seed_target(sagemaker: Any, target: Target, *, copies: int | None = None, in
     sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=endpoint)
 
 
-def seed_policy(sagemaker: Any, policy: Policy) -> list[str]:
-    """Seed every target of ``policy``; returns the resources created."""
+def seed_members(policy: Policy, trusted_account: str) -> list[str]:
+    """Create, in each member account of ``policy``, the member role (and the janitor's, for an
+    account the janitor sweeps) trusting ``trusted_account`` with the account's ExternalId, as
+    member-role.yaml does; their ARNs. Needs the emulator in this process (``control``)."""
+    from sagescale.emulator import control
+
+    swept = set(policy.janitor.accounts or [])
     made = []
-    for target in policy.targets.values():
-        seed_target(sagemaker, target)
-        made.append(target.resource)
+    for name, account in policy.accounts.items():
+        role_name = account.role.rsplit("/", 1)[-1]
+        for suffix in ("", "-janitor") if name in swept else ("",):
+            made.append(control.create_member_role(account.account_id, role_name + suffix, trusted_account, external_id=account.external_id))
+    return made
+
+
+def seed_policy(clients: AwsClients, policy: Policy, *, trusted_account: str) -> list[str]:
+    """Seed every target of ``policy`` where it lives, after the member roles that reach it;
+    returns what was created, member roles first, targets as ``[account/region/]resource``."""
+    made = seed_members(policy, trusted_account)
+    accounts = Accounts(clients, policy.accounts, endpoint_url=clients.endpoint_url)  # the emulator's, in every account
+    for name, target in policy.targets.items():
+        place = policy.place(name)
+        seed_target(accounts.clients(place).sagemaker, target)
+        made.append(target.resource if place.is_home else f"{place.account}/{place.region}/{target.resource}")
     return made

@@ -54,6 +54,16 @@ class FunctionSpec:
     memory: int
 
 
+@dataclass(frozen=True)
+class QueueSource:
+    """An SQS event of a function: Lambda's event source mapping from a queue of the stack."""
+
+    function_id: str
+    queue_id: str  # the queue's logical id
+    batch_size: int
+    reports_failures: bool  # FunctionResponseTypes: [ReportBatchItemFailures]
+
+
 class Stack:
     """A parsed template with deterministic physical names for its resources."""
 
@@ -183,6 +193,22 @@ class Stack:
             timeout=int(props.get("Timeout") or globals_.get("Timeout") or 3),
             memory=int(props.get("MemorySize") or globals_.get("MemorySize") or 128),
         )
+
+    def queue_sources(self) -> list[QueueSource]:
+        """Every SQS event of the template's functions, as Lambda polls them."""
+        out = []
+        for function_id in self.function_ids():
+            for event in (self.resources[function_id].get("Properties", {}).get("Events") or {}).values():
+                if event.get("Type") != "SQS":
+                    continue
+                props = event.get("Properties", {})
+                queue = props.get("Queue")
+                target = queue.get("Fn::GetAtt") if isinstance(queue, dict) else None
+                if target is None:
+                    raise TemplateError(f"{function_id}: an SQS event's Queue is not !GetAtt <queue>.Arn of this template")
+                queue_id = target[0] if isinstance(target, list) else str(target).split(".", 1)[0]
+                out.append(QueueSource(function_id, queue_id, int(props.get("BatchSize", 10)), "ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or [])))
+        return out
 
     # -- emulated resources -----------------------------------------------------
 
