@@ -14,6 +14,7 @@ import pytest
 
 from core.aws.accounts import Accounts
 from core.aws.clients import AwsClients
+from core.aws.state import StateStore
 from core.policy import Place, loads_policy
 from handlers import reconcile
 from handlers.runtime import Runtime, reset_runtime
@@ -247,4 +248,20 @@ def test_the_janitor_sweeps_each_member_account_region_through_its_own_role(aws_
         assert left == {"llm-ic-endpoint"}  # the forgotten one is gone, the managed one kept
         keys = {i["pk"]["S"] for i in clients.dynamodb.scan(TableName=names["StateTable"])["Items"]}
         assert f"snapshot#{PROD}/eu-west-1/forgotten-ic-endpoint" in keys, keys  # the snapshot says where it was taken
+        assert f"janitor#{PROD}/eu-west-1/forgotten-ic-endpoint" in keys and "janitor#forgotten-ic-endpoint" not in keys  # so does its deletion record
     reset_runtime()
+
+
+def test_a_deletion_in_progress_in_one_account_region_is_not_seen_in_another(aws_env: None) -> None:
+    """Endpoint names repeat across accounts (StackSets, copied setups): a janitor deletion record
+    is kept per account-region, so one place's half-done deletion is neither resumed nor cleared by another's."""
+    policy = loads_policy(POLICY)
+    with emulated_aws():
+        clients = AwsClients()
+        names = Stack(default_template()).create_resources(clients)
+        store = StateStore(names["StateTable"], clients.dynamodb)
+        eu, us = store.at(policy, Place("prod", "eu-west-1")), store.at(policy, Place("prod", "us-east-1"))
+        eu.put_record("janitor", "llm-test", {"snapshot": "2026-11-24T12:00:00Z", "started": "2026-11-24T12:00:00Z"})
+        assert us.record("janitor", "llm-test") is None and store.record("janitor", "llm-test") is None
+        us.put_record("janitor", "llm-test", None)  # the other place finishing its own deletion
+        assert eu.record("janitor", "llm-test") == {"snapshot": "2026-11-24T12:00:00Z", "started": "2026-11-24T12:00:00Z"}

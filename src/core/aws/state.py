@@ -204,15 +204,15 @@ class StateStore:
         return doc
 
     def record(self, kind: str, name: str) -> dict[str, Any] | None:
-        """A small JSON record (e.g. a janitor deletion in progress), or ``None``."""
-        item = self.dynamodb.get_item(TableName=self.table, Key={"pk": {"S": f"{kind}#{name}"}, "sk": {"S": kind}}, ConsistentRead=True).get("Item")
+        """A small JSON record (e.g. a janitor deletion in progress) of this store's account-region, or ``None``."""
+        item = self.dynamodb.get_item(TableName=self.table, Key={"pk": {"S": f"{kind}#{self.scope}{name}"}, "sk": {"S": kind}}, ConsistentRead=True).get("Item")
         return json.loads(item["doc"]["S"]) if item else None
 
     def put_record(self, kind: str, name: str, doc: dict[str, Any] | None) -> None:
         """Write (or with ``None`` clear) a record; cleared records keep an empty document."""
         self.dynamodb.put_item(
             TableName=self.table,
-            Item={"pk": {"S": f"{kind}#{name}"}, "sk": {"S": kind}, "doc": {"S": json.dumps(doc, sort_keys=True, default=str)}},
+            Item={"pk": {"S": f"{kind}#{self.scope}{name}"}, "sk": {"S": kind}, "doc": {"S": json.dumps(doc, sort_keys=True, default=str)}},
         )
 
     def set_override(self, name: str, override: Override | None) -> TargetState:
