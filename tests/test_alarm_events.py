@@ -263,14 +263,23 @@ def test_the_same_state_change_has_one_key_however_its_time_is_written() -> None
         one(alarm_sample("alarm-sns-alarm.json", at="2026-11-28T00:30:00+10:30")).key,
         one(alarm_sample("alarm-sns-alarm.json", at="2026-11-27T14:00:00Z")).key,
     }
-    assert keys == {"llm-latency-high|ALARM|2026-11-27T14:00:00.000+0000"}
+    assert keys == {"123456789012/us-east-1/llm-latency-high|ALARM|2026-11-27T14:00:00.000+0000"}
 
 
-def test_keys_of_the_samples_are_unchanged() -> None:
-    """Keys already recorded in the state table (and idempotency records) keep matching: the
-    normalised form is the one CloudWatch itself writes."""
+def test_keys_of_the_samples_name_the_origin_and_the_time_as_cloudwatch_writes_it() -> None:
+    """The normalised time is the one CloudWatch itself writes; the origin (account and region)
+    keeps apart the state changes of alarms of one name in several account-regions."""
     for shape in SHAPES:
-        assert one(load_event(EVENTS / shape)).key == "llm-latency-high|ALARM|2026-11-27T14:00:12.345+0000"
+        assert one(load_event(EVENTS / shape)).key == "123456789012/us-east-1/llm-latency-high|ALARM|2026-11-27T14:00:12.345+0000"
+
+
+def test_same_named_alarms_of_two_accounts_changing_at_once_are_two_state_changes() -> None:
+    here = one(load_event(EVENTS / "alarm-eventbridge-alarm.json"))
+    event = load_event(EVENTS / "alarm-eventbridge-alarm.json")
+    event["account"] = "111111111111"
+    event["resources"] = [r.replace("123456789012", "111111111111") for r in event["resources"]]
+    there = one(event)
+    assert (here.alarm, here.changed_at) == (there.alarm, there.changed_at) and here.key != there.key
 
 
 # --- 4. the alarm's identity ----------------------------------------------------------------

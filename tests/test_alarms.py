@@ -176,7 +176,7 @@ def test_duplicate_deliveries_act_once_across_shapes(aenv: Env) -> None:
     again = aenv.alarm(load_event(EVENTS / "alarm-sns-alarm.json"))
     assert again["alarms"][0]["duplicate"] is True
     assert not sagemaker_writes(aenv)
-    assert again["alarms"][0]["key"] == "llm-latency-high|ALARM|2026-11-27T14:00:12.345+0000"
+    assert again["alarms"][0]["key"] == "123456789012/us-east-1/llm-latency-high|ALARM|2026-11-27T14:00:12.345+0000"
     assert aenv.copies()[1] == 3
     assert len(aenv.runtime.store.get("llm").steps) == 1
 

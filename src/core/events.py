@@ -127,8 +127,9 @@ class AlarmRecord:
 
     @property
     def key(self) -> str:
-        """Identifies the state change itself, so a duplicate delivery, by any shape, acts once."""
-        return f"{self.alarm}|{self.state}|{self.changed_at}"
+        """Identifies the state change itself, so a duplicate delivery, by any shape, acts once;
+        with its origin, since alarms of one name live in many account-regions (StackSets)."""
+        return f"{self.account or ''}/{self.region or ''}/{self.alarm}|{self.state}|{self.changed_at}"
 
 
 def _kind(value: Any) -> str:
