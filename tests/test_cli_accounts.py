@@ -39,6 +39,7 @@ def org(tmp_path: Path, aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Itera
         names = Stack(default_template()).create_resources(clients)
         monkeypatch.setenv("SAGESCALE_STATE_TABLE", names["StateTable"])
         control.create_member_role(PROD, "sagescale-member", trusted_account=ACCOUNT)
+        control.create_member_role(PROD, "sagescale-member-janitor", trusted_account=ACCOUNT)
         policy = loads_policy(POLICY)
         seed_target(clients.sagemaker, policy.targets["llm"], copies=1)
         eu = Accounts(clients, policy.accounts).clients(Place("prod", "eu-west-1"))
@@ -98,9 +99,30 @@ def test_override_and_wake_act_on_the_state_of_the_targets_place(org: tuple[Path
     assert code == 2 and "target eu lives in prod/eu-west-1" in err
 
 
-def test_delete_and_restore_act_in_the_member_account(org: tuple[Path, AwsClients], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def _profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, account: str) -> None:
+    """An AWS profile ``name`` holding an operator's own credentials in ``account`` (an admin role there)."""
+    arn = control.create_member_role(account, "operator-admin", trusted_account=ACCOUNT)
+    found = AwsClients().client("sts").assume_role(RoleArn=arn, RoleSessionName="operator")["Credentials"]
+    credentials = tmp_path / "credentials"
+    credentials.write_text(f"[{name}]\naws_access_key_id = {found['AccessKeyId']}\naws_secret_access_key = {found['SecretAccessKey']}\naws_session_token = {found['SessionToken']}\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+
+
+def test_delete_and_restore_in_a_member_account_need_the_operators_own_credentials_there(
+    org: tuple[Path, AwsClients], capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """sagescale's member roles cannot delete an unmarked endpoint nor create one (tests/test_iam.py):
+    a person does, with a profile of that account, checked to be it."""
     policy, eu = org
     where = ["--account", "prod", "--region", "eu-west-1", "--policy", str(policy)]
+    code, _out, err = run(capsys, "delete", "eu-ic-endpoint", "--yes", "--force", *where)
+    assert code == 2 and "give --member-profile PROFILE" in err
+    _profile(tmp_path, monkeypatch, "dev-admin", "222222222222")
+    code, _out, err = run(capsys, "delete", "eu-ic-endpoint", "--yes", "--force", *where, "--member-profile", "dev-admin")
+    assert code == 2 and "--member-profile dev-admin is account 222222222222, not prod (111111111111)" in err
+    assert [e["EndpointName"] for e in eu.sagemaker.list_endpoints()["Endpoints"]] == ["eu-ic-endpoint"]  # refused: nothing deleted
+    _profile(tmp_path, monkeypatch, "prod-admin", PROD)
+    where += ["--member-profile", "prod-admin"]
     code, _out, err = run(capsys, "delete", "eu-ic-endpoint", "--yes", "--force", "--snapshot-dir", str(tmp_path / "snaps"), "--json", *where)
     assert code == 0, err
     assert eu.sagemaker.list_endpoints()["Endpoints"] == []

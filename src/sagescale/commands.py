@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sagescale.common import add_place, add_policy, add_time
+from sagescale.common import add_member_profile, add_place, add_policy, add_time
 from sagescale.local_cmd import cmd_demo, cmd_local, cmd_replay
 from sagescale.ops import SHIPPED_POLICY, cmd_delete, cmd_janitor, cmd_restore, cmd_status, cmd_wake
 from sagescale.policy_cmd import cmd_calendar, cmd_override, cmd_plan, cmd_schema, cmd_validate
@@ -109,6 +109,7 @@ def declare(sub: Any) -> None:
     p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy whose protect tags and targets are respected (default: the shipped one)")
     p.add_argument("--force", action="store_true", help="delete even an endpoint with a protect tag or one a policy target manages")
     add_place(p, "delete")
+    add_member_profile(p, "delete")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_delete)
 
@@ -127,6 +128,7 @@ def declare(sub: Any) -> None:
     p.add_argument("--table", help="state table (default: $SAGESCALE_STATE_TABLE)")
     p.add_argument("--policy", default=str(SHIPPED_POLICY), help="policy naming the member accounts (with --account)")
     add_place(p, "restore")
+    add_member_profile(p, "restore")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_restore)
 

@@ -207,13 +207,42 @@ def chosen_place(args: argparse.Namespace, policy: Policy, target: str | None = 
     return Place(account, region)
 
 
-def place_clients(policy: Policy, place: Place) -> AwsClients:
-    """The clients of ``place``: the caller's own, or a member account's through its member role."""
+def add_member_profile(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--member-profile", metavar="PROFILE",
+        help=f"with --account: {what} with your own credentials in the member account (this AWS profile); "
+        "sagescale's member roles cannot, on purpose. The state table stays the controller's (your default credentials)",
+    )
+
+
+def place_clients(policy: Policy, place: Place, *, janitor: bool = False, profile: str | None = None) -> AwsClients:
+    """The clients of ``place``: the caller's own; or a member account's through its member role
+    (``janitor``: the member janitor role, which may mark, snapshot and delete what carries the
+    mark); or, with ``profile``, the caller's own credentials there, checked to be that account's."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from core.aws.accounts import AccountError, Accounts
     from core.aws.clients import AwsClients
 
     home = AwsClients()
+    if place.is_home:
+        if profile is not None:
+            raise UsageError("--member-profile needs --account: it names your credentials in a member account")
+        return home
+    if profile is not None:
+        import boto3
+
+        try:
+            clients = AwsClients(boto3.Session(profile_name=profile, region_name=place.region), endpoint_url=home.endpoint_url)
+            found = clients.client("sts").get_caller_identity()["Account"]
+        except (ClientError, BotoCoreError) as exc:
+            raise UsageError(f"--member-profile {profile}: {exc}") from None
+        wanted = policy.accounts[place.account].account_id
+        if found != wanted:
+            raise UsageError(f"--member-profile {profile} is account {found}, not {place.account} ({wanted})")
+        return clients
     try:
-        return Accounts(home, policy.accounts, session_name="sagescale-cli", endpoint_url=home.endpoint_url).clients(place)
+        reach = Accounts(home, policy.accounts, session_name="sagescale-cli", endpoint_url=home.endpoint_url, role_suffix="-janitor" if janitor else "")
+        return reach.clients(place)
     except AccountError as exc:
         raise UsageError(f"{exc} (is member-role.yaml deployed there, trusting these credentials?)") from None

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.aws.clients import AwsClients
-from core.policy import HOME, Policy, load_policy
+from core.policy import HOME, Place, Policy, load_policy
 from sagescale.common import (
     ProgressBar,
     UsageError,
@@ -75,7 +75,7 @@ def cmd_janitor(args: argparse.Namespace) -> int:
     apply = not args.at and (args.apply or not policy.janitor.dry_run)
     now = _now(args.at)
     place = chosen_place(args, policy)
-    clients = place_clients(policy, place)
+    clients = place_clients(policy, place, janitor=True)  # in a member account, the janitor's own member role
     policy = policy.at_place(place)  # the endpoints this place's targets manage are kept
     reader = FleetReader(clients.sagemaker, clients.client("resourcegroupstaggingapi"), clients.cloudwatch)
     actions = None
@@ -159,7 +159,8 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
     policy = load_policy(args.policy)
     place = chosen_place(args, policy)
-    clients = place_clients(policy, place)
+    _needs_member_profile(args, place, "delete")
+    clients = place_clients(policy, place, profile=args.member_profile)
     sc = _snapshot_clients(clients)
     try:
         snapshot = capture(args.endpoint, sc, datetime.now(UTC))
@@ -201,6 +202,14 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return report(1 if failure else 0)
 
 
+def _needs_member_profile(args: argparse.Namespace, place: Place, what: str) -> None:
+    if not place.is_home and args.member_profile is None:
+        raise UsageError(
+            f"{what} in member account {place.account} acts with your own credentials there: give --member-profile PROFILE "
+            "(sagescale's member roles cannot delete an unmarked endpoint nor create one, on purpose)"
+        )
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
     say, report = _reporter(args)
     from core.aws.snapshot import SnapshotError, restore
@@ -209,8 +218,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if args.account is not None or args.region is not None:
         policy = load_policy(args.policy)
         place = chosen_place(args, policy)
-        clients = place_clients(policy, place)
+        _needs_member_profile(args, place, "restore")
+        clients = place_clients(policy, place, profile=args.member_profile)
     else:
+        if args.member_profile is not None:
+            raise UsageError("--member-profile needs --account: it names your credentials in a member account")
         policy, place, clients = None, HOME, AwsClients()
     if args.from_file:
         try:
@@ -253,8 +265,7 @@ def cmd_wake(args: argparse.Namespace) -> int:
     now = _now(args.at)
     zone = load_zone(policy.timezone)
     place = chosen_place(args, policy, args.target)
-    clients = place_clients(policy, place)
-    store = StateStore(table or "", AwsClients().dynamodb).at(policy, place)
+    store = StateStore(table or "", AwsClients().dynamodb).at(policy, place)  # a wake is an override in the controller's table
     state = store.get(args.target)
     override = state.override if state.override is not None and state.override.until > now else None
     bounds = effective_bounds(policy, args.target, now, override=override)
@@ -268,8 +279,8 @@ def cmd_wake(args: argparse.Namespace) -> int:
     else:
         store.set_override(args.target, Override(1, until, by=os.environ.get("USER", "operator"), why="sagescale wake"))
         say(f"{args.target}: min 1 until {until.astimezone(zone).isoformat()} ({policy.timezone}, the end of its idle window)")
-    if policy.targets[args.target].park:
-        result = run_parking(policy, now, Parking(_snapshot_clients(clients), store), targets=[args.target], wake=True)
+    if policy.targets[args.target].park:  # parking is the controller's own account's only
+        result = run_parking(policy, now, Parking(_snapshot_clients(place_clients(policy, place)), store), targets=[args.target], wake=True)
         outcome, message = result.outcomes[args.target]
         say(f"{args.target}: {outcome}{': ' + message if message else ''}")
         return report(1 if outcome == "error" else 0)
