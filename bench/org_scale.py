@@ -11,8 +11,8 @@ second in each account-region (``control.rate_limits``; SageMaker throttles with
 ThrottlingException, and the clients' adaptive retries back off).
 
 The tick runs the real reconcile handler (it enqueues one work item per account-region); the
-worker invocations run the same handler on the queue's batches (``BatchSize`` 5 as template.yaml
-has it), at most ``--concurrency`` at once, as Lambda's ``MaximumConcurrency`` allows, in threads
+worker invocations run the same handler on the queue's batches (of template.yaml's ``BatchSize``),
+at most ``--concurrency`` at once, as Lambda's ``MaximumConcurrency`` allows, in threads
 of this process (each invocation with its own runtime, as a Lambda execution environment has).
 Prints the calls made by operation, the wall time per invocation and in all, throttles, writes,
 and the same for a quarter and a half of the targets (how it grows).
@@ -57,7 +57,7 @@ from sagescale.seed import seed_target  # noqa: E402
 from sagescale.stack import ACCOUNT, NAME_PREFIX, REGION, Stack, default_template  # noqa: E402
 
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"]
-BATCH_SIZE = 5
+BATCH_SIZE = next(s.batch_size for s in Stack(default_template()).queue_sources() if s.queue_id == "WorkQueue")
 TICK_SECONDS = 300
 
 

@@ -91,7 +91,7 @@ def test_a_replayed_tick_is_delivered_to_the_worker_in_each_account_region(serve
     out = json.loads(capsys.readouterr().out)
     assert code == 0, out
     assert out["result"]["enqueued"] == 4
-    assert [(d["function"], d["queue"]) for d in out["deliveries"]] == [("ReconcileFunction", "WorkQueue")]  # BatchSize 5: one batch
+    assert [(d["function"], d["queue"], d["messages"]) for d in out["deliveries"]] == [("ReconcileFunction", "WorkQueue", 1)] * 4  # BatchSize 1
     assert _items(out) == PLACES and _items(out, "failed") == []
     assert _copies(server, Place("prod", "eu-west-1"), "llm-eu-ic") == 2  # raised to its min, in the member account
     assert _copies(server, Place("prod", "us-east-1"), "llm-us-ic") == 3
@@ -112,7 +112,7 @@ def test_a_member_that_cannot_be_reached_fails_its_own_message_which_stays_on_th
     assert code == 1
     assert _items(out, "failed") == [("ghost", "us-east-1")]
     assert sorted(set(_items(out)) - {("ghost", "us-east-1")}) == PLACES  # the others went on
-    assert "1 of 5 messages from WorkQueue failed (ghost/us-east-1); left on the queue" in captured.err
+    assert "ReconcileFunction: failed for ghost/us-east-1; its WorkQueue message is left on the queue" in captured.err
     sqs = boto3.client("sqs", endpoint_url=server)
     queue = sqs.get_queue_url(QueueName=Stack(default_template()).physical_name("WorkQueue"))["QueueUrl"]
     left = sqs.receive_message(QueueUrl=queue, AttributeNames=["ApproximateReceiveCount"]).get("Messages", [])

@@ -31,7 +31,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     for delivery in done.deliveries or []:
         if delivery.failed:
             where = ", ".join(_where(b) for b in delivery.failed)
-            print(f"sagescale: {delivery.source.function_id}: {len(delivery.failed)} of {len(delivery.bodies)} messages from {delivery.source.queue_id} failed ({where}); left on the queue for the next try", file=sys.stderr)
+            share = "" if len(delivery.bodies) == 1 else f" ({len(delivery.failed)} of {len(delivery.bodies)} in the batch)"
+            print(f"sagescale: {delivery.source.function_id}: failed for {where}{share}; its {delivery.source.queue_id} message is left on the queue for the next try", file=sys.stderr)
     return 0 if done.ok else 1
 
 
