@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -265,3 +265,36 @@ def test_a_deletion_in_progress_in_one_account_region_is_not_seen_in_another(aws
         assert us.record("janitor", "llm-test") is None and store.record("janitor", "llm-test") is None
         us.put_record("janitor", "llm-test", None)  # the other place finishing its own deletion
         assert eu.record("janitor", "llm-test") == {"snapshot": "2026-11-24T12:00:00Z", "started": "2026-11-24T12:00:00Z"}
+
+
+def test_an_operators_own_alarm_in_a_member_account_moves_the_target_there_by_arn_or_by_name(org: Org) -> None:
+    """A user's alarm in a member account (forwarded with member-role.yaml's ForwardAlarmPrefix)
+    reaches the alarm function with its origin: a rule naming its ARN, or its plain name on a
+    target of that account-region, acts there; the same name from the controller's own account does not."""
+    from handlers import alarm
+    from sagescale.samples import alarm_sample
+    from tests.conftest import EVENTS
+
+    arn = f"arn:aws:cloudwatch:eu-west-1:{PROD}:alarm:llm-latency-high"
+    policy = loads_policy(POLICY.replace(
+        "  llm-eu: {inference_component: llm-ic, min: 2, max: 4, account: prod, region: eu-west-1}",
+        f'  llm-eu: {{inference_component: llm-ic, min: 2, max: 6, account: prod, region: eu-west-1, alarms: [{{alarm: "{arn}", change: 2}}, {{alarm: llm-queue-deep, change: 1}}]}}',
+    ))
+    org.runtime.policy = policy
+    eu = Place("prod", "eu-west-1")
+    org.members[eu].autoscaling.register_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId="inference-component/llm-ic", ScalableDimension="sagemaker:inference-component:DesiredCopyCount", MinCapacity=0, MaxCapacity=6,
+    )
+
+    def from_(account: str, region: str, name: str, at: str) -> dict[str, Any]:
+        event = alarm_sample("alarm-eventbridge-alarm.json", events=EVENTS, alarm=name, at=at)
+        return cast(dict[str, Any], json.loads(json.dumps(event).replace("123456789012", account).replace("us-east-1", region)))
+
+    out = alarm.handler(from_(PROD, "eu-west-1", "llm-latency-high", "2026-11-24T12:00:30.000+0000"), context("alarm"))
+    assert [(t["target"], t["outcome"]) for t in out["alarms"][0]["targets"]] == [("llm-eu", "applied")]
+    assert org.copies(eu, "llm-ic") == 2  # 0 + 2, in the member account
+    org.runtime.clock.advance(timedelta(minutes=15))  # past the cooldown
+    out = alarm.handler(from_(PROD, "eu-west-1", "llm-queue-deep", "2026-11-24T12:15:40.000+0000"), context("alarm"))
+    assert [(t["target"], t["outcome"]) for t in out["alarms"][0]["targets"]] == [("llm-eu", "applied")] and org.copies(eu, "llm-ic") == 3, out
+    out = alarm.handler(from_(ACCOUNT, "us-east-1", "llm-queue-deep", "2026-11-24T12:15:50.000+0000"), context("alarm"))
+    assert out["alarms"][0]["targets"] == [] and org.copies(eu, "llm-ic") == 3  # the controller's alarm of that name is not the member's

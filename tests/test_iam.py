@@ -176,3 +176,25 @@ def test_only_the_janitor_role_deletes_and_only_what_carries_its_mark() -> None:
     assert deletes and all(st["Condition"]["StringLike"] == {"aws:ResourceTag/sagescale:janitor": "delete@*"} for st in deletes)
     (deny,) = [st for st in member_statements("MemberJanitorRole") if st["Effect"] == "Deny"]
     assert deny["Condition"] == {"StringEqualsIgnoreCase": {"aws:ResourceTag/sagescale:keep": "true"}}
+
+
+@pytest.mark.parametrize(
+    ("prefix", "forwarded"),
+    [("", {"sagescale-wake-sagescale-prod-llm", "sagescale-burst-sagescale-prod-llm"}), ("llm-", {"sagescale-wake-sagescale-prod-llm", "sagescale-burst-sagescale-prod-llm", "llm-latency-high"})],
+)
+def test_the_member_rule_forwards_sagescales_alarms_and_those_its_prefix_names(prefix: str, forwarded: set[str]) -> None:
+    """member-role.yaml's rule, resolved with its parameters and matched the way EventBridge
+    matches (moto's pattern engine): the controller stack's wake and burst alarms always; the
+    account's own alarms only with ForwardAlarmPrefix; another stack's never."""
+    from moto.events.models import EventPattern
+
+    from sagescale.samples import alarm_sample
+    from sagescale.stack import Stack
+    from tests.conftest import EVENTS
+
+    stack = Stack(default_template().parent / "member-role.yaml")
+    stack.parameters.update({"ControllerStackName": "sagescale-prod", "ForwardAlarmPrefix": prefix})
+    pattern = EventPattern.load(json.dumps(stack.resolve(stack.resources["AlarmForwardRule"]["Properties"]["EventPattern"])))
+    names = ["sagescale-wake-sagescale-prod-llm", "sagescale-burst-sagescale-prod-llm", "sagescale-wake-sagescale-dev-llm", "llm-latency-high", "db-cpu-high"]
+    matched = {n for n in names if pattern.matches_event(alarm_sample("alarm-eventbridge-alarm.json", events=EVENTS, alarm=n, at="2026-11-24T12:00:30.000+0000"))}
+    assert matched == forwarded

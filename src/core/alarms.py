@@ -79,8 +79,9 @@ class AlarmMatch:
 def _names_alarm(rule_alarm: str, record: AlarmRecord, home: tuple[str, str] | None) -> bool:
     """Whether a rule's ``alarm`` (a name, or a full ARN) names the alarm of ``record``.
 
-    A plain name means the controller's own account and region (``home``): an alarm of that name
-    from another account or region, say on a shared bus or topic, is not it. A record that does
+    A plain name means the account and region ``home`` names: the target's own (the controller's,
+    or its member account's); an alarm of that name from elsewhere, say on a shared bus or topic,
+    is not it. A record that does
     not say where it comes from matches by name (hand-made events); every AWS shape says.
     """
     if rule_alarm.startswith("arn:"):

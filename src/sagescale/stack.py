@@ -20,6 +20,9 @@ PARTITION = "aws"
 NAME_PREFIX = "sagescale"
 
 
+NO_VALUE: Any = object()  # AWS::NoValue: the list item or property it stands for is left out
+
+
 class TemplateError(ValueError):
     """The template lacks something replay needs; the message names it."""
 
@@ -102,7 +105,7 @@ class Stack:
     def ref(self, logical_id: str) -> str:
         if logical_id in self.parameters:
             return self.parameters[logical_id]
-        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": PARTITION, "AWS::StackName": NAME_PREFIX}
+        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": PARTITION, "AWS::StackName": NAME_PREFIX, "AWS::NoValue": NO_VALUE}
         if logical_id in pseudo:
             return pseudo[logical_id]
         if logical_id not in self.resources:
@@ -122,7 +125,7 @@ class Stack:
     def resolve(self, value: Any) -> Any:
         """Evaluate the intrinsic functions replay needs (Ref, GetAtt, Sub, If, Not, Equals, Join)."""
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [r for r in (self.resolve(v) for v in value) if r is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
@@ -130,7 +133,7 @@ class Stack:
             intrinsic = self._intrinsics().get(key)
             if intrinsic is not None:
                 return intrinsic(arg)
-        return {k: self.resolve(v) for k, v in value.items()}
+        return {k: r for k, r in ((k, self.resolve(v)) for k, v in value.items()) if r is not NO_VALUE}
 
     def _intrinsics(self) -> dict[str, Callable[[Any], Any]]:
         return {
