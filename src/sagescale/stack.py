@@ -20,7 +20,11 @@ PARTITION = "aws"
 NAME_PREFIX = "sagescale"
 
 
-NO_VALUE: Any = object()  # AWS::NoValue: the list item or property it stands for is left out
+class _NoValue(str):
+    """``AWS::NoValue``: the list item or property it stands for is left out."""
+
+
+NO_VALUE = _NoValue()
 
 
 class TemplateError(ValueError):
