@@ -131,6 +131,7 @@ def member_template() -> dict[str, Any]:
 # the same code paths as the controller's own janitor, driven there (test_function_runs): unmarking, reading invocations
 MEMBER_RARE = {("MemberJanitorRole", "sagemaker:DeleteTags"), ("MemberJanitorRole", "cloudwatch:GetMetricData")}
 MEMBER_ROLES = {"MemberRole": aws_calls.MEMBER_ROLE, "MemberJanitorRole": aws_calls.MEMBER_JANITOR_ROLE}
+MEMBER_ROLE_USERS = {"MemberRole": {"ReconcileFunctionRole", "AlarmFunctionRole"}, "MemberJanitorRole": {"JanitorFunctionRole"}}
 
 
 def member_statements(role: str) -> list[dict[str, Any]]:
@@ -165,7 +166,18 @@ def test_the_member_roles_trust_only_the_controller_stacks_roles(role: str) -> N
     trust, operators = member_template()["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert operators["Fn::If"][0] == "HasOperators" and operators["Fn::If"][1]["Principal"] == {"AWS": {"Ref": "OperatorRoleArns"}}  # only the roles named
     assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${ControllerAccountId}:root"}}
-    assert trust["Condition"]["ArnLike"]["aws:PrincipalArn"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::${ControllerAccountId}:role/${ControllerStackName}-*"}
+    pattern = trust["Condition"]["ArnLike"]["aws:PrincipalArn"]["Fn::Sub"]
+    assert pattern.startswith("arn:${AWS::Partition}:iam::${ControllerAccountId}:role/") and pattern.count("*") == 1 and pattern.endswith("/*")
+    # which of the controller's roles (as `sam deploy` makes them, with their paths) the trust lets in
+    trusted = set()
+    for logical, resource in expanded()["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            path = resource["Properties"].get("Path", "/")
+            path = path["Fn::Sub"] if isinstance(path, dict) else path
+            arn = f"arn:${{AWS::Partition}}:iam::${{ControllerAccountId}}:role{path.replace('${AWS::StackName}', '${ControllerStackName}')}{logical}-ABC123"
+            if fnmatch.fnmatchcase(arn, pattern):
+                trusted.add(logical)
+    assert trusted == MEMBER_ROLE_USERS[role]  # the functions that act there, not park, unpark or another stack's
     resources = [r for st in member_statements(role) for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])]
     assert all(r == "*" or "${AWS::AccountId}" in r["Fn::Sub"] for r in resources)  # this account's resources only
 
