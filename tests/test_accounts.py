@@ -99,6 +99,7 @@ def test_the_latency_control_delays_every_request(aws: AwsClients, monkeypatch: 
         (("regions: [us-east-1]}", "regions: [US-East]}"), "accounts.ghost.regions", "not an AWS region name"),
         ((f"arn:aws:iam::{PROD}:role", "arn:aws:iam::1111:role"), "accounts.prod.role", "is not an IAM role ARN"),
         (("llm: {inference_component: llm-ic, min: 1, max: 2,", "llm: {endpoint: web-ep, park: true, min: 1, max: 2,"), "targets.llm.park", "parking runs in the controller's own account only"),
+        (("targets:", "janitor: {accounts: [prod, ghost, prod]}\ntargets:"), "janitor.accounts[2]", "account 'prod' is listed twice"),
     ],
 )
 def test_account_errors_name_the_field(change: tuple[str, str], field: str, words: str) -> None:

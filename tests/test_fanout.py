@@ -125,6 +125,16 @@ def test_an_account_whose_role_cannot_be_assumed_fails_alone(org: Org) -> None:
     assert org.copies(Place("prod", "eu-west-1"), "llm-ic") == 2  # the others went on
 
 
+def test_a_work_item_for_an_account_the_policy_no_longer_names_is_done_not_retried(org: Org) -> None:
+    org.runtime.policy = loads_policy(POLICY.replace("  llm-us: {", "  ghosted: {inference_component: g-ic, min: 1, max: 2, account: ghost}\n  llm-us: {"))
+    reconcile.handler(TICK, context("reconcile"))
+    batch = org.batch()
+    assert "ghost" in {json.loads(r["body"])["account"] for r in batch["Records"]}
+    _without_ghost(org)  # the policy changed between the tick and the worker
+    assert reconcile.handler(batch, context("reconcile")) == {"batchItemFailures": []}
+    assert org.copies(Place("prod", "eu-west-1"), "llm-ic") == 2
+
+
 def test_without_a_queue_the_tick_reconciles_every_account_region_itself(org: Org) -> None:
     _without_ghost(org)
     reset_runtime(runtime := Runtime(replace(org.runtime.settings, work_queue_url=None), org.clients, clock=org.runtime.clock))
@@ -132,6 +142,12 @@ def test_without_a_queue_the_tick_reconciles_every_account_region_itself(org: Or
     out = reconcile.handler(TICK, context("reconcile"))
     assert [p.get("account", "home") for p in out["places"]] == ["home", "prod", "prod"]
     assert org.copies(Place("prod", "eu-west-1"), "llm-ic") == 2
+    org.runtime.policy = runtime.policy = loads_policy(POLICY.replace("  llm-us: {", "  ghosted: {inference_component: g-ic, min: 1, max: 2, account: ghost}\n  llm-us: {"))
+    org.members[Place("prod", "eu-west-1")].sagemaker.update_inference_component_runtime_config(InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 1})
+    org.runtime.clock.advance(timedelta(minutes=10))
+    with pytest.raises(reconcile.AccountUnreached, match="1 account-region"):  # the ghost account: its role does not exist
+        reconcile.handler(TICK, context("reconcile"))
+    assert org.copies(Place("prod", "eu-west-1"), "llm-ic") == 2  # the others were reconciled all the same
 
 
 def test_a_manual_run_of_one_target_acts_where_it_lives(org: Org) -> None:

@@ -519,16 +519,21 @@ class Policy(_Model):
             other = resources.setdefault(f"{where}/{target.resource}", name)
             if other != name:
                 raise _fail(f"targets.{name}", f"{target.resource} is already managed by target {other!r}")
+        self._check_accounts()
+        return self
+
+    def _check_accounts(self) -> None:
         known = ", ".join(sorted(self.accounts)) or "none defined"
         for i, account in enumerate(self.janitor.accounts or []):
             if account not in self.accounts:
                 raise _fail(f"janitor.accounts[{i}]", f"unknown account {account!r} (accounts: {known})")
+            if account in (self.janitor.accounts or [])[:i]:
+                raise _fail(f"janitor.accounts[{i}]", f"account {account!r} is listed twice (it would be swept twice at once)")
         seen: dict[str, str] = {}
         for label, member in self.accounts.items():
             other = seen.setdefault(member.account_id, label)
             if other != label:
                 raise _fail(f"accounts.{label}.role", f"account {member.account_id} is already named {other!r}")
-        return self
 
     def _check_place(self, name: str, target: Target) -> None:
         if target.account is None:

@@ -18,7 +18,8 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from core.aws.fanout import enqueue, place_of, reconcile_place, work_items
+from core.aws.accounts import AccountError
+from core.aws.fanout import enqueue, place_of, reconcile_place, still_listed, work_items
 from core.events import EventError, parse_reconcile_event, parse_work_item
 from core.policy import HOME, Place
 from handlers.observe import metrics, traced
@@ -34,6 +35,9 @@ def _work(record: SQSRecord) -> dict[str, Any]:
     runtime = get_runtime()
     place = place_of(item)
     logger.append_keys(account=item.account or "home", region=item.region or runtime.settings.region)
+    if not still_listed(runtime.policy, place):
+        logger.warning("stale work item: the policy no longer names this account-region", extra={"tick": item.tick})
+        return {"stale": True}
     result = reconcile_place(
         runtime.policy, place, runtime.clock(), runtime.accounts, runtime.store, stack=runtime.settings.stack_name,
         dry_run=item.dry_run or runtime.settings.paused, trigger=f"queue:{record.message_id}",
@@ -60,9 +64,23 @@ def _tick(runtime: Runtime, event: dict[str, Any], request_id: str) -> dict[str,
     items = work_items(policy, now, dry_run=dry_run)
     if runtime.settings.work_queue_url is None:  # no queue (a local run): every account-region here, one after another
         logger.warning("no work queue configured: reconciling %d account-regions in this invocation", len(items))
-        return {"places": [run(place_of(i)) for i in items]}
+        done: list[dict[str, Any]] = []
+        unreached: list[str] = []
+        for item in items:  # one account-region that cannot be reached does not stop the others
+            try:
+                done.append(run(place_of(item)))
+            except AccountError as exc:
+                logger.error("account-region not reached", extra={"account": item.account, "region": item.region, "error": str(exc)})
+                unreached.append(str(exc))
+        if unreached:  # the invocation fails, so the scheduler's retry and dead-letter queue see it; the rest is done
+            raise AccountUnreached(f"{len(unreached)} account-region(s) not reached: " + "; ".join(unreached))
+        return {"places": done}
     sent = enqueue(runtime.clients.client("sqs"), runtime.settings.work_queue_url, items)
     return publish(FanOut(now, [place_of(i) for i in items], sent), runtime)
+
+
+class AccountUnreached(RuntimeError):
+    """A local (queueless) tick reconciled what it could reach; these it could not."""
 
 
 @traced

@@ -56,6 +56,13 @@ def place_of(item: WorkItem) -> Place:
     return Place(item.account, item.region)
 
 
+def still_listed(policy: Policy, place: Place) -> bool:
+    """Whether the policy in force still names ``place`` (a work item enqueued before an update
+    that dropped its account or region is stale: done, not retried into the dead-letter queue)."""
+    account = policy.accounts.get(place.account)
+    return place.is_home or (account is not None and place.region in account.regions)
+
+
 def reconcile_place(
     policy: Policy,
     place: Place,
