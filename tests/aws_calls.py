@@ -60,13 +60,15 @@ def install() -> Iterator[None]:
 
     def recording(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
         function_id = _function.get()
-        if function_id is not None:
+        # a call made with a member role's credentials is that role's, not the function's; the
+        # CLI's calls through a member role (session "sagescale-cli") are the role's too
+        credentials = getattr(self._request_signer, "_credentials", None)
+        method, _, session = str(getattr(credentials, "method", None)).partition(":")
+        member = {"sts-assume-role": MEMBER_ROLE, "sts-assume-role-janitor": MEMBER_JANITOR_ROLE}.get(method)
+        who = member if member is not None and (function_id is not None or session == "sagescale-cli") else function_id
+        if who is not None:
             service = self.meta.service_model.service_name
             action = f"{IAM_PREFIX.get(service, service)}:{operation}"
-            # a call made with a member role's credentials is that role's, not the function's
-            credentials = getattr(self._request_signer, "_credentials", None)
-            method = getattr(credentials, "method", None)
-            who = {"sts-assume-role": MEMBER_ROLE, "sts-assume-role-janitor": MEMBER_JANITOR_ROLE}.get(str(method), function_id)
             RECORDED[who].add(IAM_ACTION.get(action, action))
         return real(self, operation, params)
 

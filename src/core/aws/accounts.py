@@ -77,7 +77,7 @@ class Accounts:
         credentials = self._credentials.get(place.account)
         if credentials is None:
             credentials = self._credentials[place.account] = RefreshableCredentials.create_from_metadata(
-                metadata=self._assume(place.account, account), refresh_using=lambda: self._assume(place.account, account), method=f"sts-assume-role{self.role_suffix}",
+                metadata=self._assume(place.account, account), refresh_using=lambda: self._assume(place.account, account), method=f"sts-assume-role{self.role_suffix}:{self.session_name}",
             )
         botocore_session = get_session()
         # shared by every region of the account, refreshed before expiry; ahead of the environment's own
