@@ -141,3 +141,17 @@ def test_a_rate_limit_throttles_an_operation_per_account_and_region(aws: AwsClie
     finally:
         control.rate_limits = {}
         network_ext.buckets.clear()
+
+
+def test_a_member_account_region_that_is_the_controllers_own_is_refused_where_the_controller_is_known() -> None:
+    """The policy cannot know the controller's account; the functions can (their settings). A
+    member entry for the controller's own account and region would put its targets outside what the
+    home janitor keeps as managed, so the runtime refuses it, naming the field."""
+    from core.policy import PolicyError
+
+    policy = loads_policy(POLICY.replace(PROD, CONTROLLER))
+    assert policy.check_home(("999999999999", "us-east-1")) is policy
+    assert policy.check_home((CONTROLLER, "ap-south-1")) is policy  # its other regions, through the member role: fine
+    with pytest.raises(PolicyError) as caught:
+        policy.check_home((CONTROLLER, "eu-west-1"))
+    assert caught.value.problems[0][0] == "accounts.prod.regions" and "is the controller's own" in caught.value.problems[0][1]

@@ -314,3 +314,10 @@ def test_an_operators_own_alarm_in_a_member_account_moves_the_target_there_by_ar
     assert [(t["target"], t["outcome"]) for t in out["alarms"][0]["targets"]] == [("llm-eu", "applied")] and org.copies(eu, "llm-ic") == 3, out
     out = alarm.handler(from_(ACCOUNT, "us-east-1", "llm-queue-deep", "2026-11-24T12:15:50.000+0000"), context("alarm"))
     assert out["alarms"][0]["targets"] == [] and org.copies(eu, "llm-ic") == 3  # the controller's alarm of that name is not the member's
+
+
+def test_the_functions_refuse_a_policy_naming_their_own_account_region_as_a_member(org: Org) -> None:
+    from core.policy import PolicyError
+
+    with pytest.raises(PolicyError, match="is the controller's own"):
+        org.runtime.policy = loads_policy(POLICY.replace(PROD, ACCOUNT))  # prod's regions include the controller's us-east-1

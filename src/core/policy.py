@@ -569,6 +569,17 @@ class Policy(_Model):
         """This policy with only the targets that live at ``place`` (what the janitor keeps there)."""
         return self.model_copy(update={"targets": {n: t for n, t in self.targets.items() if self.place(n) == place}})
 
+    def check_home(self, home: tuple[str, str] | None, source: str | None = None) -> Policy:
+        """This policy, if no member account-region is the controller's own (``home``: its account
+        and region), which the policy alone cannot know; else ``PolicyError`` naming it. Targets
+        there belong without ``account``: the janitor there keeps only those as managed."""
+        if home is not None:
+            for name, account in self.accounts.items():
+                if account.account_id == home[0] and home[1] in account.regions:
+                    raise PolicyError([(f"accounts.{name}.regions", f"account {account.account_id} in {home[1]} is the controller's own: "
+                                        "leave its targets there without account (its other regions may stay listed)")], source)
+        return self
+
     def janitor_places(self) -> list[Place]:
         """Where the janitor sweeps: the controller's own account and region, then every region of
         each account it names."""

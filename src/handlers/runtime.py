@@ -49,14 +49,14 @@ class Runtime:
         name = self.settings.policy_parameter
         if name is None:
             if self._policy is None:
-                self._policy = self.settings.load_policy(self.clients)
+                self._policy = self.settings.load_policy(self.clients).check_home(self.settings.home)
             return self._policy
         text = self._parameters.get(name, max_age=self.settings.policy_max_age)
         if not isinstance(text, str):
             raise PolicyError([("", f"SSM parameter {name} does not hold text")], f"ssm:{name}")
         if text != self._policy_text:
             try:
-                self._policy = loads_policy(text, f"ssm:{name}")
+                self._policy = loads_policy(text, f"ssm:{name}").check_home(self.settings.home, f"ssm:{name}")
             except PolicyError as exc:
                 if self._policy is None:
                     raise
@@ -68,7 +68,7 @@ class Runtime:
     @policy.setter
     def policy(self, value: Policy) -> None:
         """Use ``value`` (an operator tool or a test); a policy in SSM is read again when it changes."""
-        self._policy = value
+        self._policy = value.check_home(self.settings.home)
 
     @cached_property
     def _parameters(self) -> Any:
