@@ -148,9 +148,9 @@ def http_env(tmp_path: Path, aws_env: None) -> Iterator[Env]:
     from sagescale.emulator import control
 
     with start_server() as server:
-        reset_server(server.url)
+        server.reset()
         yield build_env(tmp_path, AwsClients(endpoint_url=server.url), control)
-        reset_server(server.url)
+        server.reset()
     reset_runtime()
 
 
@@ -169,16 +169,6 @@ def responses_match_their_shapes() -> Iterator[None]:
     RESPONSES.errors.clear()
     yield
     assert not RESPONSES.errors, "\n\n".join(RESPONSES.errors)
-
-
-def reset_server(url: str) -> None:
-    """A clean emulator: moto's backends (through its reset route) and the extensions' state."""
-    import urllib.request
-
-    from sagescale.emulator import control
-
-    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).read()
-    control.reset()
 
 
 def context(name: str) -> Any:

@@ -24,7 +24,7 @@ from sagescale.replay import load_event
 from sagescale.samples import alarm_sample
 from tests.alarm_shapes import mutations, shape_files
 from tests.conftest import EVENTS
-from tests.emulated import NY, Env, build_env, context, reset_server
+from tests.emulated import NY, Env, build_env, context
 
 ALARM_POLICY = """
 version: 1
@@ -67,11 +67,11 @@ def http_aenv(tmp_path: Path, aws_env: None) -> Any:
     from sagescale.emulator import control, start_server
 
     with start_server() as server:
-        reset_server(server.url)
+        server.reset()
         env = build_env(tmp_path, AwsClients(endpoint_url=server.url), control, ALARM_POLICY)
         env.clock.set(TUESDAY_NOON)
         yield env
-        reset_server(server.url)
+        server.reset()
     reset_runtime()
 
 
@@ -422,11 +422,11 @@ targets:
 {rules}
 """
     with start_server() as server:
-        reset_server(server.url)
+        server.reset()
         env = build_env(tmp_path, AwsClients(endpoint_url=server.url), control, policy)
         env.clock.set(TUESDAY_NOON)
         yield env
-        reset_server(server.url)
+        server.reset()
     reset_runtime()
 
 

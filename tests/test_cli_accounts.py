@@ -140,3 +140,11 @@ def test_the_janitor_sweeps_the_account_region_it_is_given(org: tuple[Path, AwsC
     assert code == 0, err
     verdicts = {v["endpoint"]: v["action"] for v in json.loads(out)["endpoints"]}
     assert verdicts == {"forgotten": "mark", "eu-ic-endpoint": "keep"}  # eu's is managed by a target there
+
+
+@pytest.mark.parametrize("command", [["delete", "llm-ic-endpoint", "--yes"], ["restore", "llm-ic-endpoint"]])
+def test_a_member_profile_without_a_member_account_exits_2(org: tuple[Path, AwsClients], capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    policy, _ = org
+    code, _, err = run(capsys, *command, "--policy", str(policy), "--member-profile", "prod-admin")
+    assert code == 2 and "--member-profile needs --account" in err
+    assert [e["EndpointName"] for e in AwsClients().sagemaker.list_endpoints()["Endpoints"]] == ["llm-ic-endpoint"]

@@ -15,7 +15,6 @@ from sagescale.cli import main
 from sagescale.emulator import start_server
 from sagescale.seed import seed_target
 from tests.conftest import EVENTS
-from tests.emulated import reset_server
 
 # a policy whose bounds do not depend on the time of day, so the replay (which runs at the
 # real current time, as a deployed function does) has a fixed expected effect
@@ -86,10 +85,10 @@ def seeded(tmp_path: Path, aws_env: None) -> Iterator[tuple[str, Path, object]]:
     policy_file = tmp_path / "policy.yaml"
     policy_file.write_text(POLICY)
     with start_server() as server:
-        reset_server(server.url)
+        server.reset()
         sagemaker = boto3.client("sagemaker", endpoint_url=server.url)
         yield server.url, policy_file, sagemaker
-        reset_server(server.url)
+        server.reset()
 
 
 @pytest.mark.parametrize("name", sorted(EFFECTS))

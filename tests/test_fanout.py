@@ -36,6 +36,7 @@ targets:
   llm-eu: {{inference_component: llm-ic, min: 2, max: 4, account: prod, region: eu-west-1}}
   llm-us: {{inference_component: llm-us-ic, min: 1, max: 4, account: prod, region: us-east-1}}
 """
+WITH_GHOSTED = POLICY.replace("  llm-us: {", "  ghosted: {inference_component: g-ic, min: 1, max: 2, account: ghost}\n  llm-us: {")  # a target in the role-less account
 TICK = {"source": "sagescale.schedule", "action": "reconcile"}
 NOON = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -116,7 +117,7 @@ def test_a_run_that_finds_nothing_to_change_makes_no_write_in_any_account(org: O
 
 
 def test_an_account_whose_role_cannot_be_assumed_fails_alone(org: Org) -> None:
-    org.runtime.policy = loads_policy(POLICY.replace("  llm-us: {", "  ghosted: {inference_component: g-ic, min: 1, max: 2, account: ghost}\n  llm-us: {"))
+    org.runtime.policy = loads_policy(WITH_GHOSTED)
     reconcile.handler(TICK, context("reconcile"))
     batch = org.batch()
     ghost = [r["messageId"] for r in batch["Records"] if json.loads(r["body"])["account"] == "ghost"]
@@ -126,7 +127,7 @@ def test_an_account_whose_role_cannot_be_assumed_fails_alone(org: Org) -> None:
 
 
 def test_a_work_item_for_an_account_the_policy_no_longer_names_is_done_not_retried(org: Org) -> None:
-    org.runtime.policy = loads_policy(POLICY.replace("  llm-us: {", "  ghosted: {inference_component: g-ic, min: 1, max: 2, account: ghost}\n  llm-us: {"))
+    org.runtime.policy = loads_policy(WITH_GHOSTED)
     reconcile.handler(TICK, context("reconcile"))
     batch = org.batch()
     assert "ghost" in {json.loads(r["body"])["account"] for r in batch["Records"]}
@@ -142,7 +143,7 @@ def test_without_a_queue_the_tick_reconciles_every_account_region_itself(org: Or
     out = reconcile.handler(TICK, context("reconcile"))
     assert [p.get("account", "home") for p in out["places"]] == ["home", "prod", "prod"]
     assert org.copies(Place("prod", "eu-west-1"), "llm-ic") == 2
-    org.runtime.policy = runtime.policy = loads_policy(POLICY.replace("  llm-us: {", "  ghosted: {inference_component: g-ic, min: 1, max: 2, account: ghost}\n  llm-us: {"))
+    org.runtime.policy = runtime.policy = loads_policy(WITH_GHOSTED)
     org.members[Place("prod", "eu-west-1")].sagemaker.update_inference_component_runtime_config(InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 1})
     org.runtime.clock.advance(timedelta(minutes=10))
     with pytest.raises(reconcile.AccountUnreached, match="1 account-region"):  # the ghost account: its role does not exist

@@ -17,7 +17,6 @@ from core.policy import loads_policy
 from sagescale.emulator import ManualClock, control, start_server
 from sagescale.seed import seed_target
 from sagescale.stack import Stack, default_template
-from tests.emulated import reset_server
 from tests.faults import TEST_RETRIES, Throttler, no_backoff
 
 # Over HTTP, an injected error answers in place of the emulator: the request never reaches it,
@@ -37,7 +36,7 @@ def copies(clients: AwsClients, i: int) -> int:
 def test_reconcile_converges_with_30_percent_of_calls_throttled(aws_env: None) -> None:
     policy = loads_policy(POLICY)
     with start_server() as server, no_backoff() as slept:
-        reset_server(server.url)
+        server.reset()
         clients = AwsClients(endpoint_url=server.url, config=TEST_RETRIES)
         names = Stack(default_template()).create_resources(clients)
         for target in policy.targets.values():
@@ -63,7 +62,7 @@ def test_reconcile_converges_with_30_percent_of_calls_throttled(aws_env: None) -
 def test_an_error_in_one_target_does_not_stop_the_others(aws_env: None) -> None:
     policy = loads_policy(POLICY)
     with start_server() as server:
-        reset_server(server.url)
+        server.reset()
         clients = AwsClients(endpoint_url=server.url)
         names = Stack(default_template()).create_resources(clients)
         for target in policy.targets.values():
@@ -89,7 +88,7 @@ def test_throttled_janitor_deletion_resumes_to_completion_with_the_snapshot_inta
     clock = ManualClock(NOW - timedelta(days=5))
     policy = loads_policy("version: 1\njanitor: {idle_for: 1440, grace: 60, dry_run: false}\n")
     with start_server() as server, no_backoff():
-        reset_server(server.url)
+        server.reset()
         control.set_clock(clock)
         setup = AwsClients(endpoint_url=server.url)
         names = Stack(default_template()).create_resources(setup)
@@ -128,4 +127,4 @@ def test_throttled_janitor_deletion_resumes_to_completion_with_the_snapshot_inta
         assert snapshot["inference_components"][0]["copies"] == 2
         assert snapshot["scalable_targets"][0]["resource_id"] == "inference-component/forgotten-ic"
         assert leftovers(snapshot, Clients(clean.sagemaker, clean.autoscaling, clean.cloudwatch), with_config_and_models=False) == []
-        reset_server(server.url)
+        server.reset()

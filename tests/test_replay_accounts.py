@@ -22,7 +22,7 @@ from sagescale.replay import sqs_event
 from sagescale.seed import seed_policy, seed_target
 from sagescale.stack import ACCOUNT, Stack, default_template
 from tests.conftest import EVENTS
-from tests.emulated import LOCAL_ENV, SCRIPT, local_process, reset_server
+from tests.emulated import LOCAL_ENV, SCRIPT, local_process
 
 ORG = """
 version: 1
@@ -49,9 +49,9 @@ def _items(out: dict[str, Any], key: str = "items") -> list[tuple[str, str]]:
 @pytest.fixture
 def server(aws_env: None) -> Iterator[str]:
     with start_server() as running:
-        reset_server(running.url)
+        running.reset()
         yield running.url
-        reset_server(running.url)
+        running.reset()
 
 
 def _copies(url: str, place: Place, component: str, policy_text: str = ORG) -> int:

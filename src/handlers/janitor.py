@@ -49,11 +49,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
         def work(record: SQSRecord) -> dict[str, Any]:
             item = parse_work_item(record.body)
+            place = place_of(item)
             logger.append_keys(account=item.account or "home", region=item.region or runtime.settings.region)
-            if place_of(item) not in runtime.policy.janitor_places():
+            if place not in runtime.policy.janitor_places():
                 logger.warning("stale work item: janitor.accounts no longer names this account-region", extra={"tick": item.tick})
                 return {"stale": True}
-            return _sweep(runtime, place_of(item), context, dry_run=item.dry_run)
+            return _sweep(runtime, place, context, dry_run=item.dry_run)
 
         processor = BatchProcessor(event_type=EventType.SQS)
         return dict(process_partial_response(event=event, record_handler=work, processor=processor, context=context))

@@ -226,8 +226,6 @@ def place_clients(policy: Policy, place: Place, *, janitor: bool = False, profil
 
     home = AwsClients()
     if place.is_home:
-        if profile is not None:
-            raise UsageError("--member-profile needs --account: it names your credentials in a member account")
         return home
     if profile is not None:
         import boto3

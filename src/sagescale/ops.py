@@ -203,6 +203,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def _needs_member_profile(args: argparse.Namespace, place: Place, what: str) -> None:
+    """``--member-profile`` is given exactly when ``what`` acts in a member account."""
+    if place.is_home and args.member_profile is not None:
+        raise UsageError("--member-profile needs --account: it names your credentials in a member account")
     if not place.is_home and args.member_profile is None:
         raise UsageError(
             f"{what} in member account {place.account} acts with your own credentials there: give --member-profile PROFILE "
@@ -221,8 +224,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         _needs_member_profile(args, place, "restore")
         clients = place_clients(policy, place, profile=args.member_profile)
     else:
-        if args.member_profile is not None:
-            raise UsageError("--member-profile needs --account: it names your credentials in a member account")
+        _needs_member_profile(args, HOME, "restore")
         policy, place, clients = None, HOME, AwsClients()
     if args.from_file:
         try:

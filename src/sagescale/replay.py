@@ -243,12 +243,12 @@ def deliver(stack: Stack, endpoint_url: str, policy: Path | None) -> list[Delive
                 env = function_environment(stack, source.function_id, endpoint_url, policy)
                 invocation = invoke(stack, source.function_id, sqs_event(messages, stack.arn(source.queue_id)), env)
                 failed_ids = _failed_ids(source, invocation, messages)
+                failed = [m for m in messages if m["MessageId"] in failed_ids]
                 done = [m for m in messages if m["MessageId"] not in failed_ids]
                 if done:
                     sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
-                retry += [(url, m["ReceiptHandle"]) for m in messages if m["MessageId"] in failed_ids]
-                failed = [_body(m["Body"]) for m in messages if m["MessageId"] in failed_ids]
-                deliveries.append(Delivery(source, [_body(m["Body"]) for m in messages], invocation, failed))
+                retry += [(url, m["ReceiptHandle"]) for m in failed]
+                deliveries.append(Delivery(source, [_body(m["Body"]) for m in messages], invocation, [_body(m["Body"]) for m in failed]))
             if batches == 0:
                 break
     finally:
@@ -264,16 +264,6 @@ def _failed_ids(source: QueueSource, invocation: Invocation, messages: list[dict
     if not source.reports_failures or not isinstance(invocation.result, dict):
         return set()
     return {str(f.get("itemIdentifier")) for f in invocation.result.get("batchItemFailures") or [] if isinstance(f, dict)}
-
-
-def _reset_emulator(url: str) -> None:
-    """Forget everything the emulator at ``url`` (in this process) holds: moto's backends and the extensions' state."""
-    import urllib.request
-
-    from sagescale.emulator import control
-
-    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).read()
-    control.reset()
 
 
 def replay(
@@ -303,8 +293,8 @@ def replay(
 
             server = stack_ctx.enter_context(start_server())
             endpoint_url = server.url
-            _reset_emulator(endpoint_url)  # the embedded emulator starts empty and is left so
-            stack_ctx.callback(_reset_emulator, endpoint_url)
+            server.reset()  # the embedded emulator starts empty and is left so
+            stack_ctx.callback(server.reset)
         env = function_environment(stack, function_id, endpoint_url, policy_path)
         from core.aws.clients import AwsClients
 

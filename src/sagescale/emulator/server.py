@@ -144,6 +144,12 @@ class RunningServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    def reset(self) -> None:
+        """Forget everything the server holds: moto's backends (its reset route) and the
+        extensions' state (this process's :data:`~sagescale.emulator.control.control`)."""
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10).read()
+        control.reset()
+
     def stop(self) -> None:
         """Stop serving and wait for the thread to end (idempotent)."""
         if self._thread.is_alive():
