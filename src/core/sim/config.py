@@ -135,6 +135,7 @@ class SimConfig(SimModel):
     price_per_hour: float | None = Field(default=None, gt=0, description="USD per instance-hour; default from the dated price table.")
     copy_start_minutes: int = Field(default=3, ge=0, description="Minutes until a new copy serves on a running instance (model load).")
     instance_start_minutes: int = Field(default=10, ge=0, description="Minutes until a copy serves on a new instance (launch, image pull, model load).")
+    scale_in_minutes: int = Field(default=1, ge=0, description="Minutes a copy-count decrease keeps the component Updating (no other change meanwhile).")
     instance_idle_minutes: int = Field(default=0, ge=0, description="Minutes an instance without copies is kept (and billed) before managed instance scaling removes it.")
     metric_delay_minutes: int = Field(default=1, ge=0, description="Minutes after a period ends before its datapoint is visible to alarms.")
     reconcile_every: int = Field(default=5, ge=1, description="Minutes between scheduled reconcile runs (template.yaml: rate(5 minutes)).")

@@ -19,12 +19,13 @@ def install_extensions() -> Emulator:
     global _patches
     with _install_lock:
         if _patches is None:
-            from . import autoscaling_ext, network_ext, sagemaker_ext, sts_ext
+            from . import autoscaling_ext, cloudwatch_ext, network_ext, sagemaker_ext, sts_ext
 
             patches = PatchSet()
             try:
                 sagemaker_ext.install(patches)
                 autoscaling_ext.install(patches)
+                cloudwatch_ext.install(patches)
                 sts_ext.install(patches)
                 network_ext.install(patches)
             except BaseException:

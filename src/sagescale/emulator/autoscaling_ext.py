@@ -489,3 +489,118 @@ def install(patches: PatchSet) -> None:
     patches.set(responses, "describe_scalable_targets", _describe_scalable_targets)
     for action in _RESPONSE_ACTIONS_WITH_NULLS:
         patches.set(responses, action, _omitting_nulls(getattr(responses, action)))
+
+
+# -- executing policies when their alarms invoke them ---------------------------------------------
+
+_ACTIVITY_ATTR = "sagescale_scaling_activity"
+
+
+@dataclass
+class _Activity:
+    """When a scalable target last scaled, per direction, and to what (for cooldowns)."""
+
+    last_out: Any = None
+    last_out_to: int = 0
+    last_in: Any = None
+    steps: int = 0
+
+
+def _policy_by_arn(arn: str) -> aas_models.FakeApplicationAutoscalingPolicy | None:
+    parts = arn.split(":")
+    if len(parts) < 6:
+        return None
+    backend = aas_models.applicationautoscaling_backends[parts[4]][parts[3]]
+    wanted = arn.split(":createdBy/")[0]
+    return next((p for p in backend.policies.values() if p.policy_arn == wanted), None)
+
+
+def _activity(backend: Any, resource_id: str) -> _Activity:
+    if not hasattr(backend, _ACTIVITY_ATTR):
+        setattr(backend, _ACTIVITY_ATTR, {})
+    store: dict[str, _Activity] = getattr(backend, _ACTIVITY_ATTR)
+    return store.setdefault(resource_id, _Activity())
+
+
+def invoke_policy(alarm: Any, action_arn: str, now: Any) -> str:
+    """What Application Auto Scaling does when ``alarm`` invokes the policy ``action_arn`` (CloudWatch
+    invokes Auto Scaling actions once a minute while the alarm stays in ALARM). Returns what happened:
+    ``scaled N->M``, or why nothing did (``blocked: Updating``, ``cooldown``, ``unchanged``).
+
+    Only inference-component targets are executed. A resource that is not ``InService`` is not
+    scaled ("auto scaling is blocked while the update operation is in progress"); the next
+    invocation tries again. Target tracking: AlarmHigh scales out to ``ceil(invocations / target)``
+    of the alarm's latest datapoint period, AlarmLow scales in to that of the busiest of the periods
+    it evaluated; cooldowns per direction, a scale-out within its cooldown only if it asks for more
+    than the one that started it. Step scaling: ``ChangeInCapacity`` of the step whose interval holds
+    the breach, at most once per ``Cooldown`` (capacity added in the cooldown counts toward the next).
+    """
+    import math
+
+    from . import cloudwatch_ext
+
+    policy = _policy_by_arn(action_arn)
+    if policy is None or policy.service_namespace != "sagemaker":
+        return "no such policy"
+    resource = SageMakerResource.parse(policy.resource_id)
+    if resource is None or resource.kind != "inference-component":
+        return "not emulated"
+    backend = aas_models.applicationautoscaling_backends[policy.account_id][policy.region_name]
+    target = backend.targets.get(policy.scalable_dimension, {}).get(policy.resource_id)
+    if target is None:
+        return "no scalable target"
+    sagemaker = _sagemaker_backend(backend)
+    component = sagemaker_ext.inference_components(sagemaker).get(resource.name)
+    if component is None:
+        return "no resource"
+    if component.status != "InService":
+        return f"blocked: {component.status}"
+    desired = int(component.desired_copy_count or 0)
+    activity = _activity(backend, policy.resource_id)
+    low, high = int(target.min_capacity), int(target.max_capacity)
+    wanted = desired
+    if policy.policy_type == "TargetTrackingScaling":
+        config = policy.target_tracking_scaling_policy_configuration or {}
+        goal = float(config["TargetValue"])
+        cw = cloudwatch_ext.cloudwatch_backends[policy.account_id][policy.region_name]
+        period = int(alarm.period or 60)
+        points = json.loads(alarm.state_reason_data or "{}").get("evaluatedDatapoints", [])
+        starts = sorted(int(cloudwatch_ext._epoch(p["timestamp"].replace("+0000", "+00:00"))) for p in points)
+        key = cloudwatch_ext.metric_key("AWS/SageMaker", "Invocations", [{"Name": "InferenceComponentName", "Value": resource.name}])
+
+        def load(start: int) -> float:
+            return cloudwatch_ext.statistic(cw, key, start, period, "Sum") or 0.0
+
+        if "-AlarmHigh-" in alarm.name:
+            if not starts:
+                return "no datapoint"
+            wanted = min(max(math.ceil(load(starts[-1]) / goal - 1e-9), low), high)
+            cooling = activity.last_out is not None and (now - activity.last_out).total_seconds() < float(config.get("ScaleOutCooldown", 300))
+            if wanted <= desired or (cooling and wanted <= activity.last_out_to):
+                return "cooldown" if cooling else "unchanged"
+            activity.last_out, activity.last_out_to = now, wanted
+        else:
+            if config.get("DisableScaleIn"):
+                return "scale-in disabled"
+            busiest = max((load(s) for s in starts), default=0.0)
+            wanted = min(max(math.ceil(busiest / goal - 1e-9), low), high)
+            cooled = activity.last_in is None or (now - activity.last_in).total_seconds() >= float(config.get("ScaleInCooldown", 300))
+            if wanted >= desired or not cooled:
+                return "unchanged" if cooled else "cooldown"
+            activity.last_in = now
+    elif policy.policy_type == "StepScaling":
+        config = policy.step_scaling_policy_configuration or {}
+        cooldown = float(config.get("Cooldown", 300))
+        if activity.last_out is not None and (now - activity.last_out).total_seconds() < cooldown:
+            return "cooldown"
+        step = next(iter(config.get("StepAdjustments") or []), {})
+        adjustment = int(step.get("ScalingAdjustment", 0))
+        wanted = min(max(desired + adjustment, low), high)
+        if wanted == desired:
+            return "unchanged"
+        activity.last_out, activity.last_out_to = now, wanted
+    else:
+        return "not emulated"
+    sagemaker_ext.update_inference_component_runtime_config(sagemaker, resource.name, {"CopyCount": wanted})
+    activity.steps += 1
+    return f"scaled {desired}->{wanted}"

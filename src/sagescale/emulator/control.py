@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from .capacity import StartupModel
+
 Clock = Callable[[], datetime]
 
 
@@ -86,6 +88,9 @@ class Emulator:
         self._clock: Clock = _system_clock
         self._update_delay = timedelta(0)
         self._latency = timedelta(0)
+        self.startup: StartupModel | None = None
+        """Copies placed on instances with start-up times (:mod:`.capacity`); ``None``: every change
+        takes :attr:`update_delay` and all copies serve when it completes."""
         self.rate_limits: dict[str, float] = {}
         """Requests per second per ``service:Operation`` in one account and region; above it, ThrottlingException."""
         self.extension: ExtensionState | None = None
@@ -214,6 +219,7 @@ class Emulator:
             self._update_delay = timedelta(0)
             self._latency = timedelta(0)
             self.rate_limits = {}
+            self.startup = None
             if self.extension is not None:
                 self.extension.clear()
 

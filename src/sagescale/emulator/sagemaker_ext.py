@@ -19,7 +19,7 @@ import copy
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from moto.core.resource_tagging import TaggedResource
@@ -39,6 +39,7 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter
 from moto.utilities.paginator import paginate
 
+from . import capacity
 from ._patching import PatchSet
 from ._service_model import enum_values
 from .control import control
@@ -70,6 +71,7 @@ _PAGINATION = {
 
 _STORE_ATTR = "inference_components"
 _ENDPOINT_CHANGES_ATTR = "endpoint_changes"
+_PLACEMENTS_ATTR = "sagescale_placements"
 
 
 # -- time ------------------------------------------------------------------------------
@@ -238,6 +240,44 @@ def inference_components(backend: SageMakerModelBackend) -> dict[str, FakeInfere
     return store
 
 
+def endpoint_placements(backend: SageMakerModelBackend) -> dict[str, capacity.Placement]:
+    """Copies on instances per endpoint, kept while :attr:`Emulator.startup` is set."""
+    if not hasattr(backend, _PLACEMENTS_ATTR):
+        setattr(backend, _PLACEMENTS_ATTR, {})
+    placements: dict[str, capacity.Placement] = getattr(backend, _PLACEMENTS_ATTR)
+    return placements
+
+
+def _placement(backend: SageMakerModelBackend, component: FakeInferenceComponent) -> capacity.Placement:
+    """The placement of the component's endpoint; made on first use from what is there (the
+    variant's instances, every component's serving copies on them, all up)."""
+    placements = endpoint_placements(backend)
+    placement = placements.get(component.endpoint_name)
+    if placement is not None:
+        return placement
+    endpoint = _get_endpoint(backend, component.endpoint_name)
+    variant = next(v for v in endpoint.production_variants if v["VariantName"] == component.variant_name)
+    config = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+    configured = next((v for v in (config.production_variants if config else []) if v["VariantName"] == component.variant_name), {})
+    placement = capacity.variant_placement({**configured, **variant})
+    long_ago = datetime(2000, 1, 1, tzinfo=UTC)
+    for _ in range(placement.min_instances if placement.managed else placement.max_instances):
+        placement.new_instance(long_ago, long_ago)
+    adopt = capacity.StartupModel(timedelta(0), timedelta(0))
+    for other in inference_components(backend).values():
+        if other.endpoint_name != component.endpoint_name:
+            continue
+        placement.needs[other.name] = capacity.needs_of(other.specification)
+        for _ in range(other.current_copy_count or 0):
+            if placement.add(other.name, long_ago, adopt) is None and placement.unplaced.get(other.name):
+                placement.unplaced[other.name] -= 1  # already serving: a copy is never taken away by adoption
+                instance = placement.new_instance(long_ago, long_ago)
+                instance.copies.append((other.name, long_ago))
+    placement._metered_to = _now().replace(tzinfo=UTC)
+    placements[component.endpoint_name] = placement
+    return placement
+
+
 def endpoint_changes(backend: SageMakerModelBackend) -> dict[str, EndpointChange]:
     """Endpoint changes in progress, by endpoint name."""
     store: dict[str, EndpointChange] = backend.__dict__.setdefault(_ENDPOINT_CHANGES_ATTR, {})
@@ -253,14 +293,31 @@ def settle_backend(backend: SageMakerModelBackend, *, force: bool = False) -> No
     """Complete every change due at the emulator clock (all of them with ``force``)."""
     now = _now()
     components = inference_components(backend)
+    placements = endpoint_placements(backend)
+    model = control.startup
     for name, component in list(components.items()):
         pending = component.pending
+        placement = placements.get(component.endpoint_name)
+        if placement is not None and component.desired_copy_count is not None:
+            component.current_copy_count = placement.serving(name, now.replace(tzinfo=UTC))
         if pending is None or (pending.done_at > now and not force):
             continue
         if pending.kind == "delete":
             del components[name]
+            if placement is not None:
+                for instance in placement.instances:
+                    instance.copies = [c for c in instance.copies if c[0] != name]
+                    if not instance.copies and instance.empty_since is None:
+                        instance.empty_since = now.replace(tzinfo=UTC)
             continue
-        _complete_inference_component_change(component, pending)
+        _complete_inference_component_change(component, pending, placement is not None)
+    if model is not None:
+        for endpoint_name, placement in placements.items():
+            placement.settle(now.replace(tzinfo=UTC), model)
+            endpoint = backend.endpoints.get(endpoint_name)
+            if endpoint is not None:
+                for variant in endpoint.production_variants:
+                    variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"] = len(placement.instances)
 
     changes = endpoint_changes(backend)
     for name, change in list(changes.items()):
@@ -277,7 +334,7 @@ def settle_backend(backend: SageMakerModelBackend, *, force: bool = False) -> No
 
 
 def _complete_inference_component_change(
-    component: FakeInferenceComponent, pending: PendingChange
+    component: FakeInferenceComponent, pending: PendingChange, placed: bool = False
 ) -> None:
     component.pending = None
     if pending.specification is not None:
@@ -286,7 +343,7 @@ def _complete_inference_component_change(
     if pending.specifications is not None:
         component.specifications = pending.specifications
         component.specification = None
-    if component.desired_copy_count is not None:
+    if component.desired_copy_count is not None and not placed:
         component.current_copy_count = component.desired_copy_count
     component.status = "InService"
     component.failure_reason = None
@@ -325,6 +382,7 @@ def clear_extension_state() -> None:
     for backend in _all_backends():
         settle_backend(backend, force=True)
         inference_components(backend).clear()
+        endpoint_placements(backend).clear()
 
 
 def _schedule(component: FakeInferenceComponent, pending: PendingChange) -> None:
@@ -560,9 +618,29 @@ def update_inference_component_runtime_config(
     settle_backend(backend)
     component = get_inference_component(backend, inference_component_name)
     _check_component_writable(component)
-    _start_update(component, int(desired_runtime_config["CopyCount"]))
+    _start_update(component, int(desired_runtime_config["CopyCount"]), backend=backend)
     settle_backend(backend)
     return component
+
+
+def _place_copies(
+    backend: SageMakerModelBackend, component: FakeInferenceComponent, before: int, after: int, model: capacity.StartupModel
+) -> datetime:
+    """Add or remove copies on the endpoint's instances; when the change completes (naive UTC)."""
+    placement = _placement(backend, component)
+    placement.needs.setdefault(component.name, capacity.needs_of(component.specification))
+    now = _now().replace(tzinfo=UTC)
+    placement.meter(now)
+    done = now
+    for _ in range(after - before):
+        ready = placement.add(component.name, now, model)
+        if ready is not None:
+            done = max(done, ready)
+    if after < before:
+        for _ in range(before - after):
+            placement.remove(component.name, now)
+        done = now + model.scale_in
+    return done.replace(tzinfo=None)
 
 
 def _start_update(
@@ -571,8 +649,12 @@ def _start_update(
     *,
     specification: dict[str, Any] | None = None,
     specifications: list[dict[str, Any]] | None = None,
+    backend: SageMakerModelBackend | None = None,
 ) -> None:
     previous = component.desired_copy_count
+    done_at = _done_at()
+    if copy_count is not None and backend is not None and control.startup is not None and specification is None and specifications is None:
+        done_at = _place_copies(backend, component, previous or 0, copy_count, control.startup)
     if copy_count is not None:
         component.desired_copy_count = copy_count
         if component.current_copy_count is None:
@@ -581,7 +663,7 @@ def _start_update(
         component,
         PendingChange(
             "update",
-            _done_at(),
+            done_at,
             previous_desired_copy_count=previous,
             specification=specification,
             specifications=specifications,
