@@ -310,16 +310,27 @@ def test_a_stuck_lock_fails_the_invocation_for_a_retry(aenv: Env, monkeypatch: p
     assert aenv.copies()[1] == 1
 
 
-def test_in_progress_target_fails_the_invocation_for_a_retry(aenv: Env) -> None:
-    from core.aws.alarms import TargetBusy
-
+def test_a_step_on_a_component_in_progress_waits_for_it_and_reconcile_applies_it(aenv: Env) -> None:
+    """Regression: the step failed the invocation; Lambda's retries (1 and 3 minutes later) came before
+    the copies were up, and the event ended in the dead-letter queue with the step lost."""
     aenv.emulator.update_delay = timedelta(minutes=5)
     aenv.clients.sagemaker.update_inference_component_runtime_config(InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 2})
-    with pytest.raises(TargetBusy):
-        aenv.alarm(load_event(EVENTS / "alarm-eventbridge-alarm.json"))
+    result = aenv.alarm(load_event(EVENTS / "alarm-eventbridge-alarm.json"))  # no exception: nothing to retry
+    step = result["alarms"][0]["targets"][0]
+    assert (step["outcome"], step["to"]) == ("pending", 4)
+    assert aenv.copies()[1] == 2
+    assert aenv.runtime.store.get("llm").pending_step is not None
+    again = aenv.alarm(load_event(EVENTS / "alarm-eventbridge-alarm.json"))  # a repeated delivery acts once
+    assert again["alarms"][0]["duplicate"] is True
+    aenv.invoke()  # still Updating: reconcile defers, the step keeps waiting
+    assert aenv.copies()[1] == 2
     aenv.clock.advance(timedelta(minutes=5))
-    retried = aenv.alarm(load_event(EVENTS / "alarm-eventbridge-alarm.json"))  # the retry runs, it is not a duplicate
-    assert retried["alarms"][0]["targets"][0]["to"] == 4
+    aenv.invoke()
+    assert aenv.copies()[1] == 4
+    assert aenv.runtime.store.get("llm").pending_step is None
+    aenv.clock.advance(timedelta(minutes=5))
+    aenv.invoke()
+    assert aenv.copies()[1] == 4  # applied once
 
 
 # --- wake alarm definition ----------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from core.bounds import Bounds
 from core.policy import Target
+from core.state import PendingStep
 
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 FAILED = frozenset({"Failed", "UpdateRollbackFailed", "OutOfService"})
@@ -108,13 +109,17 @@ def choose_mode(target: Target, observed: Observed) -> Literal["bounds", "direct
     return target.mode
 
 
-def decide(name: str, target: Target, bounds: Bounds, observed: Observed, previous_min: int | None = None) -> Decision:
+def decide(name: str, target: Target, bounds: Bounds, observed: Observed, previous_min: int | None = None, step: PendingStep | None = None) -> Decision:
     """The action that converges ``target`` towards ``bounds``.
 
     ``previous_min`` is the minimum applied by the last run. In direct mode, when the
     minimum drops (a floor ends, an idle window starts) the count comes down by the
     same amount, never below the new minimum: the controller releases what its own
-    minimum held, and keeps capacity that alarms added on top.
+    minimum held, and keeps capacity that alarms added on top. ``step`` is an alarm step
+    the resource could not take when it came: in direct mode the count moves by it too.
+    In bounds mode a count outside the scalable target's limits (Application Auto Scaling
+    does not move a resource that was not active when its limits changed) is brought in by
+    registering the limits again.
     """
     mode = choose_mode(target, observed)
 
@@ -133,7 +138,7 @@ def decide(name: str, target: Target, bounds: Bounds, observed: Observed, previo
     if mode == "direct" and observed.scalable is not None:
         return make("error", *notes, f"mode direct, but {target.resource} has a scalable target: writing its count would fight Application Auto Scaling (use mode auto or bounds)")
 
-    wanted = _wanted(target, bounds, observed, mode, previous_min)
+    wanted = _wanted(target, bounds, observed, mode, previous_min, step)
     if wanted is None:
         return make("none", *notes)
     if status in TRANSITIONAL:
@@ -149,17 +154,20 @@ class _Change:
     scalable: ScalableBounds | None = None
 
 
-def _wanted(target: Target, bounds: Bounds, observed: Observed, mode: str, previous_min: int | None) -> _Change | None:
+def _wanted(target: Target, bounds: Bounds, observed: Observed, mode: str, previous_min: int | None, step: PendingStep | None = None) -> _Change | None:
     """The write that would converge the target, or ``None`` if it is converged."""
     if mode == "bounds":
         floor = max(bounds.min, 1) if target.is_realtime else bounds.min
         wanted = ScalableBounds(floor, bounds.max)
-        return None if observed.scalable == wanted else _Change("set_bounds", scalable=wanted)
+        outside = observed.desired is not None and not wanted.min <= observed.desired <= wanted.max
+        return None if observed.scalable == wanted and not outside else _Change("set_bounds", scalable=wanted)
     current = observed.desired if observed.desired is not None else 0
     # a real-time variant holds at least 1 until the park function has parked it
     low = max(bounds.min, 1) if target.is_realtime else bounds.min
     count = current
     if previous_min is not None and low < previous_min:
         count = max(low, current - (previous_min - low))
+    if step is not None:
+        count = step.applied_to(count)
     count = min(max(count, low), bounds.max)
     return None if count == current else _Change("set_count", count=count)

@@ -4,11 +4,30 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from core.bounds import Override, Surge
 
-MAX_STEPS = 200  # alarm steps kept per target: enough to recognise any duplicate delivery
+MAX_STEPS = 200
+
+
+@dataclass(frozen=True)
+class PendingStep:
+    """An alarm step (a wake, a burst, a rule's change) its resource could not take when it came
+    (``Updating``): the count it asked for, applied by reconcile once the resource can take it,
+    until ``until`` (the rule's hold)."""
+
+    count: int
+    direction: Literal["out", "in"]
+    until: datetime
+    alarm: str = ""
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"count": self.count, "direction": self.direction, "until": self.until.isoformat(), "alarm": self.alarm}
+
+    def applied_to(self, count: int) -> int:
+        """``count`` moved by this step: at least its count for a scale-out, at most for a scale-in."""
+        return max(count, self.count) if self.direction == "out" else min(count, self.count)  # alarm steps kept per target: enough to recognise any duplicate delivery
 
 
 @dataclass(frozen=True)
@@ -26,6 +45,24 @@ class TargetState:
     steps: tuple[dict[str, Any], ...] = ()
     parked: dict[str, Any] | None = None
     resource: str | None = None  # which resource this state is of (an inference component's ARN and creation time)
+    pending_step: dict[str, Any] | None = None  # an alarm step the resource could not take yet: {count, direction, until, alarm}
+
+    def step_pending(self, now: datetime) -> PendingStep | None:
+        """The alarm step waiting for the resource, unless it has expired."""
+        doc = self.pending_step
+        if not doc:
+            return None
+        step = PendingStep(int(doc["count"]), doc["direction"], datetime.fromisoformat(doc["until"]), str(doc.get("alarm", "")))
+        return step if step.until > now else None
+
+    def with_step(self, step: PendingStep, now: datetime) -> TargetState:
+        """This state with ``step`` waiting: merged with one already waiting in the same direction
+        (the larger scale-out, the smaller scale-in), replacing one in the other direction."""
+        current = self.step_pending(now)
+        if current is not None and current.direction == step.direction:
+            count = max(current.count, step.count) if step.direction == "out" else min(current.count, step.count)
+            step = PendingStep(count, step.direction, max(current.until, step.until), step.alarm)
+        return replace(self, pending_step=step.to_doc())
 
     def for_resource(self, identity: str | None) -> TargetState:
         """This state as it applies to the resource ``identity`` (``None``: unknown, kept as is).
@@ -39,7 +76,7 @@ class TargetState:
             return self
         if self.resource is None:
             return replace(self, resource=identity)
-        return replace(self, resource=identity, surges=(), cooldowns={}, pending=None, applied_min=None)
+        return replace(self, resource=identity, surges=(), cooldowns={}, pending=None, applied_min=None, pending_step=None)
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -52,6 +89,7 @@ class TargetState:
             "steps": list(self.steps[-MAX_STEPS:]),
             "parked": self.parked,
             "resource": self.resource,
+            "pending_step": self.pending_step,
         }
 
     @classmethod
@@ -69,6 +107,7 @@ class TargetState:
             steps=tuple(doc.get("steps", [])),
             parked=doc.get("parked"),
             resource=doc.get("resource"),
+            pending_step=doc.get("pending_step"),
         )
 
     def applied(self, key: str) -> bool:

@@ -310,6 +310,9 @@ def _run(loop: Loop, demand: list[float], progress: Progress | None) -> Rehearsa
             copy_start=timedelta(minutes=c.copy_start_minutes), instance_start=timedelta(minutes=c.instance_start_minutes),
             scale_in=timedelta(minutes=c.scale_in_minutes), instance_release=timedelta(minutes=c.instance_idle_minutes),
         )
+        sm_backend = sagemaker_ext.sagemaker_backends[ACCOUNT][REGION]
+        sagemaker_ext.adopt_placements(sm_backend)
+        placement = sagemaker_ext.endpoint_placements(sm_backend)[f"{loop.component}-endpoint"]
         env = dict(stack.function("ReconcileFunction").environment)
         env.update({"SAGESCALE_POLICY_FILE": str(loop.policy_path.resolve()), "SAGESCALE_POLICY_PARAMETER": "", "SAGESCALE_WORK_QUEUE_URL": "", "SAGESCALE_TOPIC_ARN": "", "SAGESCALE_NOTIFY_ACTIONS": "false"})
         env["SAGESCALE_STATE_TABLE"] = names["StateTable"]
@@ -328,7 +331,6 @@ def _run(loop: Loop, demand: list[float], progress: Progress | None) -> Rehearsa
         retries = {fid: _retries(stack, fid) for fid in handlers}
         prefixes = _rule_prefixes(stack)
         parks = any(t.park for t in loop.policy.targets.values())
-        sm_backend = sagemaker_ext.sagemaker_backends[ACCOUNT][REGION]
 
         def invoke(function: str, event: Any) -> bool:
             loop.stats.invocations += 1
@@ -345,7 +347,6 @@ def _run(loop: Loop, demand: list[float], progress: Progress | None) -> Rehearsa
                 return False
             return True
 
-        placement = None
         base = epoch_minute(loop.start)
         serving_dims = [{"Name": "InferenceComponentName", "Value": loop.component}]
         for i, d in enumerate(demand):
@@ -371,8 +372,6 @@ def _run(loop: Loop, demand: list[float], progress: Progress | None) -> Rehearsa
                 loop.scaling[key] = loop.scaling.get(key, 0) + 1
             emulator.settle()
             component = sagemaker_ext.inference_components(sm_backend).get(loop.component)
-            if placement is None:
-                placement = sagemaker_ext.endpoint_placements(sm_backend).get(f"{loop.component}-endpoint")
             desired = int(component.desired_copy_count or 0) if component is not None else 0
             ready = int(component.current_copy_count or 0) if component is not None else 0
             rec.count(desired)
@@ -383,8 +382,7 @@ def _run(loop: Loop, demand: list[float], progress: Progress | None) -> Rehearsa
             rec.copies[i] = desired
             if d - served > 1e-9:
                 rec.unmet += 1
-            instances = len(placement.instances) if placement is not None else 1
-            rec.instance_minutes += instances
+            rec.instance_minutes += len(placement.instances)
             rec.copy_minutes += desired
             _publish(now, d, ready, serving_dims, c)
             if progress is not None and i % 60 == 0:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -21,7 +21,7 @@ from core.aws.state import LockTimeout, StateConflict, StateStore
 from core.decide import Decision
 from core.events import AlarmRecord
 from core.policy import Policy, Target
-from core.state import TargetState
+from core.state import PendingStep, TargetState
 
 log = logging.getLogger("sagescale.alarms")
 
@@ -106,8 +106,10 @@ def run_alarm(
             outcome = _outcome(match, "deferred", note=str(exc))
         if outcome.outcome == "deferred":
             busy.append(match.target)
-        elif outcome.burst and outcome.outcome != "dry-run" and where.rearm is not None:
-            rearm_in.append(where.rearm)  # a repeated delivery re-arms too: the first may have failed after its step was recorded
+        if outcome.burst and outcome.outcome != "dry-run" and where.rearm is not None:
+            # whatever became of the step (taken, waiting for the resource, busy, a repeated delivery):
+            # a burst that goes on must fire again at the next evaluation
+            rearm_in.append(where.rearm)
         outcomes.append(outcome)
     for arm in rearm_in[:1]:  # one alarm, one target: re-armed where it lives
         arm(record.alarm)
@@ -137,15 +139,22 @@ def _apply_one(
     state = stored.for_resource(observed.identity)  # a replaced component starts without the old one's surges and cooldowns
     step = decide_alarm(policy, match, record, observed, state, now)
     keeps_surge = step.outcome == "unchanged" and step.surges is not None and step.surges != state.surges
-    if (step.outcome != "apply" and not keeps_surge) or step.decision is None:
+    waits = step.outcome == "deferred" and step.decision is not None  # the resource is in progress: the step waits for it
+    if (step.outcome != "apply" and not keeps_surge and not waits) or step.decision is None:
         return _outcome(match, step.outcome, step.decision, step.note)
     if dry_run:
         return _outcome(match, "dry-run", step.decision, "paused: decided, nothing written")
+    note = step.note
     if step.outcome == "apply":
         applied = adapter.apply(target, step.decision)
         if applied.outcome == "deferred":
-            return _outcome(match, "deferred", step.decision, applied.message)
+            waits, note = True, applied.message
     decision = step.decision
+    pending = None
+    if waits and decision.action == "set_count" and decision.count is not None:
+        # recorded, not retried: reconcile applies it as soon as the resource can take it (a Lambda
+        # retry 1 and 3 minutes later would come before a new instance is up and end in the dead-letter queue)
+        pending = PendingStep(decision.count, "out" if decision.count > (observed.desired or 0) else "in", now + timedelta(minutes=match.hold), record.alarm)
     change = decision.change_doc(now, f"alarm:{record.key}")
     step_doc = {"key": record.key, "alarm": record.alarm, "state": record.state, "change": match.change, "wake": match.wake, "burst": match.burst, "from": change["from"], "to": change["to"], "at": now.isoformat()}
 
@@ -156,15 +165,18 @@ def _apply_one(
         cooldowns = dict(s.cooldowns)
         if not match.urgent:
             cooldowns[match.direction] = now.isoformat()
-        return replace(
+        s = replace(
             s,
             steps=(*s.steps, step_doc),
             cooldowns=cooldowns,
             surges=step.surges if step.surges is not None else s.surges,
-            last_action=change,
+            last_action=s.last_action if waits else change,
         )
+        return s.with_step(pending, now) if pending is not None else s
 
     store.update(match.target, record_step, known=state)
+    if waits:
+        return _outcome(match, "pending", decision, f"{note}; applied by reconcile when the resource can take it" if note else "applied by reconcile when the resource can take it")
     if keeps_surge:
         return _outcome(match, "surge-recorded", decision, step.note)
     return _outcome(match, "applied", decision)

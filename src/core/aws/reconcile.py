@@ -183,7 +183,7 @@ def _evaluate(policy: Policy, name: str, now: datetime, adapter: ScalingAdapter,
     live_surges = tuple(s for s in state.surges if s.until > now)
     override = state.override if state.override is not None and state.override.until > now else None
     bounds = effective_bounds(policy, name, now, surges=live_surges, override=override, peak=peak)
-    return decide(name, target, bounds, observed, state.applied_min), state
+    return decide(name, target, bounds, observed, state.applied_min, state.step_pending(now)), state
 
 
 def _act(
@@ -205,15 +205,15 @@ def _act(
         _record_pending(store, state, decision, now, trigger)
         return TargetOutcome(decision, "deferred", "; ".join(decision.notes))
     if decision.action == "none":
-        if state.pending is not None or state.applied_min != bounds.min or state.resource != stored_resource:
-            store.update(name, lambda s: replace(s.for_resource(identity), pending=None, applied_min=bounds.min), known=state)
+        if state.pending is not None or state.applied_min != bounds.min or state.resource != stored_resource or state.pending_step is not None:
+            store.update(name, lambda s: replace(s.for_resource(identity), pending=None, applied_min=bounds.min, pending_step=None), known=state)
         return TargetOutcome(decision, "unchanged")
     applied = adapter.apply(target, decision)
     if applied.outcome == "deferred":
         _record_pending(store, state, decision, now, trigger)
         return TargetOutcome(decision, "deferred", applied.message)
     doc = decision.change_doc(now, trigger)
-    store.update(name, lambda s: replace(s.for_resource(identity), last_action=doc, pending=None, applied_min=bounds.min), known=state)
+    store.update(name, lambda s: replace(s.for_resource(identity), last_action=doc, pending=None, applied_min=bounds.min, pending_step=None), known=state)
     return TargetOutcome(decision, "applied")
 
 

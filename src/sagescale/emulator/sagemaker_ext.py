@@ -278,6 +278,15 @@ def _placement(backend: SageMakerModelBackend, component: FakeInferenceComponent
     return placement
 
 
+def adopt_placements(backend: SageMakerModelBackend) -> None:
+    """Place every component's serving copies on instances now (when :attr:`Emulator.startup` is
+    turned on with components in place), so that instance time is metered from here."""
+    settle_backend(backend)
+    for component in list(inference_components(backend).values()):
+        _placement(backend, component)
+    settle_backend(backend)
+
+
 def endpoint_changes(backend: SageMakerModelBackend) -> dict[str, EndpointChange]:
     """Endpoint changes in progress, by endpoint name."""
     store: dict[str, EndpointChange] = backend.__dict__.setdefault(_ENDPOINT_CHANGES_ATTR, {})
