@@ -13,7 +13,7 @@ from core.sim.tracking import tracker
 
 def new_fleet(r: Resolved) -> Fleet:
     c = r.config
-    return Fleet(r.per_instance, c.copy_start_minutes, c.instance_start_minutes, c.instance_idle_minutes)
+    return Fleet(r.per_instance, c.copy_start_minutes, c.instance_start_minutes, c.instance_idle_minutes, c.scale_in_minutes)
 
 
 def simulate_static(copies: int, demand: Sequence[float], r: Resolved, progress: Progress | None = None, offset: int = 0, total: int = 0) -> StrategyResult:
@@ -47,7 +47,7 @@ def simulate_target_tracking(
     base = epoch_minute(start)
     for i, d in enumerate(demand):
         m = base + i
-        desired = tt.step(m, desired, low, high)
+        desired = tt.step(m, desired, low, high, active=not fleet.busy(i))
         if desired != fleet.count:
             fleet.set_count(desired, i)
         rec.count(desired)

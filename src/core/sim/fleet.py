@@ -25,8 +25,11 @@ class Fleet:
     without copies is released after ``idle_minutes``. Billing runs from launch to release.
     """
 
-    def __init__(self, per_instance: int, copy_start: int, instance_start: int, idle_minutes: int = 0) -> None:
+    def __init__(self, per_instance: int, copy_start: int, instance_start: int, idle_minutes: int = 0, scale_in: int = 0) -> None:
         self.per_instance = per_instance
+        self.scale_in = scale_in
+        self.busy_until = -(10**9)
+        """The component is ``Updating`` until this minute: its new copies serve, or a scale-in completes."""
         self.copy_start = copy_start
         self.instance_start = instance_start
         self.idle_minutes = idle_minutes
@@ -44,14 +47,23 @@ class Fleet:
         self._refresh(-10**9)
 
     def set_count(self, wanted: int, now: int) -> None:
-        """Move the copy count to ``wanted`` at minute ``now``."""
+        """Move the copy count to ``wanted`` at minute ``now``; the component is ``Updating``
+        until its last new copy serves, or for ``scale_in`` minutes after a decrease."""
+        done = now
         while self.count < wanted:
-            self._add(now)
+            done = max(done, self._add(now))
+        if self.count > wanted:
+            done = now + self.scale_in
         while self.count > wanted:
             self._remove(now)
+        self.busy_until = done
         self._refresh(now)
 
-    def _add(self, now: int) -> None:
+    def busy(self, now: int) -> bool:
+        """Whether the component is ``Updating`` at minute ``now`` (it takes no other change)."""
+        return now < self.busy_until
+
+    def _add(self, now: int) -> int:
         best: _Instance | None = None
         for inst in self.instances:
             if len(inst.copies) < self.per_instance and (best is None or len(inst.copies) > len(best.copies)):
@@ -59,9 +71,11 @@ class Fleet:
         if best is None:
             best = _Instance(now + self.instance_start)
             self.instances.append(best)
-        best.copies.append(max(best.ready_at, now + self.copy_start))
+        ready = max(best.ready_at, now + self.copy_start)
+        best.copies.append(ready)
         best.empty_since = None
         self.count += 1
+        return ready
 
     def _remove(self, now: int) -> None:
         latest: tuple[int, _Instance] | None = None

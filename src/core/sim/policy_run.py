@@ -17,7 +17,7 @@ from core.sim.baselines import new_fleet
 from core.sim.config import Resolved, default_alarm, latency_ms
 from core.sim.results import Progress, Recorder, StrategyResult, epoch_minute
 from core.sim.tracking import tracker
-from core.state import TargetState
+from core.state import PendingStep, TargetState
 
 _STEPS_KEPT = 20
 
@@ -54,8 +54,12 @@ class PolicyRun:
                 definition = default_alarm(rule.change, c)
                 notes.append(f"alarm {rule.alarm}: not in the simulation config; using the default {definition.metric} {definition.comparison} {definition.threshold:g}")
             self.alarms.append(CloudWatchAlarm(rule.alarm, definition, c.metric_delay_minutes))
+        self.wake_alarm: CloudWatchAlarm | None = None
+        self.last_wake_step: int | None = None
+        self.minute = 0
         if self.target.wake:
-            self.alarms.append(CloudWatchAlarm(wake_alarm_name(name), c.wake_alarm, c.metric_delay_minutes))
+            self.wake_alarm = CloudWatchAlarm(wake_alarm_name(name), c.wake_alarm, c.metric_delay_minutes)
+            self.alarms.append(self.wake_alarm)
         self.burst_alarm = burst_alarm_name(name)
         if self.target.burst is not None:
             self.alarms.append(CloudWatchAlarm(self.burst_alarm, c.burst_alarm, c.metric_delay_minutes))
@@ -83,7 +87,9 @@ class PolicyRun:
         return max(window, default=0.0)
 
     def observed(self, ready: int) -> Observed:
-        return Observed(True, "InService", desired=self.desired, current=ready, scalable=self.scalable)
+        """What SageMaker reports: ``Updating`` while copies start or a scale-in completes."""
+        status = "Updating" if self.fleet.busy(self.minute) else "InService"
+        return Observed(True, status, desired=self.desired, current=ready, scalable=self.scalable)
 
     def begin(self) -> None:
         b = self.scheduled(self.start)
@@ -96,16 +102,25 @@ class PolicyRun:
         action: str = d.action
         if action == "set_bounds" and d.scalable is not None:
             self.scalable = d.scalable
-            self.desired = min(max(self.desired, d.scalable.min), d.scalable.max)
+            if not self.fleet.busy(self.minute):  # AAS moves only an active resource into its new limits
+                self.desired = min(max(self.desired, d.scalable.min), d.scalable.max)
         elif action == "set_count" and d.count is not None:
             self.desired = d.count
+        self._move()
+
+    def _move(self) -> None:
+        """Carry the desired count to the fleet (the write lands: the component starts Updating)."""
+        if self.desired != self.fleet.count:
+            self.fleet.set_count(self.desired, self.minute)
 
     def reconcile(self, now: datetime, ready: int) -> int:
         b = self.bounds(now)
-        d = decide(self.name, self.target, b, self.observed(ready), self.applied_min)
+        d = decide(self.name, self.target, b, self.observed(ready), self.applied_min, self.state.step_pending(now))
         if d.action not in ("error", "defer"):
             self.apply(d)
             self.applied_min = b.min
+            if self.state.pending_step is not None:
+                self.state = replace(self.state, pending_step=None)
         if self.target.park and b.min == 0:
             self.desired = 0  # the park function deletes the endpoint for the idle window
         return b.min
@@ -115,12 +130,18 @@ class PolicyRun:
         for match in match_alarm(self.policy, record):
             if match.target != self.name:
                 continue
-            step = decide_alarm(self.policy, match, record, self.observed(ready), self.state, now)
+            observed = self.observed(ready)
+            step = decide_alarm(self.policy, match, record, observed, self.state, now)
             keeps_surge = step.outcome == "unchanged" and step.surges is not None and step.surges != self.state.surges
-            if step.decision is None or (step.outcome != "apply" and not keeps_surge):
+            waits = step.outcome == "deferred"  # Updating: the step waits for reconcile (core.aws.alarms)
+            if step.decision is None or (step.outcome != "apply" and not keeps_surge and not waits):
                 continue
             if step.outcome == "apply":
                 self.apply(step.decision)
+            d = step.decision
+            if waits and d.action == "set_count" and d.count is not None:
+                pending = PendingStep(d.count, "out" if d.count > (observed.desired or 0) else "in", now + timedelta(minutes=match.hold), alarm)
+                self.state = self.state.with_step(pending, now)
             cooldowns = dict(self.state.cooldowns)
             if not match.urgent:
                 cooldowns[match.direction] = now.isoformat()
@@ -135,6 +156,7 @@ class PolicyRun:
         c = self.r.config
         fleet = new_fleet(self.r)
         self.demand = demand
+        self.fleet = fleet
         self.begin()
         fleet.warm(self.desired)
         rec = Recorder("policy", len(demand), c.capacity_per_copy)
@@ -143,6 +165,7 @@ class PolicyRun:
         floor = 0
         for i, d in enumerate(demand):
             m = base + i
+            self.minute = i
             now = self.start + timedelta(minutes=i)
             for alarm in self.alarms:
                 previous = alarm.state
@@ -154,9 +177,15 @@ class PolicyRun:
             if m % c.reconcile_every == 0 or i == 0:
                 floor = self.reconcile(now, ready)
             if self.mode == "bounds" and self.scalable is not None:
-                self.desired = self.tracker.step(m, self.desired, self.scalable.min, self.scalable.max)
-            if self.desired != fleet.count:
-                fleet.set_count(self.desired, i)
+                # Application Auto Scaling: its alarms invoke the policies once a minute while in ALARM
+                self.desired = self.tracker.step(m, self.desired, self.scalable.min, self.scalable.max, active=not fleet.busy(i))
+                self._move()
+                if self.wake_alarm is not None and self.wake_alarm.state == "ALARM" and not fleet.busy(i) and (self.last_wake_step is None or i - self.last_wake_step >= 1):
+                    wanted = min(max(self.desired + 1, self.scalable.min), self.scalable.max)  # the wake step policy: +1, cooldown 60 s
+                    if wanted != self.desired:
+                        self.desired, self.last_wake_step = wanted, i
+                        self._move()
+            self._move()
             rec.count(self.desired)
             rec.floor.append(floor)
             ready = fleet.tick(i)
@@ -172,10 +201,11 @@ class PolicyRun:
         if not self.alarms:
             return
         values: dict[str, float | None] = {
+            # SageMaker publishes per request: a minute without requests has no datapoint
             "no_capacity_failures": demand if ready == 0 and demand > 0 else None,
             "invocations": demand if ready > 0 and demand > 0 else None,
-            "invocations_per_copy": demand / ready if ready > 0 else None,
-            "utilization": demand / (ready * c.capacity_per_copy) if ready > 0 else None,
+            "invocations_per_copy": demand / ready if ready > 0 and demand > 0 else None,
+            "utilization": demand / (ready * c.capacity_per_copy) if ready > 0 and demand > 0 else None,
             "latency_ms": latency_ms(demand, ready, c) if ready > 0 and demand > 0 else None,
             "excess_copies": demand / self.per_copy - ready,
         }

@@ -49,19 +49,24 @@ class TargetTracker:
         self.disable_scale_in = disable_scale_in
 
     def observe(self, minute: int, ready: int, demand: float) -> None:
-        """Feed one minute: the metric per copy (none without copies) and over all copies."""
-        per_copy = self.per_copy(demand, ready) if ready > 0 else None
+        """Feed one minute: the metric per copy and over all copies; no datapoint without copies
+        or without requests (SageMaker publishes per request: an idle minute has no datapoint)."""
+        per_copy = self.per_copy(demand, ready) if ready > 0 and demand > 0 else None
         self.high.add(minute, per_copy)
         self.low.add(minute, per_copy)
         self._loads.append((minute + 1 + self.delay, per_copy * ready if per_copy is not None else 0.0))
 
-    def step(self, minute: int, desired: int, low: int, high: int) -> int:
-        """The scalable target's desired count after this minute's alarm evaluations."""
+    def step(self, minute: int, desired: int, low: int, high: int, *, active: bool = True) -> int:
+        """The scalable target's desired count after this minute's alarm evaluations. Not ``active``
+        (the component is ``Updating``): the alarms are evaluated but nothing scales; the alarm
+        invokes the policy again next minute."""
         self.high.evaluate(minute)
         self.low.evaluate(minute)
         while self._loads and self._loads[0][0] <= minute:
             self._latest = self._loads.popleft()[1]
             self._window.append(self._latest)
+        if not active:
+            return desired
         if self.high.state == "ALARM":
             wanted = min(max(math.ceil(self._latest / self.target - EPS), low), high)
             cooling = self.last_out is not None and (minute - self.last_out) * 60 < self.out_cooldown

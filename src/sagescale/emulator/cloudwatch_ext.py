@@ -382,8 +382,8 @@ def evaluate(now: datetime, delay: timedelta = timedelta(minutes=1)) -> Evaluati
             points = [datapoint(backend, alarm, s, period) for s in starts]
             new = _state(alarm, points)
             if new != alarm.state_value:
-                recent = [p for p in points if p is not None]
-                reason = f"Threshold Crossed: {len(recent)} datapoint(s) {recent[:5]} evaluated against the threshold ({float(alarm.threshold)})." if recent else "Insufficient Data: no datapoints were received."
+                recent = [p for p in reversed(points) if p is not None]  # oldest first, as AWS lists them
+                reason = _reason(alarm, new, starts, points)
                 data = {
                     "version": "1.0", "queryDate": _iso(now), "startDate": _iso(datetime.fromtimestamp(starts[-1], UTC)), "period": period,
                     "recentDatapoints": recent, "threshold": float(alarm.threshold),
@@ -399,6 +399,26 @@ def evaluate(now: datetime, delay: timedelta = timedelta(minutes=1)) -> Evaluati
             actions = {"ALARM": alarm.alarm_actions, "OK": alarm.ok_actions, "INSUFFICIENT_DATA": alarm.insufficient_data_actions}.get(alarm.state_value) or []
             out.autoscaling += [(alarm, a) for a in actions if ":autoscaling:" in a]
     return out
+
+
+_WORDS = {
+    "GreaterThanThreshold": "greater than", "GreaterThanOrEqualToThreshold": "greater than or equal to",
+    "LessThanThreshold": "less than", "LessThanOrEqualToThreshold": "less than or equal to",
+}
+
+
+def _reason(alarm: Alarm, state: str, starts: list[int], points: list[Value]) -> str:
+    """The state reason in CloudWatch's words: "Threshold Crossed: 1 datapoint [3.4 (24/11/26
+    17:02:00)] was greater than or equal to the threshold (1.0)." (newest datapoint first)."""
+    present = [(s, p) for s, p in zip(starts, points, strict=True) if p is not None]
+    if not present:
+        return "Insufficient Data: 1 datapoint was unknown." if state == "INSUFFICIENT_DATA" else "Threshold Crossed: no datapoints were received for the evaluation periods (missing data treated as configured)."
+    shown = ", ".join(f"{p!r} ({datetime.fromtimestamp(s, UTC):%d/%m/%y %H:%M:%S})" for s, p in present[:5])
+    words = _WORDS.get(alarm.comparison_operator, alarm.comparison_operator)
+    negation = "" if state == "ALARM" else "not "
+    if len(present) == 1:
+        return f"Threshold Crossed: 1 datapoint [{shown}] was {negation}{words} the threshold ({float(alarm.threshold)!r})."
+    return f"Threshold Crossed: {len(present)} datapoints [{shown}] were {negation}{words} the threshold ({float(alarm.threshold)!r})."
 
 
 def _iso(when: datetime) -> str:
