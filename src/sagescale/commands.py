@@ -12,6 +12,7 @@ from sagescale.common import add_member_profile, add_place, add_policy, add_time
 from sagescale.local_cmd import cmd_demo, cmd_local, cmd_replay
 from sagescale.ops import SHIPPED_POLICY, cmd_delete, cmd_janitor, cmd_restore, cmd_status, cmd_wake
 from sagescale.policy_cmd import cmd_calendar, cmd_override, cmd_plan, cmd_schema, cmd_validate
+from sagescale.rehearse_cmd import cmd_rehearse
 from sagescale.simulate_cmd import cmd_simulate, cmd_trace
 from sagescale.tune_cmd import cmd_tune
 
@@ -159,6 +160,21 @@ def declare(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--plot", metavar="PNG", help="write a plot of demand and each strategy's capacity (needs matplotlib)")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("rehearse", help="run the stack's real functions in a closed loop on the emulator over a trace, beside simulate")
+    add_policy(p, positional=True)
+    p.add_argument("--trace", required=True, help="CSV with columns timestamp,requests (requests per minute)")
+    p.add_argument("--target", help="the policy's target (needed when it has several)")
+    p.add_argument("--sim-config", help="YAML with the simulation parameters, as simulate reads it (mode: bounds registers a scalable target with target tracking)")
+    p.add_argument("--capacity-per-copy", dest="capacity_per_copy", type=float, help="requests per minute one copy serves (overrides the config)")
+    p.add_argument("--instance-type", dest="instance_type", help="instance type (overrides the config)")
+    p.add_argument("--price-per-hour", dest="price_per_hour", type=float, help="USD per instance-hour (overrides the price table)")
+    p.add_argument("--copy-start", dest="copy_start_minutes", type=int, help="minutes until a copy serves on a running instance")
+    p.add_argument("--instance-start", dest="instance_start_minutes", type=int, help="minutes until a copy serves on a new instance")
+    p.add_argument("--prices", help="JSON price table {\"prices\": {type: usd_per_hour}} instead of the shipped one")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--plot", metavar="PNG", help="write a plot of demand and the rehearsed and simulated capacity (needs matplotlib)")
+    p.set_defaults(func=cmd_rehearse)
 
     p = sub.add_parser("trace", help="generate a synthetic traffic trace (deterministic with --seed)")
     p.add_argument("--json", action="store_true", help="with --out, print a summary of the written trace as JSON")

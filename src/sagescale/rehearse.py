@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import warnings
 from contextlib import redirect_stdout
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -187,6 +188,8 @@ class Loop:
             dim = "sagemaker:inference-component:DesiredCopyCount"
             aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=dim, MinCapacity=first, MaxCapacity=self.target.max)
             tt = c.target_tracking
+            if tt.scale_in_protection:
+                self.notes.append(f"target_tracking.scale_in_protection ({tt.scale_in_protection} min) is a simulator setting Application Auto Scaling does not have; the functions run without it")
             if tt.metric != "invocations_per_copy":
                 self.notes.append("rehearse runs target tracking on InvocationsPerCopy (the emulator executes no high-resolution policy); the config asks for " + tt.metric)
             aas.put_scaling_policy(
@@ -267,6 +270,8 @@ def rehearse(
         raise RehearsalError(f"target {name} lives in a member account; rehearse runs the controller's own account")
     if start.second or start.microsecond:
         raise RehearsalError("the trace must start on a whole minute")
+    if any(not d >= 0 for d in demand):
+        raise RehearsalError("requests must be non-negative numbers")
     r = Resolved(config, prices)
     notes: list[str] = []
     loop = Loop(path, policy, name, start, r, template, notes)
@@ -338,7 +343,8 @@ def _run(loop: Loop, demand: list[float], progress: Progress | None) -> Rehearsa
             spec = stack.function(function)
             context = LambdaContext(stack.physical_name(function), spec.memory, spec.timeout)
             try:
-                with redirect_stdout(io.StringIO()):  # EMF metrics and log lines the function prints
+                with redirect_stdout(io.StringIO()), warnings.catch_warnings():  # EMF metrics and log lines the function prints
+                    warnings.simplefilter("ignore")
                     handlers[function](event, context)
             except Exception as exc:  # Lambda reports it and retries the asynchronous invocation
                 loop.stats.failed += 1

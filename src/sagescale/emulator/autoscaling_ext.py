@@ -564,8 +564,7 @@ def invoke_policy(alarm: Any, action_arn: str, now: Any) -> str:
         goal = float(config["TargetValue"])
         cw = cloudwatch_ext.cloudwatch_backends[policy.account_id][policy.region_name]
         period = int(alarm.period or 60)
-        points = json.loads(alarm.state_reason_data or "{}").get("evaluatedDatapoints", [])
-        starts = sorted(int(cloudwatch_ext._epoch(p["timestamp"].replace("+0000", "+00:00"))) for p in points)
+        starts = sorted(getattr(alarm, "sagescale_evaluated", []))  # the periods of the evaluation that invokes the policy now
         key = cloudwatch_ext.metric_key("AWS/SageMaker", "Invocations", [{"Name": "InferenceComponentName", "Value": resource.name}])
 
         def load(start: int) -> float:

@@ -380,6 +380,7 @@ def evaluate(now: datetime, delay: timedelta = timedelta(minutes=1)) -> Evaluati
             n = int(alarm.evaluation_periods)
             starts = [last_end - (k + 1) * period for k in range(n)]
             points = [datapoint(backend, alarm, s, period) for s in starts]
+            alarm.sagescale_evaluated = [s for s, p in zip(starts, points, strict=True) if p is not None]  # the periods this evaluation saw
             new = _state(alarm, points)
             if new != alarm.state_value:
                 recent = [p for p in reversed(points) if p is not None]  # oldest first, as AWS lists them
