@@ -27,15 +27,22 @@ import io
 import math
 import os
 import warnings
-from contextlib import redirect_stdout
 from collections.abc import Callable, Sequence
+from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from core.policy import Policy, Target
-from core.sim.config import AlarmDef, Resolved, SimConfig, concurrency_per_copy, default_alarm, latency_ms
+from core.sim.config import (
+    AlarmDef,
+    Resolved,
+    SimConfig,
+    concurrency_per_copy,
+    default_alarm,
+    latency_ms,
+)
 from core.sim.results import Progress, StrategyResult
 
 ACCOUNT = "123456789012"
@@ -288,15 +295,16 @@ def rehearse(
                 os.environ[k] = v
 
 
-def _run(loop: Loop, demand: list[float], progress: Progress | None) -> Rehearsal:  # noqa: C901, PLR0915
+def _run(loop: Loop, demand: list[float], progress: Progress | None) -> Rehearsal:  # noqa: C901
     import logging
+
+    from moto.sagemaker.models import sagemaker_backends
 
     from core.aws.clients import AwsClients
     from core.sim.results import Recorder, epoch_minute
     from handlers.runtime import Runtime, reset_runtime
     from handlers.settings import Settings
-    from sagescale.emulator import ManualClock, mock
-    from sagescale.emulator import autoscaling_ext, cloudwatch_ext, sagemaker_ext
+    from sagescale.emulator import ManualClock, autoscaling_ext, cloudwatch_ext, mock, sagemaker_ext
     from sagescale.emulator.capacity import StartupModel
     from sagescale.replay import LambdaContext, load_event
     from sagescale.stack import Stack, default_template
@@ -315,7 +323,7 @@ def _run(loop: Loop, demand: list[float], progress: Progress | None) -> Rehearsa
             copy_start=timedelta(minutes=c.copy_start_minutes), instance_start=timedelta(minutes=c.instance_start_minutes),
             scale_in=timedelta(minutes=c.scale_in_minutes), instance_release=timedelta(minutes=c.instance_idle_minutes),
         )
-        sm_backend = sagemaker_ext.sagemaker_backends[ACCOUNT][REGION]
+        sm_backend = sagemaker_backends[ACCOUNT][REGION]
         sagemaker_ext.adopt_placements(sm_backend)
         placement = sagemaker_ext.endpoint_placements(sm_backend)[f"{loop.component}-endpoint"]
         env = dict(stack.function("ReconcileFunction").environment)

@@ -535,10 +535,6 @@ def invoke_policy(alarm: Any, action_arn: str, now: Any) -> str:
     than the one that started it. Step scaling: ``ChangeInCapacity`` of the step whose interval holds
     the breach, at most once per ``Cooldown`` (capacity added in the cooldown counts toward the next).
     """
-    import math
-
-    from . import cloudwatch_ext
-
     policy = _policy_by_arn(action_arn)
     if policy is None or policy.service_namespace != "sagemaker":
         return "no such policy"
@@ -557,49 +553,68 @@ def invoke_policy(alarm: Any, action_arn: str, now: Any) -> str:
         return f"blocked: {component.status}"
     desired = int(component.desired_copy_count or 0)
     activity = _activity(backend, policy.resource_id)
-    low, high = int(target.min_capacity), int(target.max_capacity)
-    wanted = desired
+    limits = (int(target.min_capacity or 0), int(target.max_capacity or 0))
     if policy.policy_type == "TargetTrackingScaling":
-        config = policy.target_tracking_scaling_policy_configuration or {}
-        goal = float(config["TargetValue"])
-        cw = cloudwatch_ext.cloudwatch_backends[policy.account_id][policy.region_name]
-        period = int(alarm.period or 60)
-        starts = sorted(getattr(alarm, "sagescale_evaluated", []))  # the periods of the evaluation that invokes the policy now
-        key = cloudwatch_ext.metric_key("AWS/SageMaker", "Invocations", [{"Name": "InferenceComponentName", "Value": resource.name}])
-
-        def load(start: int) -> float:
-            return cloudwatch_ext.statistic(cw, key, start, period, "Sum") or 0.0
-
-        if "-AlarmHigh-" in alarm.name:
-            if not starts:
-                return "no datapoint"
-            wanted = min(max(math.ceil(load(starts[-1]) / goal - 1e-9), low), high)
-            cooling = activity.last_out is not None and (now - activity.last_out).total_seconds() < float(config.get("ScaleOutCooldown", 300))
-            if wanted <= desired or (cooling and wanted <= activity.last_out_to):
-                return "cooldown" if cooling else "unchanged"
-            activity.last_out, activity.last_out_to = now, wanted
-        else:
-            if config.get("DisableScaleIn"):
-                return "scale-in disabled"
-            busiest = max((load(s) for s in starts), default=0.0)
-            wanted = min(max(math.ceil(busiest / goal - 1e-9), low), high)
-            cooled = activity.last_in is None or (now - activity.last_in).total_seconds() >= float(config.get("ScaleInCooldown", 300))
-            if wanted >= desired or not cooled:
-                return "unchanged" if cooled else "cooldown"
-            activity.last_in = now
+        wanted, why = _target_tracking(policy, resource, alarm, desired, limits, activity, now)
     elif policy.policy_type == "StepScaling":
-        config = policy.step_scaling_policy_configuration or {}
-        cooldown = float(config.get("Cooldown", 300))
-        if activity.last_out is not None and (now - activity.last_out).total_seconds() < cooldown:
-            return "cooldown"
-        step = next(iter(config.get("StepAdjustments") or []), {})
-        adjustment = int(step.get("ScalingAdjustment", 0))
-        wanted = min(max(desired + adjustment, low), high)
-        if wanted == desired:
-            return "unchanged"
-        activity.last_out, activity.last_out_to = now, wanted
+        wanted, why = _step(policy, desired, limits, activity, now)
     else:
         return "not emulated"
+    if wanted is None:
+        return why
     sagemaker_ext.update_inference_component_runtime_config(sagemaker, resource.name, {"CopyCount": wanted})
     activity.steps += 1
     return f"scaled {desired}->{wanted}"
+
+
+def _target_tracking(
+    policy: Any, resource: SageMakerResource, alarm: Any, desired: int, limits: tuple[int, int], activity: _Activity, now: Any
+) -> tuple[int | None, str]:
+    import math
+
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    from . import cloudwatch_ext
+
+    low, high = limits
+    config = policy.target_tracking_scaling_policy_configuration or {}
+    goal = float(config["TargetValue"])
+    cw = cloudwatch_backends[policy.account_id][policy.region_name]
+    period = int(alarm.period or 60)
+    starts = sorted(getattr(alarm, cloudwatch_ext.EVALUATED_ATTR, []))  # the periods of the evaluation that invokes the policy now
+    key = cloudwatch_ext.metric_key("AWS/SageMaker", "Invocations", [{"Name": "InferenceComponentName", "Value": resource.name}])
+
+    def load(start: int) -> float:
+        return cloudwatch_ext.statistic(cw, key, start, period, "Sum") or 0.0
+
+    if "-AlarmHigh-" in alarm.name:
+        if not starts:
+            return None, "no datapoint"
+        wanted = min(max(math.ceil(load(starts[-1]) / goal - 1e-9), low), high)
+        cooling = activity.last_out is not None and (now - activity.last_out).total_seconds() < float(config.get("ScaleOutCooldown", 300))
+        if wanted <= desired or (cooling and wanted <= activity.last_out_to):
+            return None, "cooldown" if cooling else "unchanged"
+        activity.last_out, activity.last_out_to = now, wanted
+        return wanted, ""
+    if config.get("DisableScaleIn"):
+        return None, "scale-in disabled"
+    busiest = max((load(s) for s in starts), default=0.0)
+    wanted = min(max(math.ceil(busiest / goal - 1e-9), low), high)
+    cooled = activity.last_in is None or (now - activity.last_in).total_seconds() >= float(config.get("ScaleInCooldown", 300))
+    if wanted >= desired or not cooled:
+        return None, "unchanged" if cooled else "cooldown"
+    activity.last_in = now
+    return wanted, ""
+
+
+def _step(policy: Any, desired: int, limits: tuple[int, int], activity: _Activity, now: Any) -> tuple[int | None, str]:
+    config = policy.step_scaling_policy_configuration or {}
+    cooldown = float(config.get("Cooldown", 300))
+    if activity.last_out is not None and (now - activity.last_out).total_seconds() < cooldown:
+        return None, "cooldown"
+    step: dict[str, Any] = next(iter(config.get("StepAdjustments") or []), {})
+    wanted = min(max(desired + int(step.get("ScalingAdjustment", 0)), limits[0]), limits[1])
+    if wanted == desired:
+        return None, "unchanged"
+    activity.last_out, activity.last_out_to = now, wanted
+    return wanted, ""

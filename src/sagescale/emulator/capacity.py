@@ -144,6 +144,14 @@ class Placement:
         if not instance.copies:
             instance.empty_since = now
 
+    def drop(self, component: str, now: datetime) -> None:
+        """Remove every copy of a deleted component."""
+        self.unplaced.pop(component, None)
+        for instance in self.instances:
+            instance.copies = [c for c in instance.copies if c[0] != component]
+            if not instance.copies and instance.empty_since is None:
+                instance.empty_since = now
+
     def settle(self, now: datetime, model: StartupModel) -> None:
         """Meter instance time up to ``now``, then release instances empty long enough."""
         self.meter(now)

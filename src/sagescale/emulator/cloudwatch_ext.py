@@ -40,6 +40,8 @@ from .control import control
 BUCKET = 10  # seconds: the finest resolution CloudWatch stores (high-resolution metrics: 1 s; 10 s is what SageMaker publishes)
 _INDEX_ATTR = "sagescale_metric_index"
 _CHANGES_ATTR = "sagescale_state_changes"
+EVALUATED_ATTR = "sagescale_evaluated"
+"""On an alarm: the start (epoch seconds) of each period with a datapoint in its latest evaluation."""
 
 MetricKey = tuple[str, str, tuple[tuple[str, str], ...]]
 
@@ -170,7 +172,7 @@ Value = float | None
 class Expression:
     """A parsed metric-math expression, evaluated per period over the queries' values."""
 
-    FUNCTIONS = {"FILL", "IF", "ABS", "MIN", "MAX"}
+    FUNCTIONS = frozenset({"FILL", "IF", "ABS", "MIN", "MAX"})
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -237,7 +239,7 @@ class Expression:
     def evaluate(self, values: dict[str, Value]) -> Value:
         return self._eval(self._tree, values)
 
-    def _eval(self, node: Any, values: dict[str, Value]) -> Value:  # noqa: C901, PLR0911
+    def _eval(self, node: Any, values: dict[str, Value]) -> Value:  # noqa: C901
         kind = node[0]
         if kind == "num":
             return float(node[1])
@@ -363,8 +365,7 @@ def _state(alarm: Alarm, points: list[Value]) -> str:
 
 def _backends() -> Iterator[CloudWatchBackend]:
     for regions in list(cloudwatch_backends.values()):
-        for backend in list(regions.values()):
-            yield backend
+        yield from list(regions.values())
 
 
 def evaluate(now: datetime, delay: timedelta = timedelta(minutes=1)) -> Evaluation:
@@ -380,7 +381,7 @@ def evaluate(now: datetime, delay: timedelta = timedelta(minutes=1)) -> Evaluati
             n = int(alarm.evaluation_periods)
             starts = [last_end - (k + 1) * period for k in range(n)]
             points = [datapoint(backend, alarm, s, period) for s in starts]
-            alarm.sagescale_evaluated = [s for s, p in zip(starts, points, strict=True) if p is not None]  # the periods this evaluation saw
+            setattr(alarm, EVALUATED_ATTR, [s for s, p in zip(starts, points, strict=True) if p is not None])  # the periods this evaluation saw
             new = _state(alarm, points)
             if new != alarm.state_value:
                 recent = [p for p in reversed(points) if p is not None]  # oldest first, as AWS lists them

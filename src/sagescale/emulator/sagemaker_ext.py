@@ -314,19 +314,11 @@ def settle_backend(backend: SageMakerModelBackend, *, force: bool = False) -> No
         if pending.kind == "delete":
             del components[name]
             if placement is not None:
-                for instance in placement.instances:
-                    instance.copies = [c for c in instance.copies if c[0] != name]
-                    if not instance.copies and instance.empty_since is None:
-                        instance.empty_since = now.replace(tzinfo=UTC)
+                placement.drop(name, now.replace(tzinfo=UTC))
             continue
         _complete_inference_component_change(component, pending, placement is not None)
     if model is not None:
-        for endpoint_name, placement in placements.items():
-            placement.settle(now.replace(tzinfo=UTC), model)
-            endpoint = backend.endpoints.get(endpoint_name)
-            if endpoint is not None:
-                for variant in endpoint.production_variants:
-                    variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"] = len(placement.instances)
+        _settle_placements(backend, placements, now.replace(tzinfo=UTC), model)
 
     changes = endpoint_changes(backend)
     for name, change in list(changes.items()):
@@ -340,6 +332,18 @@ def settle_backend(backend: SageMakerModelBackend, *, force: bool = False) -> No
             del backend.endpoints[name]
             continue
         _complete_endpoint_change(endpoint, change)
+
+
+def _settle_placements(
+    backend: SageMakerModelBackend, placements: dict[str, capacity.Placement], now: datetime, model: capacity.StartupModel
+) -> None:
+    """Release idle instances; ``DescribeEndpoint`` reports the instances each variant has."""
+    for endpoint_name, placement in placements.items():
+        placement.settle(now, model)
+        endpoint = backend.endpoints.get(endpoint_name)
+        if endpoint is not None:
+            for variant in endpoint.production_variants:
+                variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"] = len(placement.instances)
 
 
 def _complete_inference_component_change(
