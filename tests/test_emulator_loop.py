@@ -10,11 +10,10 @@ from typing import Any
 import boto3
 import pytest
 
+from core.aws.burst import burst_alarm_definition
 from core.events import datapoint
 from core.policy import loads_policy
-from core.aws.burst import burst_alarm_definition
-from sagescale.emulator import ManualClock, mock
-from sagescale.emulator import autoscaling_ext, cloudwatch_ext
+from sagescale.emulator import ManualClock, autoscaling_ext, cloudwatch_ext, mock
 from sagescale.emulator.capacity import StartupModel
 
 T0 = datetime(2026, 9, 15, 12, 0, tzinfo=UTC)
