@@ -12,9 +12,7 @@ import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
-
-from .capacity import StartupModel
+from typing import Any, Protocol
 
 Clock = Callable[[], datetime]
 
@@ -88,8 +86,8 @@ class Emulator:
         self._clock: Clock = _system_clock
         self._update_delay = timedelta(0)
         self._latency = timedelta(0)
-        self.startup: StartupModel | None = None
-        """Copies placed on instances with start-up times (:mod:`.capacity`); ``None``: every change
+        self.startup: Any = None
+        """A ``capacity.StartupModel``: copies placed on instances with start-up times (:mod:`.capacity`); ``None``: every change
         takes :attr:`update_delay` and all copies serve when it completes."""
         self.rate_limits: dict[str, float] = {}
         """Requests per second per ``service:Operation`` in one account and region; above it, ThrottlingException."""
