@@ -285,9 +285,15 @@ def rehearse(
     saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL")}
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION})
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    import logging
+
+    loggers = [logging.getLogger(n) for n in ("sagescale", "sagescale.reconcile", "sagescale.alarms", "sagescale.burst")]
+    levels = [lg.level for lg in loggers]
     try:
         return _run(loop, list(demand), progress)
     finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -337,8 +343,10 @@ def _run(loop: Loop, demand: list[float], progress: Progress | None) -> Rehearsa
         from handlers import reconcile as reconcile_handler
         from handlers import unpark as unpark_handler
 
-        for module in (alarm_handler, park_handler, reconcile_handler, unpark_handler):
-            getattr(module, "logger", logging.getLogger()).setLevel(logging.ERROR)  # the functions' log lines: not on the rehearsal's terminal
+        quiet = [getattr(m, "logger", None) for m in (alarm_handler, park_handler, reconcile_handler, unpark_handler)]
+        quiet_levels = [(q, q.log_level) for q in quiet if q is not None]
+        for q, _ in quiet_levels:
+            q.setLevel(logging.ERROR)  # the functions' log lines: not on the rehearsal's terminal
         handlers = {"AlarmFunction": alarm_handler.handler, "ReconcileFunction": reconcile_handler.handler, "ParkFunction": park_handler.handler, "UnparkFunction": unpark_handler.handler}
         tick = load_event(Path(__file__).resolve().parents[2] / "events" / "reconcile-tick.json") if (Path(__file__).resolve().parents[2] / "events").is_dir() else {"source": "aws.scheduler", "action": "reconcile"}
         retries = {fid: _retries(stack, fid) for fid in handlers}
@@ -409,6 +417,8 @@ def _run(loop: Loop, demand: list[float], progress: Progress | None) -> Rehearsa
         state = StateStore(names["StateTable"], clients.dynamodb).get(loop.name)
         pending = (1 if state.pending is not None else 0) + (1 if getattr(state, "pending_step", None) is not None else 0)
         reset_runtime()
+        for q, level in quiet_levels:
+            q.setLevel(level)
     result.params = {"mode": loop.mode, "min": loop.target.min, "max": loop.target.max, "initial": loop.initial}
     loop.notes += [f"function error: {e}" for e in loop.stats.errors[:5]]
     return Rehearsal(result, loop.stats, pending, loop.notes, loop.scaling)
