@@ -145,35 +145,31 @@ def declare(sub: Any) -> None:
     # -- simulate_cmd
     from core.sim.traces import KINDS
 
+    def trace_run(p: Any, sim_config_help: str, plot_help: str) -> None:
+        """The arguments simulate and rehearse share: the policy, the trace, the model and its overrides."""
+        add_policy(p, positional=True)
+        p.add_argument("--trace", required=True, help="CSV with columns timestamp,requests (requests per minute)")
+        p.add_argument("--target", help="the policy's target (needed when it has several)")
+        p.add_argument("--sim-config", help=sim_config_help)
+        p.add_argument("--capacity-per-copy", dest="capacity_per_copy", type=float, help="requests per minute one copy serves (overrides the config)")
+        p.add_argument("--instance-type", dest="instance_type", help="instance type (overrides the config)")
+        p.add_argument("--price-per-hour", dest="price_per_hour", type=float, help="USD per instance-hour (overrides the price table)")
+        p.add_argument("--copy-start", dest="copy_start_minutes", type=int, help="minutes until a copy serves on a running instance")
+        p.add_argument("--instance-start", dest="instance_start_minutes", type=int, help="minutes until a copy serves on a new instance")
+        p.add_argument("--prices", help="JSON price table {\"prices\": {type: usd_per_hour}} instead of the shipped one")
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.add_argument("--plot", metavar="PNG", help=plot_help)
+
     p = sub.add_parser("simulate", help="replay a traffic trace against the policy and baselines, and price it")
-    add_policy(p, positional=True)
-    p.add_argument("--trace", required=True, help="CSV with columns timestamp,requests (requests per minute)")
-    p.add_argument("--target", help="the policy's target (needed when it has several)")
-    p.add_argument("--sim-config", help="YAML with the simulation parameters (capacity, instance type, alarms...); see docs/simulator.md")
+    trace_run(p, "YAML with the simulation parameters (capacity, instance type, alarms...); see docs/simulator.md", "write a plot of demand and each strategy's capacity (needs matplotlib)")
     p.add_argument("--static", type=int, default=4, metavar="N", help="copies of the static baseline (default 4)")
-    p.add_argument("--capacity-per-copy", dest="capacity_per_copy", type=float, help="requests per minute one copy serves (overrides the config)")
-    p.add_argument("--instance-type", dest="instance_type", help="instance type (overrides the config)")
-    p.add_argument("--price-per-hour", dest="price_per_hour", type=float, help="USD per instance-hour (overrides the price table)")
-    p.add_argument("--copy-start", dest="copy_start_minutes", type=int, help="minutes until a copy serves on a running instance")
-    p.add_argument("--instance-start", dest="instance_start_minutes", type=int, help="minutes until a copy serves on a new instance")
-    p.add_argument("--prices", help="JSON price table {\"prices\": {type: usd_per_hour}} instead of the shipped one")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--plot", metavar="PNG", help="write a plot of demand and each strategy's capacity (needs matplotlib)")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("rehearse", help="run the stack's real functions in a closed loop on the emulator over a trace, beside simulate")
-    add_policy(p, positional=True)
-    p.add_argument("--trace", required=True, help="CSV with columns timestamp,requests (requests per minute)")
-    p.add_argument("--target", help="the policy's target (needed when it has several)")
-    p.add_argument("--sim-config", help="YAML with the simulation parameters, as simulate reads it (mode: bounds registers a scalable target with target tracking)")
-    p.add_argument("--capacity-per-copy", dest="capacity_per_copy", type=float, help="requests per minute one copy serves (overrides the config)")
-    p.add_argument("--instance-type", dest="instance_type", help="instance type (overrides the config)")
-    p.add_argument("--price-per-hour", dest="price_per_hour", type=float, help="USD per instance-hour (overrides the price table)")
-    p.add_argument("--copy-start", dest="copy_start_minutes", type=int, help="minutes until a copy serves on a running instance")
-    p.add_argument("--instance-start", dest="instance_start_minutes", type=int, help="minutes until a copy serves on a new instance")
-    p.add_argument("--prices", help="JSON price table {\"prices\": {type: usd_per_hour}} instead of the shipped one")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--plot", metavar="PNG", help="write a plot of demand and the rehearsed and simulated capacity (needs matplotlib)")
+    trace_run(
+        p, "YAML with the simulation parameters, as simulate reads it (mode: bounds registers a scalable target with target tracking)",
+        "write a plot of demand and the rehearsed and simulated capacity (needs matplotlib)",
+    )
     p.set_defaults(func=cmd_rehearse)
 
     p = sub.add_parser("trace", help="generate a synthetic traffic trace (deterministic with --seed)")
