@@ -110,3 +110,30 @@ def test_rehearse_refuses_what_it_cannot_run(tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text("version: 1\ntargets:\n  web: {endpoint: web-ep, min: 1, max: 2}\n")
     with pytest.raises(RehearsalError, match="inference-component targets"):
         rehearse(tmp_path / "p.yaml", "web", START, [1.0], parse_sim_config({}))
+
+
+@pytest.mark.parametrize("mode", ["direct", "bounds"])
+def test_a_quiet_target_with_nothing_holding_it_is_released_to_zero(mode: str) -> None:
+    """Regression: an idle endpoint publishes no datapoints, so target tracking's scale-in alarm and
+    invocation rules never fired, and the copies a night spike left billed until morning."""
+    from core.bounds import Bounds
+    from core.decide import Observed, ScalableBounds, decide
+
+    target = loads_policy("version: 1\ntargets:\n  llm: {inference_component: llm-ic, min: 0, max: 8}\n").targets["llm"]
+    scalable = ScalableBounds(0, 8) if mode == "bounds" else None
+    observed = Observed(True, "InService", desired=3, current=3, scalable=scalable)
+    released = decide("llm", target, Bounds(0, 8, ("min",)), observed, 0, quiet=True)
+    assert (released.action, released.count) == ("set_count", 0)
+    assert any(n.startswith("released:") for n in released.notes)
+    assert decide("llm", target, Bounds(0, 8, ("min",)), observed, 0, quiet=False).action == "none"  # requests came: target tracking's
+    assert decide("llm", target, Bounds(2, 8, ("floor:x",)), observed, 0, quiet=True).count != 0  # a floor holds it up
+    assert decide("llm", target, Bounds(0, 8, ("min",)), Observed(True, "Updating", desired=3, current=1, scalable=scalable), 0, quiet=True).action == "defer"
+
+
+def test_the_night_spike_copies_are_released_after_the_spike(tmp_path: Path) -> None:
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(POLICY)
+    rehearsed = rehearse(policy_file, "llm", START, night_spike(), parse_sim_config(CONFIG | {"mode": "bounds"}))
+    copies = rehearsed.result.copies
+    assert max(copies) > 0 and copies[-1] == 0
+    assert copies.index(0, 240) <= 240 + 15 + 5 + 1  # within the quiet minutes and a reconcile period of the spike's end

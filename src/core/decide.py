@@ -14,6 +14,9 @@ from core.bounds import Bounds
 from core.policy import Target
 from core.state import PendingStep
 
+QUIET_MINUTES = 15
+"""Minutes without a request after which a target whose minimum is 0 is released to 0 copies."""
+
 TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 FAILED = frozenset({"Failed", "UpdateRollbackFailed", "OutOfService"})
 
@@ -64,7 +67,7 @@ class Decision:
         count in direct mode, as min/max in bounds mode."""
         before: Any = self.observed.desired
         after: Any = self.count
-        if self.mode == "bounds":
+        if self.mode == "bounds" and self.action != "set_count":  # a release writes the count in bounds mode too
             prev = self.observed.scalable
             before = {"min": prev.min, "max": prev.max} if prev else None
             after = {"min": self.scalable.min, "max": self.scalable.max} if self.scalable else None
@@ -109,7 +112,9 @@ def choose_mode(target: Target, observed: Observed) -> Literal["bounds", "direct
     return target.mode
 
 
-def decide(name: str, target: Target, bounds: Bounds, observed: Observed, previous_min: int | None = None, step: PendingStep | None = None) -> Decision:
+def decide(
+    name: str, target: Target, bounds: Bounds, observed: Observed, previous_min: int | None = None, step: PendingStep | None = None, *, quiet: bool = False,
+) -> Decision:
     """The action that converges ``target`` towards ``bounds``.
 
     ``previous_min`` is the minimum applied by the last run. In direct mode, when the
@@ -120,6 +125,13 @@ def decide(name: str, target: Target, bounds: Bounds, observed: Observed, previo
     In bounds mode a count outside the scalable target's limits (Application Auto Scaling
     does not move a resource that was not active when its limits changed) is brought in by
     registering the limits again.
+
+    ``quiet``: the target has had no request for ``QUIET_MINUTES``. When nothing holds it up
+    (its minimum is 0) its copies are released: an idle endpoint publishes no datapoints, so
+    neither target tracking's scale-in alarm nor a rule on invocations ever fires, and the
+    copies a spike left would bill until morning. In bounds mode too this writes the count
+    (within the scalable target's limits): Application Auto Scaling cannot act without data,
+    so nothing undoes it, and the next request wakes the target as from any zero.
     """
     mode = choose_mode(target, observed)
 
@@ -139,12 +151,23 @@ def decide(name: str, target: Target, bounds: Bounds, observed: Observed, previo
         return make("error", *notes, f"mode direct, but {target.resource} has a scalable target: writing its count would fight Application Auto Scaling (use mode auto or bounds)")
 
     wanted = _wanted(target, bounds, observed, mode, previous_min, step)
+    if quiet and releasable(target, bounds, observed) and (wanted is None or wanted.action == "set_bounds" or (wanted.count or 0) > 0):
+        notes.append(f"released: no request for {QUIET_MINUTES} minutes")
+        if wanted is None or wanted.action != "set_bounds":
+            wanted = _Change("set_count", count=0)
     if wanted is None:
         return make("none", *notes)
     if status in TRANSITIONAL:
         notes.append(f"{target.resource} is {status}; a later run applies the change")
         return make("defer", *notes, count=wanted.count, scalable=wanted.scalable)
     return make(wanted.action, *notes, count=wanted.count, scalable=wanted.scalable)
+
+
+def releasable(target: Target, bounds: Bounds, observed: Observed) -> bool:
+    """Whether the target's copies may be released when it gets no requests: an inference
+    component whose effective minimum is 0 (an idle window, or ``min: 0``, with no floor,
+    surge or override holding it) and that holds copies."""
+    return target.resource_kind == "inference_component" and bounds.min == 0 and (observed.desired or 0) > 0
 
 
 @dataclass(frozen=True)

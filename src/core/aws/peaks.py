@@ -49,3 +49,15 @@ class PeakReader:
                 for at, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=True):
                     minutes[at] += value
         return max(minutes.values(), default=0.0)
+
+    def quiet(self, target: Target, minutes: int, now: datetime) -> bool:
+        """Whether the target had no request (no invocation, no rejection) in the last ``minutes``
+        minutes: no datapoint, or only zeros. One ``GetMetricData`` request."""
+        end = now.replace(second=0, microsecond=0)
+        for page in self.cloudwatch.get_paginator("get_metric_data").paginate(
+            MetricDataQueries=demand_queries(target), StartTime=end - timedelta(minutes=minutes), EndTime=end,  # type: ignore[arg-type]
+        ):
+            for result in page.get("MetricDataResults", []):
+                if any(value > 0 for value in result.get("Values", [])):
+                    return False
+        return True

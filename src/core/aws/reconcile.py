@@ -20,7 +20,7 @@ from core.aws.scaling import ScalingAdapter
 from core.aws.state import LockTimeout, StateConflict, StateStore
 from core.aws.wake import WakeAlarms
 from core.bounds import effective_bounds, target_schedule
-from core.decide import Decision, Observed, choose_mode, decide
+from core.decide import QUIET_MINUTES, Decision, Observed, choose_mode, decide, releasable
 from core.events import EventError
 from core.policy import HOME, Place, Policy, Target
 from core.state import TargetState
@@ -115,7 +115,7 @@ def run_reconcile(
             continue
         try:
             peak = _peak(policy, name, now, peaks)
-            outcome = _reconcile_one(policy, name, now, adapter, store, states[name], scalable.get(target.resource), dry_run, trigger, peak)
+            outcome = _reconcile_one(policy, name, now, adapter, store, states[name], scalable.get(target.resource), dry_run, trigger, peak, peaks)
         except (ClientError, BotoCoreError, LockTimeout, StateConflict) as exc:
             log.exception("target %s failed", name)
             outcome = TargetOutcome(None, "error", f"{type(exc).__name__}: {exc}")
@@ -158,8 +158,9 @@ def _reconcile_one(
     dry_run: bool,
     trigger: str,
     peak: float | None = None,
+    demand: PeakReader | None = None,
 ) -> TargetOutcome:
-    decision, fresh = _evaluate(policy, name, now, adapter, state, scalable, peak)
+    decision, fresh = _evaluate(policy, name, now, adapter, state, scalable, peak, demand)
     if dry_run:
         return TargetOutcome(decision, "dry-run")
     if policy.targets[name].park and state.parked is not None:
@@ -169,21 +170,25 @@ def _reconcile_one(
         # alarm step cannot be lost or pushed past max
         with store.lock(name):
             state = store.get(name)
-            decision, fresh = _evaluate(policy, name, now, adapter, state, scalable, peak)
+            decision, fresh = _evaluate(policy, name, now, adapter, state, scalable, peak, demand)
             return _act(name, policy.targets[name], decision, fresh, state.resource, now, adapter, store, trigger)
     return _act(name, policy.targets[name], decision, fresh, state.resource, now, adapter, store, trigger)
 
 
-def _evaluate(policy: Policy, name: str, now: datetime, adapter: ScalingAdapter, state: TargetState, scalable: Any, peak: float | None = None) -> tuple[Decision, TargetState]:
+def _evaluate(
+    policy: Policy, name: str, now: datetime, adapter: ScalingAdapter, state: TargetState, scalable: Any, peak: float | None = None, demand: PeakReader | None = None,
+) -> tuple[Decision, TargetState]:
     """The decision, and the state it was made on: the target's state as it applies to the
-    resource there now (a replaced component starts without the old one's surges and deferrals)."""
+    resource there now (a replaced component starts without the old one's surges and deferrals).
+    With ``demand``, a target that could be released reads whether it had requests lately."""
     target = policy.targets[name]
     observed = adapter.observe(target, scalable)
     state = state.for_resource(observed.identity)
     live_surges = tuple(s for s in state.surges if s.until > now)
     override = state.override if state.override is not None and state.override.until > now else None
     bounds = effective_bounds(policy, name, now, surges=live_surges, override=override, peak=peak)
-    return decide(name, target, bounds, observed, state.applied_min, state.step_pending(now)), state
+    quiet = demand is not None and releasable(target, bounds, observed) and demand.quiet(target, QUIET_MINUTES, now)
+    return decide(name, target, bounds, observed, state.applied_min, state.step_pending(now), quiet=quiet), state
 
 
 def _act(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from core.alarms import burst_alarm_name, decide_alarm, match_alarm, wake_alarm_name
 from core.bounds import Bounds, effective_bounds, target_schedule, transitions
-from core.decide import Decision, Observed, ScalableBounds, choose_mode, decide
+from core.decide import QUIET_MINUTES, Decision, Observed, ScalableBounds, choose_mode, decide, releasable
 from core.events import AlarmRecord, AlarmState
 from core.policy import Policy
 from core.sim.alarm import CloudWatchAlarm
@@ -86,6 +86,12 @@ class PolicyRun:
         window = self.demand[max(0, i - self.reads_peak * 1440) : i]
         return max(window, default=0.0)
 
+    def quiet(self, minutes: int) -> bool:
+        """No request in the ``minutes`` minutes before this one, as reconcile reads it from
+        CloudWatch (the minutes before the trace had none)."""
+        i = self.minute
+        return not any(d > 0 for d in self.demand[max(0, i - minutes) : i])
+
     def observed(self, ready: int) -> Observed:
         """What SageMaker reports: ``Updating`` while copies start or a scale-in completes."""
         status = "Updating" if self.fleet.busy(self.minute) else "InService"
@@ -115,7 +121,9 @@ class PolicyRun:
 
     def reconcile(self, now: datetime, ready: int) -> int:
         b = self.bounds(now)
-        d = decide(self.name, self.target, b, self.observed(ready), self.applied_min, self.state.step_pending(now))
+        observed = self.observed(ready)
+        quiet = releasable(self.target, b, observed) and self.quiet(QUIET_MINUTES)
+        d = decide(self.name, self.target, b, observed, self.applied_min, self.state.step_pending(now), quiet=quiet)
         if d.action not in ("error", "defer"):
             self.apply(d)
             self.applied_min = b.min

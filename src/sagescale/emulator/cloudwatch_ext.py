@@ -522,14 +522,46 @@ def _wrap_put_metric_data(original: Callable[..., None]) -> Callable[..., None]:
     return put_metric_data
 
 
-def _wrap_reset(original: Callable[..., None]) -> Callable[..., None]:
-    def reset(self: CloudWatchBackend) -> None:
-        original(self)
+def _wrap_get_metric_data(original: Callable[..., list[dict[str, Any]]]) -> Callable[..., list[dict[str, Any]]]:
+    """``GetMetricData`` of SageMaker's metrics from the index: periods aligned to the period (as
+    CloudWatch rounds), ``EndTime`` exclusive, a value only for a period with data. moto scans every
+    datum it holds for every period, which a rehearsal of a week cannot afford; other queries
+    (other namespaces, units, expressions) keep moto's answer."""
 
-    return reset
+    def get_metric_data(self: CloudWatchBackend, queries: list[dict[str, Any]], start_time: datetime, end_time: datetime, scan_by: str = "TimestampAscending") -> list[dict[str, Any]]:
+        simple = queries and all(
+            "MetricStat" in q and q["MetricStat"]["Metric"].get("Namespace") == "AWS/SageMaker" and not q["MetricStat"].get("Unit")
+            and q["MetricStat"]["Stat"] in ("Sum", "Average", "Maximum", "Minimum", "SampleCount")
+            for q in queries
+        )
+        if not simple or start_time >= end_time:
+            return original(self, queries, start_time, end_time, scan_by)
+        out = []
+        for q in queries:
+            stat = q["MetricStat"]
+            metric = stat["Metric"]
+            period = int(stat["Period"])
+            key = metric_key(metric["Namespace"], metric["MetricName"], metric.get("Dimensions", []))
+            first = int(_epoch(start_time)) // period * period
+            last = int(_epoch(end_time))
+            values, stamps = [], []
+            for at in range(first, last, period):
+                value = statistic(self, key, at, period, stat["Stat"])
+                if value is not None:
+                    values.append(value)
+                    stamps.append(datetime.fromtimestamp(at, UTC))
+            if scan_by == "TimestampDescending":
+                values.reverse()
+                stamps.reverse()
+            if q.get("ReturnData", True):
+                out.append({"id": q["Id"], "label": q.get("Label") or f"{metric['MetricName']} {stat['Stat']}", "values": values, "timestamps": stamps, "status_code": "Complete"})
+        return out
+
+    return get_metric_data
 
 
 def install(patches: PatchSet) -> None:
     patches.set(Alarm, "update_state", _wrap_update_state(Alarm.update_state))
     patches.set(CloudWatchBackend, "put_metric_alarm", _wrap_put_metric_alarm(CloudWatchBackend.put_metric_alarm))
     patches.set(CloudWatchBackend, "put_metric_data", _wrap_put_metric_data(CloudWatchBackend.put_metric_data))
+    patches.set(CloudWatchBackend, "get_metric_data", _wrap_get_metric_data(CloudWatchBackend.get_metric_data))
