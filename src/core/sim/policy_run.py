@@ -9,7 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 from core.alarms import burst_alarm_name, decide_alarm, match_alarm, wake_alarm_name
 from core.bounds import Bounds, effective_bounds, target_schedule, transitions
-from core.decide import QUIET_MINUTES, Decision, Observed, ScalableBounds, choose_mode, decide, releasable
+from core.decide import (
+    QUIET_MINUTES,
+    Decision,
+    Observed,
+    ScalableBounds,
+    choose_mode,
+    decide,
+    releasable,
+)
 from core.events import AlarmRecord, AlarmState
 from core.policy import Policy
 from core.sim.alarm import CloudWatchAlarm
