@@ -103,7 +103,9 @@ def test_demo_timeline(capsys: pytest.CaptureFixture[str], aws_env: None) -> Non
     assert ("2026-11-25T20:00", "applied") in {(a, e) for a, e, _ in details}
     text = "\n".join(d for _, _, d in details)
     assert "copies 1 -> 0 (idle:Sun-Fri 20:00-07:00)" in text
-    assert "copies 1 -> 6 (floor:retail Thanksgiving Day)" in text
+    # the copy woken at 21:10 serves nobody after the rejected request: released 15 minutes later
+    assert "copies 1 -> 0 (idle:Sun-Fri 20:00-07:00; released: no request for 15 minutes)" in text
+    assert "copies 0 -> 6 (floor:retail Thanksgiving Day)" in text
     assert "copies 7 -> 8 (override:alice load test)" in text
     assert "scalable target min/max -> 6/8" in text
     # a deployment keeps the IC Updating 13:55-14:07: the override is deferred, then applied

@@ -42,6 +42,7 @@ class Observed:
     current: int | None = None
     scalable: ScalableBounds | None = None
     identity: str | None = None  # the resource's ARN and creation time: a replaced resource has another
+    host: tuple[str, str] | None = None  # an inference component's endpoint and variant
 
 
 @dataclass(frozen=True)

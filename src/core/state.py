@@ -46,6 +46,7 @@ class TargetState:
     parked: dict[str, Any] | None = None
     resource: str | None = None  # which resource this state is of (an inference component's ARN and creation time)
     pending_step: dict[str, Any] | None = None  # an alarm step the resource could not take yet: {count, direction, until, alarm}
+    warned: tuple[str, ...] = ()  # the warning codes notified and still true (each is notified once while it lasts)
 
     def step_pending(self, now: datetime) -> PendingStep | None:
         """The alarm step waiting for the resource, unless it has expired."""
@@ -90,6 +91,7 @@ class TargetState:
             "parked": self.parked,
             "resource": self.resource,
             "pending_step": self.pending_step,
+            "warned": list(self.warned),
         }
 
     @classmethod
@@ -108,6 +110,7 @@ class TargetState:
             parked=doc.get("parked"),
             resource=doc.get("resource"),
             pending_step=doc.get("pending_step"),
+            warned=tuple(doc.get("warned", [])),
         )
 
     def applied(self, key: str) -> bool:

@@ -18,6 +18,7 @@ from core.alarms import AlarmOutcome
 from core.aws.reconcile import ReconcileResult
 from core.decide import Decision
 from core.events import AlarmRecord
+from core.instances import INSTANCES_KEPT
 from core.janitor import JanitorResult, summarize
 from core.parking import ParkingResult
 from core.policy import Place
@@ -103,7 +104,14 @@ def _(result: ReconcileResult, runtime: Runtime) -> dict[str, Any]:
     _notify_actions(runtime, [(n, d, "schedule") for n, o in applied.items() if (d := o.decision) is not None])
     count("Deferred", sum(o.outcome == "deferred" for o in result.outcomes.values()))
     count("ReconcileErrors", len(result.errors))
+    count("InstancesKept", sum(any(w.code == INSTANCES_KEPT for w in o.warnings) for o in result.outcomes.values()))
+    fresh = [(n, w) for n, o in result.outcomes.items() for w in o.fresh]
+    if fresh:  # each is notified once while it holds (the state remembers it)
+        subject = f"sagescale: {fresh[0][0]}: {fresh[0][1].code}" if len(fresh) == 1 else f"sagescale: {len(fresh)} warnings"
+        runtime.notify(subject, "\n\n".join(f"{n}: {w.message}" for n, w in fresh))
     for name, outcome in result.outcomes.items():
+        for warning in outcome.warnings:
+            logger.warning("target warning", extra={"target": name, "code": warning.code, "detail": warning.message})
         decision = outcome.decision
         if decision is not None and not result.dry_run:
             wanted = decision.count if decision.count is not None else decision.observed.desired

@@ -161,6 +161,13 @@ class DemoWeek:
         self.emulator.update_delay = timedelta(minutes=2)
         self.note("deploy", "team deploys a new model version: llm-ic is Updating for 12 minutes")
 
+    def reject(self) -> None:
+        """A request at 0 copies: SageMaker counts it in NoCapacityInvocationFailures (what wakes the
+        target, and what keeps reconcile from releasing the copy it wakes for the next 15 minutes)."""
+        self.clients.cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=[
+            {"MetricName": "NoCapacityInvocationFailures", "Dimensions": [{"Name": "InferenceComponentName", "Value": self.ic}], "Value": 1.0, "Timestamp": self.clock()},
+        ])
+
     def override(self) -> None:
         until = self.clock() + timedelta(hours=1)
         self.runtime.store.set_override("llm", Override(min=8, until=until, by="alice", why="load test"))
@@ -184,6 +191,7 @@ class DemoWeek:
 
         latency_change = local(27, 10)
         return {
+            local(25, 21, 9): self.reject,
             local(25, 21, 10): self.alarm("alarm-wake.json", f"a request hits 0 copies, {wake_alarm_name('llm', NAME_PREFIX)} fires"),
             latency_change: self.alarm("alarm-eventbridge-alarm.json", "llm-latency-high ALARM (EventBridge)", at=latency_change),
             local(27, 10, 1): self.alarm("alarm-sns-alarm.json", "the same state change again, by SNS", at=latency_change),
@@ -245,7 +253,8 @@ def run_demo(out: TextIO, *, as_json: bool = False, policy_path: Path = EXAMPLE)
 def _describe_decision(name: str, rec: dict[str, Any]) -> str:
     reasons = ", ".join(rec["reasons"])
     if "to" in rec:
-        return f"{name}: copies {rec['desired']} -> {rec['to']} ({reasons})"
+        released = [n for n in rec.get("notes", []) if n.startswith("released:")]
+        return f"{name}: copies {rec['desired']} -> {rec['to']} ({reasons}{'; ' + released[0] if released else ''})"
     if "to_bounds" in rec:
         tb = rec["to_bounds"]
         return f"{name}: scalable target min/max -> {tb['min']}/{tb['max']} ({reasons})"

@@ -334,6 +334,13 @@ def _render_status(targets: list[dict[str, Any]], janitor: dict[str, Any], now: 
         lines.append(f"  copies desired {t['desired']} current {t['current']}  status {t['status']}" + (f"  FAILED: {t['failure_reason']}" if t.get("failure_reason") else ""))
         if t.get("error"):
             lines.append(f"  ERROR: {t['error']}")
+        inst = t.get("instances")
+        if inst:
+            cost = f", ${t['cost_per_hour_usd']:,.2f}/h" if t.get("cost_per_hour_usd") is not None else ""
+            scaling = f"managed {inst['min']}..{inst['max']}" if inst["managed"] else "not managed (the count stays)"
+            lines.append(f"  instances {inst['current']} x {inst.get('instance_type') or '?'}{cost}, {scaling}")
+        for w in t.get("warnings") or []:
+            lines.append(f"  WARNING {w['code']}: {w['message']}")
         last = t.get("last_action")
         if last:
             lines.append(f"  last action {_local(last.get('at'), zone)}: {last.get('from')} -> {last.get('to')} ({', '.join(last.get('reasons', []))}; {last.get('trigger', '')})")

@@ -17,7 +17,8 @@ from core.aws.fleet import FleetReader
 from core.aws.scaling import ScalingAdapter
 from core.aws.state import StateStore
 from core.bounds import effective_bounds, transitions
-from core.decide import FAILED, choose_mode
+from core.decide import FAILED, Observed, choose_mode
+from core.instances import Instances, cost_per_hour, instances_kept
 from core.janitor import JANITOR_TAG, parse_mark
 from core.policy import Policy
 
@@ -27,6 +28,7 @@ def target_status(policy: Policy, now: datetime, adapter: ScalingAdapter, store:
     resolved, unresolved = adapter.resolve({n: policy.targets[n] for n in names})
     states = store.load(names)
     scalable = adapter.scalable_targets(resolved)
+    hosts: dict[str, Instances | None] = {}
     out: list[dict[str, Any]] = []
     for name in names:
         state = states[name]
@@ -49,6 +51,7 @@ def target_status(policy: Policy, now: datetime, adapter: ScalingAdapter, store:
             out.append(entry)
             continue
         observed = adapter.observe(target, scalable.get(target.resource))
+        entry |= _instances(policy, name, adapter, observed, hosts)
         entry["resource"] = target.resource
         entry["mode"] = choose_mode(target, observed)
         entry["desired"], entry["current"] = observed.desired, observed.current
@@ -61,6 +64,22 @@ def target_status(policy: Policy, now: datetime, adapter: ScalingAdapter, store:
             entry["error"] = f"{target.resource} is {observed.status}: {observed.failure_reason or 'no reason given'}"
         out.append(entry)
     return out
+
+
+def _instances(policy: Policy, name: str, adapter: ScalingAdapter, observed: Observed, hosts: dict[str, Instances | None]) -> dict[str, Any]:
+    """An inference component's instances, what they bill per hour, and the warning when the
+    target can be at 0 copies (now, or in an idle window, or with ``min: 0``) but they cannot."""
+    found = adapter.instances(observed.host, hosts) if observed.host is not None else None
+    if found is None:
+        return {"instances": None, "cost_per_hour_usd": None, "warnings": []}
+    target = policy.targets[name]
+    may_sleep = (observed.desired or 0) == 0 or target.min == 0 or bool(target.idle)
+    kept = instances_kept(found, 0) if may_sleep else None
+    return {
+        "instances": {"current": found.current, "min": found.min, "max": found.max, "managed": found.managed, "instance_type": found.instance_type},
+        "cost_per_hour_usd": cost_per_hour(found),
+        "warnings": [kept.as_dict()] if kept is not None else [],
+    }
 
 
 def _next_change(policy: Policy, name: str, now: datetime, override: Any, surges: list[Any]) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ from core.aws.wake import WakeAlarms
 from core.bounds import effective_bounds, target_schedule
 from core.decide import QUIET_MINUTES, Decision, Observed, choose_mode, decide, releasable
 from core.events import EventError
+from core.instances import Instances, TargetWarning, instances_kept
 from core.policy import HOME, Place, Policy, Target
 from core.state import TargetState
 from core.timewindows import require_aware
@@ -31,17 +32,22 @@ log = logging.getLogger("sagescale.reconcile")
 
 @dataclass(frozen=True)
 class TargetOutcome:
-    """A decision and what became of it: applied, deferred, unchanged, dry-run, parked or error."""
+    """A decision and what became of it: applied, deferred, unchanged, dry-run, parked or error;
+    with the warnings that hold after it (``fresh``: those not notified before)."""
 
     decision: Decision | None
     outcome: str
     message: str = ""
+    warnings: tuple[TargetWarning, ...] = ()
+    fresh: tuple[TargetWarning, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         out = self.decision.as_dict() if self.decision is not None else {}
         out["outcome"] = self.outcome
         if self.message:
             out["message"] = self.message
+        if self.warnings:
+            out["warnings"] = [w.as_dict() for w in self.warnings]
         return out
 
 
@@ -108,6 +114,7 @@ def run_reconcile(
     selected = {n: resolved[n] for n in names if n in resolved}
     states = store.load(list(selected))
     scalable = adapter.scalable_targets(selected)
+    hosts: dict[str, Instances | None] = {}  # each endpoint's instances, read once per run
     for name in names:
         target = selected.get(name)
         if target is None:
@@ -116,6 +123,7 @@ def run_reconcile(
         try:
             peak = _peak(policy, name, now, peaks)
             outcome = _reconcile_one(policy, name, now, adapter, store, states[name], scalable.get(target.resource), dry_run, trigger, peak, peaks)
+            outcome = _warn(name, outcome, adapter, store, states[name], hosts, dry_run)
         except (ClientError, BotoCoreError, LockTimeout, StateConflict) as exc:
             log.exception("target %s failed", name)
             outcome = TargetOutcome(None, "error", f"{type(exc).__name__}: {exc}")
@@ -137,6 +145,27 @@ def run_reconcile(
             log.exception("burst alarms")
             result.burst.update({n: f"error: {type(exc).__name__}: {exc}" for n, t in present.items() if t.burst is not None})
     return result
+
+
+def _warn(
+    name: str, outcome: TargetOutcome, adapter: ScalingAdapter, store: StateStore, state: TargetState, hosts: dict[str, Instances | None], dry_run: bool,
+) -> TargetOutcome:
+    """The outcome with what would stop it from saving money: 0 copies on instances that cannot
+    follow (``instances-kept``). A warning is recorded once while it holds, so that it is notified once."""
+    decision = outcome.decision
+    if decision is None or decision.observed.host is None:
+        return outcome
+    copies = decision.count if decision.action in ("set_count", "defer") and decision.count is not None else (decision.observed.desired or 0)
+    warnings: list[TargetWarning] = []
+    if copies == 0:
+        kept = instances_kept(adapter.instances(decision.observed.host, hosts), copies)
+        if kept is not None:
+            warnings.append(kept)
+    codes = tuple(w.code for w in warnings)
+    fresh = tuple(w for w in warnings if w.code not in state.warned)
+    if codes != state.warned and not dry_run:
+        store.update(name, lambda s: None if s.warned == codes else replace(s, warned=codes))
+    return replace(outcome, warnings=tuple(warnings), fresh=fresh)
 
 
 def _peak(policy: Policy, name: str, now: datetime, peaks: PeakReader | None) -> float | None:

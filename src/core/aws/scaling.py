@@ -6,19 +6,23 @@ against a resource in progress is a deferral, not a failure.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from core.aws.paging import pages
 from core.decide import Decision, Observed, ScalableBounds
+from core.instances import Instances
 from core.policy import Target
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
     from mypy_boto3_sagemaker import SageMakerClient
+
+log = logging.getLogger("sagescale.scaling")
 
 IC_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -93,6 +97,7 @@ class ScalingAdapter:
                     current=runtime.get("CurrentCopyCount"),
                     scalable=scalable,
                     identity=f"{ic.get('InferenceComponentArn')}@{ic['CreationTime'].isoformat() if ic.get('CreationTime') else ''}",
+                    host=(str(ic.get("EndpointName", "")), str(ic.get("VariantName", ""))),
                 )
             ep = self.sagemaker.describe_endpoint(EndpointName=target.endpoint or "")
         except ClientError as exc:
@@ -110,6 +115,35 @@ class ScalingAdapter:
             current=variant.get("CurrentInstanceCount"),
             scalable=scalable,
         )
+
+    def instances(self, host: tuple[str, str], cache: dict[str, Instances | None] | None = None) -> Instances | None:
+        """The instances of an inference component's endpoint variant (``host``): their count,
+        managed instance scaling and type; read once per endpoint into ``cache``. ``None`` when
+        they cannot be read (logged: a warning is not worth failing a run)."""
+        endpoint, variant = host
+        if cache is not None and endpoint in cache:
+            return cache[endpoint]
+        found: Instances | None = None
+        try:
+            ep = self.sagemaker.describe_endpoint(EndpointName=endpoint)
+            summary = next((v for v in ep.get("ProductionVariants", []) if v.get("VariantName") == variant), None)
+            if summary is not None:
+                config = self.sagemaker.describe_endpoint_config(EndpointConfigName=ep["EndpointConfigName"])
+                spec: Mapping[str, Any] = next((v for v in config.get("ProductionVariants", []) if v.get("VariantName") == variant), {})
+                managed = summary.get("ManagedInstanceScaling") or spec.get("ManagedInstanceScaling") or {}
+                current = int(summary.get("CurrentInstanceCount", spec.get("InitialInstanceCount", 0)) or 0)
+                enabled = managed.get("Status") == "ENABLED"
+                found = Instances(
+                    endpoint, variant, spec.get("InstanceType"), current, enabled,
+                    int(managed.get("MinInstanceCount", current)) if enabled else current,
+                    int(managed.get("MaxInstanceCount", current)) if enabled else current,
+                    config.get("ExecutionRoleArn"),
+                )
+        except (ClientError, BotoCoreError) as exc:
+            log.warning("cannot read the instances of endpoint %s: %s", endpoint, exc)
+        if cache is not None:
+            cache[endpoint] = found
+        return found
 
     def resolve(self, targets: Mapping[str, Target]) -> tuple[dict[str, Target], dict[str, str]]:
         """Targets with their component selectors resolved afresh (the others as they are), and
