@@ -118,7 +118,9 @@ def test_demo_timeline(capsys: pytest.CaptureFixture[str], aws_env: None) -> Non
     assert out["runs"] > 600
     assert "llm-test-forgotten: mark (no invocations for 1440 minutes) -> marked delete@2026-11-27T23:00:00Z" in text
     assert "llm-test-forgotten: delete (no invocations for 1440 minutes) -> deleted (snapshot" in text
-    assert out["writes"] == 11  # 6 reconcile writes, 3 alarm steps (the duplicate wrote nothing), mark, delete
+    # 8 reconcile writes (two of them releases of copies nobody called for 15 minutes), 3 alarm steps
+    # (the duplicate wrote nothing), mark, delete
+    assert out["writes"] == 13
 
 
 def test_override_set_and_clear(local_emulator: tuple[str, Path], aws_env: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
