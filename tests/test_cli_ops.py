@@ -59,12 +59,16 @@ def test_local_and_replay_in_two_processes(local_emulator: tuple[str, Path], aws
 
 
 def test_replay_on_embedded_emulator_reports_missing_resources(capsys: pytest.CaptureFixture[str], aws_env: None) -> None:
-    """Without --endpoint-url an empty embedded emulator runs: the shipped policy's IC does not exist."""
+    """Without --endpoint-url an empty embedded emulator runs: the shipped policy's IC does not exist.
+    Regression: the invocation succeeded, so replay exited 0 although the target was in error."""
     code = main(["replay", "ReconcileFunction", str(EVENTS / "reconcile-dry-run.json")])
-    out = json.loads(capsys.readouterr().out)
-    assert code == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert code == 1
     assert out["dry_run"] is True
     assert out["targets"]["llm"]["outcome"] == "dry-run" and out["targets"]["llm"]["action"] == "error"
+    assert out["errors"] == ["llm"]
+    assert "ReconcileFunction: target in error: llm: inference-component/" in captured.err and "does not exist" in captured.err
 
 
 def test_replay_failed_invocation_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str], aws_env: None) -> None:

@@ -92,12 +92,16 @@ def test_every_checkov_suppression_says_why() -> None:
 def test_operational_alarms_notify_the_topic() -> None:
     stack = Stack(default_template())
     alarms = {n: r["Properties"] for n, r in stack.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
-    watched = {a["Dimensions"][0]["Value"].get("Ref") or a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms.values()}
+    resources = {n: a for n, a in alarms.items() if isinstance(a["Dimensions"][0]["Value"], dict)}
+    watched = {a["Dimensions"][0]["Value"].get("Ref") or a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in resources.values()}
     queues = {n for n, r in stack.resources.items() if r["Type"] == "AWS::SQS::Queue"}
     assert set(stack.function_ids()) | queues <= watched
     assert all(a["AlarmActions"] == [{"Ref": "NotificationTopic"}] for a in alarms.values())
     metrics = {(a["Namespace"], a["MetricName"]) for a in alarms.values()}
     assert {("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles"), ("AWS/SQS", "ApproximateNumberOfMessagesVisible")} <= metrics
+    # a target in error does not fail the invocation (the others go on): its own metric is watched
+    (errors,) = [a for a in alarms.values() if (a["Namespace"], a["MetricName"]) == ("sagescale", "ReconcileErrors")]
+    assert errors["Dimensions"] == [{"Name": "service", "Value": "sagescale"}] and errors["Threshold"] == 1
 
 
 def test_recreating_a_parked_endpoint_is_conditioned_on_the_request_tags() -> None:

@@ -28,6 +28,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     invocation = done.invocation
     if not invocation.ok:
         print(f"sagescale: {args.function} failed: {invocation.error_type}: {invocation.error_message}", file=sys.stderr)
+    for error in done.target_errors:
+        print(f"sagescale: {args.function}: target in error: {error}", file=sys.stderr)
     for delivery in done.deliveries or []:
         if delivery.failed:
             where = ", ".join(_where(b) for b in delivery.failed)

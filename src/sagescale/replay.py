@@ -177,12 +177,41 @@ class Replay:
 
     @property
     def ok(self) -> bool:
-        return self.invocation.ok and not any(d.failed for d in self.deliveries or [])
+        return self.invocation.ok and not any(d.failed for d in self.deliveries or []) and not self.target_errors
+
+    @property
+    def target_errors(self) -> list[str]:
+        """``target: message`` of every target a function reported in error (an invocation that
+        succeeded can still have failed a target: a typo in an endpoint name, a Failed component)."""
+        results = [self.invocation.result] + [d.invocation.result for d in self.deliveries or []]
+        found: list[str] = []
+        for result in results:
+            found += _target_errors(result)
+        return found
 
     def as_dict(self) -> Any:
         if self.deliveries is None:
             return self.invocation.as_dict()
         return {"result": self.invocation.as_dict(), "deliveries": [d.as_dict() for d in self.deliveries]}
+
+
+def _target_errors(result: Any) -> list[str]:
+    """The targets in error in a function's response: reconcile's (``errors`` naming ``targets``,
+    per account-region under ``places``) and the alarm function's (a step whose outcome is ``error``)."""
+    if not isinstance(result, dict):
+        return []
+    found: list[str] = []
+    targets = result.get("targets")
+    for name in result.get("errors") or []:
+        detail = targets.get(name, {}) if isinstance(targets, dict) else {}
+        found.append(f"{name}: {detail.get('message') or '; '.join(detail.get('notes', [])) or 'error'}")
+    for place in result.get("places") or []:
+        found += _target_errors(place)
+    for alarm in result.get("alarms") or []:
+        for step in alarm.get("targets", []) if isinstance(alarm, dict) else []:
+            if isinstance(step, dict) and step.get("outcome") == "error":
+                found.append(f"{step.get('target')}: {step.get('note', 'error')}")
+    return found
 
 
 def _body(text: str) -> Any:

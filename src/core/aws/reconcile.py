@@ -66,7 +66,8 @@ class ReconcileResult:
 
     @property
     def errors(self) -> list[str]:
-        failed = [name for name, o in self.outcomes.items() if o.outcome == "error"]
+        # a dry run decides an error too (a resource that does not exist): it is no less an error
+        failed = [name for name, o in self.outcomes.items() if o.outcome == "error" or (o.decision is not None and o.decision.action == "error")]
         for alarms in (self.wake, self.burst):
             failed += [name for name, w in alarms.items() if w.startswith("error") and name not in failed]
         return failed
