@@ -76,14 +76,45 @@ def test_a_selected_component_is_resolved_and_followed_across_a_redeploy(senv: E
     assert wake_dimension(senv) == "llm-2026-12-01-09-30-00-000"  # the wake alarm follows the component
 
 
-def test_several_components_on_the_endpoint_need_a_model_to_choose(senv: Env) -> None:
-    redeploy(senv, "other-2026-11-24", delete=None, model="other-model")
+def test_an_sdk_redeploy_that_leaves_the_old_component_is_followed_and_the_old_one_reported(senv: Env) -> None:
+    """Regression: the SDK adds a timestamped component on each redeploy and leaves the old one;
+    the selector then failed ("several components; add model: NAME") and nothing was scaled."""
+    senv.invoke()
+    senv.clock.advance(timedelta(days=7))
+    redeploy(senv, "llm-2026-12-01-09-30-00-000", delete=None, model="llm-2026-12-01-09-30-00-000-model")
+    senv.clock.advance(timedelta(minutes=5))
     out = senv.invoke()["targets"]["llm"]
-    assert out["outcome"] == "error"
-    assert "several inference components" in out["message"] and FIRST in out["message"] and "other-2026-11-24" in out["message"]
+    assert out["resource"] == "inference-component/llm-2026-12-01-09-30-00-000" and out["outcome"] != "error", out
+    (warning,) = out["warnings"]
+    assert warning["code"] == "superseded" and FIRST in warning["message"]
+    assert f"aws sagemaker delete-inference-component --inference-component-name {FIRST}" in warning["message"]
+    assert wake_dimension(senv) == "llm-2026-12-01-09-30-00-000"  # the wake alarm follows the newest
+    assert senv.runtime.store.get("llm").warned == ("superseded",)
+    # a model name written before the redeploy still selects the family (the SDK timestamps model names too)
+    senv.runtime.policy = loads_policy(SELECTOR_POLICY.replace("{endpoint: llm-endpoint}", "{endpoint: llm-endpoint, model: llm-2026-11-24-12-00-00-000-model}"))
+    again = senv.invoke()["targets"]["llm"]
+    assert again["resource"] == "inference-component/llm-2026-12-01-09-30-00-000"
+
+
+def test_a_model_chooses_among_components_of_different_models(senv: Env) -> None:
+    senv.clock.advance(timedelta(minutes=5))
+    redeploy(senv, "other-2026-11-24", delete=None, model="other-model")
+    senv.runtime.policy = loads_policy(SELECTOR_POLICY.replace("{endpoint: llm-endpoint}", f"{{endpoint: llm-endpoint, model: {FIRST}-model}}"))
+    chosen = senv.invoke()["targets"]["llm"]
+    assert chosen["resource"] == f"inference-component/{FIRST}" and "warnings" not in chosen
     senv.runtime.policy = loads_policy(SELECTOR_POLICY.replace("{endpoint: llm-endpoint}", "{endpoint: llm-endpoint, model: other-model}"))
     chosen = senv.invoke()["targets"]["llm"]
     assert chosen["resource"] == "inference-component/other-2026-11-24" and chosen["outcome"] != "error"
+
+
+def test_components_created_at_the_same_instant_are_an_error_whose_fix_works(senv: Env) -> None:
+    from core.aws.scaling import newest
+
+    at = datetime(2026, 11, 24, tzinfo=NY)
+    both = [{"InferenceComponentName": n, "CreationTime": at, "InferenceComponentStatus": "InService"} for n in ("b-ic", "a-ic")]
+    assert newest(both) == ("a-ic", [], ["a-ic", "b-ic"])
+    later = [*both, {"InferenceComponentName": "c-ic", "CreationTime": at + timedelta(minutes=1), "InferenceComponentStatus": "Creating"}]
+    assert newest(later) == ("a-ic", [], ["a-ic", "b-ic"])  # a newer one still Creating is not managed yet
 
 
 def test_an_endpoint_without_components_is_reported(senv: Env) -> None:

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 INSTANCES_KEPT = "instances-kept"
+SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True)
@@ -107,3 +108,14 @@ def instances_kept(instances: Instances | None, copies: int) -> TargetWarning | 
 def instances_needed(copies: int, per_instance: int) -> int:
     """Instances that ``copies`` need at ``per_instance`` copies each."""
     return 0 if copies <= 0 else math.ceil(copies / max(per_instance, 1))
+
+
+def superseded(endpoint: str, names: list[str]) -> TargetWarning:
+    """The warning for older components a redeploy left on the endpoint: they keep their copies."""
+    deletes = " && ".join(f"aws sagemaker delete-inference-component --inference-component-name {n}" for n in names)
+    return TargetWarning(
+        SUPERSEDED,
+        f"endpoint {endpoint} still hosts {len(names)} older deployment(s) of this target's model: {', '.join(names)}. "
+        f"sagescale manages the newest and leaves these alone: they keep their copies and the instances under them. "
+        f"Once the new one serves, delete them: {deletes}",
+    )

@@ -339,6 +339,8 @@ def _render_status(targets: list[dict[str, Any]], janitor: dict[str, Any], now: 
             cost = f", ${t['cost_per_hour_usd']:,.2f}/h" if t.get("cost_per_hour_usd") is not None else ""
             scaling = f"managed {inst['min']}..{inst['max']}" if inst["managed"] else "not managed (the count stays)"
             lines.append(f"  instances {inst['current']} x {inst.get('instance_type') or '?'}{cost}, {scaling}")
+        if t.get("superseded"):
+            lines.append(f"  superseded (older deployments left alone): {', '.join(t['superseded'])}")
         for w in t.get("warnings") or []:
             lines.append(f"  WARNING {w['code']}: {w['message']}")
         last = t.get("last_action")

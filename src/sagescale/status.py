@@ -18,7 +18,7 @@ from core.aws.scaling import ScalingAdapter
 from core.aws.state import StateStore
 from core.bounds import effective_bounds, transitions
 from core.decide import FAILED, Observed, choose_mode
-from core.instances import Instances, cost_per_hour, instances_kept
+from core.instances import Instances, cost_per_hour, instances_kept, superseded
 from core.janitor import JANITOR_TAG, parse_mark
 from core.policy import Policy
 
@@ -48,10 +48,15 @@ def target_status(policy: Policy, now: datetime, adapter: ScalingAdapter, store:
         target = resolved.get(name)
         if target is None:
             entry |= {"resource": policy.targets[name].resource, "mode": None, "desired": None, "current": None, "status": "error", "error": unresolved[name]}
+            entry |= {"instances": None, "cost_per_hour_usd": None, "warnings": [], "superseded": []}
             out.append(entry)
             continue
         observed = adapter.observe(target, scalable.get(target.resource))
         entry |= _instances(policy, name, adapter, observed, hosts)
+        older = adapter.superseded.get(name, [])
+        entry["superseded"] = older
+        if older and observed.host is not None:
+            entry["warnings"].append(superseded(observed.host[0], older).as_dict())
         entry["resource"] = target.resource
         entry["mode"] = choose_mode(target, observed)
         entry["desired"], entry["current"] = observed.desired, observed.current

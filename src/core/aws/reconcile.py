@@ -22,7 +22,7 @@ from core.aws.wake import WakeAlarms
 from core.bounds import effective_bounds, target_schedule
 from core.decide import QUIET_MINUTES, Decision, Observed, choose_mode, decide, releasable
 from core.events import EventError
-from core.instances import Instances, TargetWarning, instances_kept
+from core.instances import Instances, TargetWarning, instances_kept, superseded
 from core.policy import HOME, Place, Policy, Target
 from core.state import TargetState
 from core.timewindows import require_aware
@@ -162,6 +162,9 @@ def _warn(
         kept = instances_kept(adapter.instances(decision.observed.host, hosts), copies)
         if kept is not None:
             warnings.append(kept)
+    older = adapter.superseded.get(name)
+    if older:
+        warnings.append(superseded(decision.observed.host[0], older))
     codes = tuple(w.code for w in warnings)
     fresh = tuple(w for w in warnings if w.code not in state.warned)
     if codes != state.warned and not dry_run:

@@ -7,6 +7,7 @@ against a resource in progress is a deferral, not a failure.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,6 +28,31 @@ log = logging.getLogger("sagescale.scaling")
 IC_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 _IN_PROGRESS = ("in-progress", "in progress", "is in the process of")
+
+
+_SDK_TIMESTAMP = re.compile(r"-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-\d{3}(?=-|$)")
+
+
+def model_family(name: str) -> str:
+    """A name without the sagemaker SDK's timestamp (``-2026-12-01-09-30-00-000``, at the end or
+    before a suffix): the models of one deployment's successive redeploys share it."""
+    return _SDK_TIMESTAMP.sub("", name)
+
+
+def newest(components: list[Mapping[str, Any]]) -> tuple[str, list[str], list[str]]:
+    """The component to manage (the newest ``InService`` by ``CreationTime``, else the newest), the
+    older ones, newest first, and, when two newest were created at the same instant, both."""
+    def created(c: Mapping[str, Any]) -> Any:
+        return c.get("CreationTime")
+
+    serving = [c for c in components if c.get("InferenceComponentStatus") == "InService"] or components
+    latest = max(created(c) for c in serving)
+    top = sorted(c["InferenceComponentName"] for c in serving if created(c) == latest)
+    if len(top) > 1:
+        return top[0], [], top
+    chosen = top[0]
+    older = [c["InferenceComponentName"] for c in sorted(components, key=created, reverse=True) if created(c) < latest]  # a newer one still Creating is not
+    return chosen, older, []
 
 
 def component_name(target: Target) -> str:
@@ -69,6 +95,8 @@ class ScalingAdapter:
     def __init__(self, sagemaker: SageMakerClient, autoscaling: ApplicationAutoScalingClient) -> None:
         self.sagemaker = sagemaker
         self.autoscaling = autoscaling
+        self.superseded: dict[str, list[str]] = {}
+        """Per target resolved by its selector: the older components the newest supersedes."""
 
     # -- reads ---------------------------------------------------------------
 
@@ -147,12 +175,18 @@ class ScalingAdapter:
 
     def resolve(self, targets: Mapping[str, Target]) -> tuple[dict[str, Target], dict[str, str]]:
         """Targets with their component selectors resolved afresh (the others as they are), and
-        the targets that could not be resolved with the reason: no component on the endpoint, or
-        several and no ``model`` (or no component of that model) to choose one."""
+        the targets that could not be resolved with the reason.
+
+        The sagemaker SDK adds a new, timestamped component on every redeploy and leaves the old
+        one. Of the components a selector finds (those of its ``model``'s family, or all of them
+        without ``model``) the newest ``InService`` one by ``CreationTime`` is managed (the newest
+        of all while none is); the others are *superseded* (:attr:`superseded`): left alone,
+        never scaled up, reported."""
         resolved: dict[str, Target] = {}
         problems: dict[str, str] = {}
         for name, target in targets.items():
             selector = target.selector
+            self.superseded.pop(name, None)
             if selector is None:
                 resolved[name] = target
                 continue
@@ -161,21 +195,25 @@ class ScalingAdapter:
                 if c.get("InferenceComponentStatus") != "Deleting"
             ]
             if selector.model is not None:
+                family = model_family(selector.model)
                 components = [
                     c for c in components
-                    if self.sagemaker.describe_inference_component(InferenceComponentName=c["InferenceComponentName"]).get("Specification", {}).get("ModelName") == selector.model
+                    if model_family(str(self.sagemaker.describe_inference_component(InferenceComponentName=c["InferenceComponentName"]).get("Specification", {}).get("ModelName", ""))) == family
                 ]
-            names = sorted(c["InferenceComponentName"] for c in components)
             of_model = f" of model {selector.model}" if selector.model else ""
-            if len(names) == 1:
-                resolved[name] = target.resolved(names[0])
-            elif not names:
+            if not components:
                 problems[name] = f"no inference component{of_model} on endpoint {selector.endpoint}"
-            else:
+                continue
+            chosen, older, tie = newest(components)
+            if tie:
                 problems[name] = (
-                    f"endpoint {selector.endpoint} hosts several inference components{of_model}: {', '.join(names)}; "
-                    f"choose one with inference_component: {{endpoint: {selector.endpoint}, model: NAME}}"
+                    f"endpoint {selector.endpoint} hosts inference components{of_model} created at the same time: {', '.join(tie)}; "
+                    f"name the one to manage: inference_component: {tie[0]}"
                 )
+                continue
+            resolved[name] = target.resolved(chosen)
+            if older:
+                self.superseded[name] = older
         return resolved, problems
 
     # -- writes --------------------------------------------------------------
