@@ -16,13 +16,16 @@ from tests.emulated import NY, Env, build_env
 NIGHT = datetime(2026, 11, 24, 21, 0, tzinfo=NY)  # Tuesday 21:00: the idle window, min 0
 
 
-def unmanage(env: Env) -> None:
+def unmanage_endpoint(sm: Any, endpoint: str) -> None:
     """The endpoint as the LLM Engineer's Handbook deploys it: no ManagedInstanceScaling."""
-    sm = env.clients.sagemaker
-    config = sm.describe_endpoint_config(EndpointConfigName="llm-ic-endpoint")
+    config = sm.describe_endpoint_config(EndpointConfigName=endpoint)
     variant = {k: v for k, v in config["ProductionVariants"][0].items() if k in ("VariantName", "InstanceType", "InitialInstanceCount", "RoutingConfig")}
-    sm.create_endpoint_config(EndpointConfigName="llm-ic-endpoint-plain", ExecutionRoleArn=config["ExecutionRoleArn"], ProductionVariants=[variant])
-    sm.update_endpoint(EndpointName="llm-ic-endpoint", EndpointConfigName="llm-ic-endpoint-plain")
+    sm.create_endpoint_config(EndpointConfigName=f"{endpoint}-plain", ExecutionRoleArn=config["ExecutionRoleArn"], ProductionVariants=[variant])
+    sm.update_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-plain")
+
+
+def unmanage(env: Env) -> None:
+    unmanage_endpoint(env.clients.sagemaker, "llm-ic-endpoint")
 
 
 @pytest.fixture

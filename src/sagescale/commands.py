@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sagescale.common import add_member_profile, add_place, add_policy, add_time
+from sagescale.doctor import cmd_doctor
 from sagescale.local_cmd import cmd_demo, cmd_local, cmd_replay
 from sagescale.ops import SHIPPED_POLICY, cmd_delete, cmd_janitor, cmd_restore, cmd_status, cmd_wake
 from sagescale.policy_cmd import cmd_calendar, cmd_override, cmd_plan, cmd_schema, cmd_validate
@@ -164,6 +165,14 @@ def declare(sub: Any) -> None:
     trace_run(p, "YAML with the simulation parameters (capacity, instance type, alarms...); see docs/simulator.md", "write a plot of demand and each strategy's capacity (needs matplotlib)")
     p.add_argument("--static", type=int, default=4, metavar="N", help="copies of the static baseline (default 4)")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("doctor", help="the live deployment against the policy: what would stop it from working or from saving money")
+    add_policy(p, positional=False, required=True)
+    p.add_argument("--target", help="only this target")
+    add_place(p, "examine the targets that live")
+    p.add_argument("--stack", default="sagescale", help="the controller's stack name, which its wake alarms carry (default: sagescale)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("rehearse", help="run the stack's real functions in a closed loop on the emulator over a trace, beside simulate")
     trace_run(
