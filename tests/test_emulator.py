@@ -363,7 +363,9 @@ def test_inference_component_transitions_follow_the_clock(
     clock.advance(DELAY)
     ic = describe_ic(sm)
     assert ic["InferenceComponentStatus"] == "InService"
-    assert ic["RuntimeConfig"] == {"DesiredCopyCount": 5, "CurrentCopyCount": 5}
+    # one 1-GPU copy per ml.g6e.2xlarge, MaxInstanceCount 4: the fifth copy has nowhere to go
+    assert ic["RuntimeConfig"] == {"DesiredCopyCount": 5, "CurrentCopyCount": 4}
+    assert describe_ep(sm)["ProductionVariants"][0]["CurrentInstanceCount"] == 4
 
     call(sm, "DeleteInferenceComponent", InferenceComponentName="ic")
     assert describe_ic(sm)["InferenceComponentStatus"] == "Deleting"
@@ -1081,7 +1083,7 @@ def test_raising_min_capacity_scales_an_inference_component_out(
     assert describe_ic(sm)["RuntimeConfig"] == {"DesiredCopyCount": 3, "CurrentCopyCount": 3}
 
     register(aas, "inference-component/ic", 0, 2)  # lowering the maximum scales in
-    assert describe_ic(sm)["RuntimeConfig"] == {"DesiredCopyCount": 2, "CurrentCopyCount": 3}
+    assert describe_ic(sm)["RuntimeConfig"] == {"DesiredCopyCount": 2, "CurrentCopyCount": 2}  # a removed copy stops serving at once
     # Not active (Updating): AWS leaves the capacity alone.
     register(aas, "inference-component/ic", 0, 1)
     assert describe_ic(sm)["RuntimeConfig"]["DesiredCopyCount"] == 2

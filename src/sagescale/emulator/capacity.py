@@ -5,7 +5,8 @@ Rules (AWS documents the outcome, not the timings; the timings are parameters):
 
 * Copies are placed on the instances of the component's endpoint variant by the
   ``ComputeResourceRequirements`` of its specification (accelerators, CPU cores, memory)
-  against the instance type's resources (``core/data/instance_types.json``). A new copy goes
+  against the instance type's resources (``core/data/instance_types.json``; a type not in it
+  has unknown resources, and every copy fits). A new copy goes
   to the fullest instance with room; it serves ``copy_start`` after the change, or when its
   instance is up if that is later.
 * With ``ManagedInstanceScaling`` enabled, a copy with no room launches an instance (up to
@@ -23,6 +24,7 @@ Rules (AWS documents the outcome, not the timings; the timings are parameters):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -92,9 +94,10 @@ class Placement:
         from core.sim.packing import instance_table
 
         spec = instance_table().get(self.instance_type)
-        if spec is None:
-            raise LookupError(f"no resources known for instance type {self.instance_type}")
-        instance = Instance(ready_at, spec.accelerators, spec.vcpus, spec.memory_mb, launched_at=launched_at)
+        if spec is None:  # resources unknown (not in the shipped table): every copy fits, as before placement
+            instance = Instance(ready_at, math.inf, math.inf, math.inf, launched_at=launched_at)
+        else:
+            instance = Instance(ready_at, spec.accelerators, spec.vcpus, spec.memory_mb, launched_at=launched_at)
         self.instances.append(instance)
         return instance
 

@@ -303,7 +303,7 @@ def settle_backend(backend: SageMakerModelBackend, *, force: bool = False) -> No
     now = _now()
     components = inference_components(backend)
     placements = endpoint_placements(backend)
-    model = control.startup
+    model = startup_model()
     for name, component in list(components.items()):
         pending = component.pending
         placement = placements.get(component.endpoint_name)
@@ -410,6 +410,16 @@ def _schedule_endpoint(
     endpoint_changes(backend)[endpoint.endpoint_name] = change
     endpoint.endpoint_status = _TRANSITIONAL_STATUS[change.kind]
     endpoint.last_modified_time = _now()
+
+
+def startup_model() -> capacity.StartupModel:
+    """How copies and instances start: :attr:`Emulator.startup`, else every start and release
+    takes the update delay (copies serve when the change completes, as before placement)."""
+    model: capacity.StartupModel | None = control.startup
+    if model is not None:
+        return model
+    delay = control.update_delay
+    return capacity.StartupModel(copy_start=delay, instance_start=delay, scale_in=delay, instance_release=timedelta(0))
 
 
 def _done_at() -> datetime:
@@ -617,6 +627,7 @@ def update_inference_component(
         None if runtime_config is None else int(runtime_config["CopyCount"]),
         specification=copy.deepcopy(specification),
         specifications=copy.deepcopy(specifications),
+        backend=backend,
     )
     settle_backend(backend)
     return component
@@ -637,10 +648,13 @@ def update_inference_component_runtime_config(
 
 
 def _place_copies(
-    backend: SageMakerModelBackend, component: FakeInferenceComponent, before: int, after: int, model: capacity.StartupModel
+    backend: SageMakerModelBackend, component: FakeInferenceComponent, before: int, after: int, model: capacity.StartupModel,
+    specification: dict[str, Any] | None = None,
 ) -> datetime:
     """Add or remove copies on the endpoint's instances; when the change completes (naive UTC)."""
     placement = _placement(backend, component)
+    if specification is not None:  # the new copies have the new specification's needs
+        placement.needs[component.name] = capacity.needs_of(specification)
     placement.needs.setdefault(component.name, capacity.needs_of(component.specification))
     now = _now().replace(tzinfo=UTC)
     placement.meter(now)
@@ -666,8 +680,8 @@ def _start_update(
 ) -> None:
     previous = component.desired_copy_count
     done_at = _done_at()
-    if copy_count is not None and backend is not None and control.startup is not None and specification is None and specifications is None:
-        done_at = _place_copies(backend, component, previous or 0, copy_count, control.startup)
+    if copy_count is not None and backend is not None:
+        done_at = max(done_at, _place_copies(backend, component, previous or 0, copy_count, startup_model(), specification))
     if copy_count is not None:
         component.desired_copy_count = copy_count
         if component.current_copy_count is None:
