@@ -541,7 +541,10 @@ def create_inference_component(
         tags=list(tags or []),
     )
     components[inference_component_name] = component
-    _schedule(component, PendingChange("create", _done_at()))
+    done_at = _done_at()
+    if component.desired_copy_count:  # the copies are placed on the endpoint's instances as they start
+        done_at = max(done_at, _place_copies(backend, component, 0, component.desired_copy_count, startup_model()))
+    _schedule(component, PendingChange("create", done_at))
     settle_backend(backend)
     return component
 
