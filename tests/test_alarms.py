@@ -580,3 +580,55 @@ def test_the_datapoint_is_read_from_every_shapes_reason() -> None:
     assert datapoint("Threshold Crossed: 3 datapoints were not greater than the threshold.") is None
     sns = parse_alarm_event(load_event(EVENTS / "alarm-sns-alarm.json"))[0]
     assert sns.value == datapoint(sns.reason)
+
+
+@pytest.mark.parametrize("mode", ["direct", "bounds"])
+@pytest.mark.parametrize("fault", ["throttled", "conflict"])
+def test_a_failure_after_the_scaling_write_does_not_scale_twice_on_the_retry(aenv: Env, monkeypatch: pytest.MonkeyPatch, mode: str, fault: str) -> None:
+    """Regression: the scaling write landed, the state write after it failed (throttled, or a
+    conditional-check conflict), Lambda retried the event, and the retry scaled again: +4 copies
+    for a +2 rule (bounds mode: minimum 6 for 4). The step's write is recorded before it is made,
+    and a retry of the same state change makes that write, not current + change."""
+    from botocore.exceptions import ClientError
+
+    from core.aws.alarms import TargetBusy
+    from core.aws.state import StateConflict
+
+    if mode == "bounds":
+        aenv.register(2, 8)
+    else:
+        aenv.clients.sagemaker.update_inference_component_runtime_config(InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 2})
+    assert aenv.copies()[1] == 2
+    store = aenv.runtime.store
+    real = store.update
+    failures = {"left": 1}
+
+    def flaky(name: str, change: Any, known: Any = None) -> Any:
+        current = known if known is not None else store.get(name)
+        after = change(current)
+        recording_the_step = after is not None and len(after.steps) > len(current.steps)
+        if recording_the_step and failures["left"]:
+            failures["left"] -= 1
+            if fault == "throttled":
+                raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PutItem")
+            raise StateConflict(f"target {name} changed under us")
+        return real(name, change, known)
+
+    monkeypatch.setattr(store, "update", flaky)
+    aenv.counter.reset()
+    with pytest.raises(TargetBusy):
+        aenv.alarm(load_event(EVENTS / "alarm-eventbridge-alarm.json"))
+    assert aenv.copies()[1] == 4 or aenv.scalable()[0] == 4  # the write landed
+    aenv.clock.advance(timedelta(minutes=1))  # Lambda's retry
+    retried = aenv.alarm(load_event(EVENTS / "alarm-eventbridge-alarm.json"))
+    assert retried["alarms"][0]["targets"][0]["outcome"] == "applied"
+    assert aenv.copies()[1] == 4
+    if mode == "bounds":
+        assert aenv.scalable() == (4, 8)
+        assert aenv.counter.writes["RegisterScalableTarget"] == 1
+    else:
+        assert aenv.counter.writes["UpdateInferenceComponentRuntimeConfig"] == 1
+    state = store.get("llm")
+    assert state.intent is None and len([s for s in state.steps if s.get("alarm") == "llm-latency-high"]) == 1
+    again = aenv.alarm(load_event(EVENTS / "alarm-eventbridge-alarm.json"))  # a later duplicate delivery
+    assert again["alarms"][0]["duplicate"] is True and aenv.copies()[1] == 4

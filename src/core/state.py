@@ -47,6 +47,7 @@ class TargetState:
     resource: str | None = None  # which resource this state is of (an inference component's ARN and creation time)
     pending_step: dict[str, Any] | None = None  # an alarm step the resource could not take yet: {count, direction, until, alarm}
     warned: tuple[str, ...] = ()  # the warning codes notified and still true (each is notified once while it lasts)
+    intent: dict[str, Any] | None = None  # an alarm step's write, recorded before it is made: {key, action, count, scalable, surges}
 
     def step_pending(self, now: datetime) -> PendingStep | None:
         """The alarm step waiting for the resource, unless it has expired."""
@@ -92,6 +93,7 @@ class TargetState:
             "resource": self.resource,
             "pending_step": self.pending_step,
             "warned": list(self.warned),
+            "intent": self.intent,
         }
 
     @classmethod
@@ -111,6 +113,7 @@ class TargetState:
             resource=doc.get("resource"),
             pending_step=doc.get("pending_step"),
             warned=tuple(doc.get("warned", [])),
+            intent=doc.get("intent"),
         )
 
     def applied(self, key: str) -> bool:

@@ -11,14 +11,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from core.alarms import AlarmMatch, AlarmOutcome, decide_alarm, match_alarm
+from core.alarms import AlarmMatch, AlarmOutcome, AlarmStep, decide_alarm, match_alarm
 from core.aws.accounts import AccountError
 from core.aws.scaling import ScalingAdapter
 from core.aws.state import LockTimeout, StateConflict, StateStore
-from core.decide import Decision
+from core.bounds import Surge
+from core.decide import Decision, Observed, ScalableBounds
 from core.events import AlarmRecord
 from core.policy import Policy, Target
 from core.state import PendingStep, TargetState
@@ -33,6 +35,38 @@ def _retryable(exc: Exception) -> bool:
     code = str(error.get("Code", ""))
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     return status >= 500 or "Throttl" in code or code in ("TooManyRequestsException", "RequestLimitExceeded", "ServiceUnavailable", "InternalFailure")
+
+
+def _waiting(decision: Decision, observed: Observed, match: AlarmMatch, record: AlarmRecord, now: datetime) -> PendingStep | None:
+    """A count the resource in progress could not take, recorded, not retried: reconcile applies it
+    as soon as the resource can take it (a Lambda retry 1 and 3 minutes later would come before a
+    new instance is up and end in the dead-letter queue)."""
+    if decision.action != "set_count" or decision.count is None:
+        return None
+    return PendingStep(decision.count, "out" if decision.count > (observed.desired or 0) else "in", now + timedelta(minutes=match.hold), record.alarm)
+
+
+def _intent_doc(key: str, step: AlarmStep) -> dict[str, Any]:
+    """What an alarm step is about to write, for a retry to write the same (exactly once per cause)."""
+    d = step.decision
+    assert d is not None
+    return {
+        "key": key,
+        "action": d.action,
+        "count": d.count,
+        "scalable": {"min": d.scalable.min, "max": d.scalable.max} if d.scalable is not None else None,
+        "surges": [{"min": x.min, "until": x.until.isoformat(), "alarm": x.alarm} for x in step.surges] if step.surges is not None else None,
+    }
+
+
+def _intended(step: AlarmStep, intent: dict[str, Any], observed: Observed) -> tuple[AlarmStep, bool]:
+    """The step the first attempt decided (its write, its surges), and whether that write landed."""
+    assert step.decision is not None
+    scalable = ScalableBounds(intent["scalable"]["min"], intent["scalable"]["max"]) if intent.get("scalable") else None
+    surges = tuple(Surge(x["min"], datetime.fromisoformat(x["until"]), x["alarm"]) for x in intent["surges"]) if intent.get("surges") is not None else None
+    decision = replace(step.decision, action=intent["action"], count=intent.get("count"), scalable=scalable)
+    landed = (decision.action == "set_count" and observed.desired == decision.count) or (decision.action == "set_bounds" and observed.scalable == scalable)
+    return AlarmStep(decision, "apply", step.note, surges), landed
 
 
 def _outcome(match: AlarmMatch, outcome: str, decision: Decision | None = None, note: str = "") -> AlarmOutcome:
@@ -138,6 +172,11 @@ def _apply_one(
     observed = adapter.observe(target, scalable)
     state = stored.for_resource(observed.identity)  # a replaced component starts without the old one's surges and cooldowns
     step = decide_alarm(policy, match, record, observed, state, now)
+    landed = False
+    if state.intent is not None and state.intent.get("key") == record.key and not state.applied(record.key) and step.decision is not None:
+        # a retry of this very state change, whose first attempt recorded its write and then failed
+        # (the write may have landed): make the write it decided, never current + change again
+        step, landed = _intended(step, state.intent, observed)
     keeps_surge = step.outcome == "unchanged" and step.surges is not None and step.surges != state.surges
     waits = step.outcome == "deferred" and step.decision is not None  # the resource is in progress: the step waits for it
     if (step.outcome != "apply" and not keeps_surge and not waits) or step.decision is None:
@@ -145,16 +184,13 @@ def _apply_one(
     if dry_run:
         return _outcome(match, "dry-run", step.decision, "paused: decided, nothing written")
     note = step.note
-    if step.outcome == "apply":
+    if step.outcome == "apply" and not landed:
+        state = store.update(match.target, lambda s: replace(s, intent=_intent_doc(record.key, step)), known=state)  # before the write
         applied = adapter.apply(target, step.decision)
         if applied.outcome == "deferred":
             waits, note = True, applied.message
     decision = step.decision
-    pending = None
-    if waits and decision.action == "set_count" and decision.count is not None:
-        # recorded, not retried: reconcile applies it as soon as the resource can take it (a Lambda
-        # retry 1 and 3 minutes later would come before a new instance is up and end in the dead-letter queue)
-        pending = PendingStep(decision.count, "out" if decision.count > (observed.desired or 0) else "in", now + timedelta(minutes=match.hold), record.alarm)
+    pending = _waiting(decision, observed, match, record, now) if waits else None
     change = decision.change_doc(now, f"alarm:{record.key}")
     step_doc = {"key": record.key, "alarm": record.alarm, "state": record.state, "change": match.change, "wake": match.wake, "burst": match.burst, "from": change["from"], "to": change["to"], "at": now.isoformat()}
 
@@ -171,6 +207,7 @@ def _apply_one(
             cooldowns=cooldowns,
             surges=step.surges if step.surges is not None else s.surges,
             last_action=s.last_action if waits else change,
+            intent=None,
         )
         return s.with_step(pending, now) if pending is not None else s
 
