@@ -6,6 +6,8 @@ Pure: no AWS, no emulator."""
 
 from __future__ import annotations
 
+import re
+
 import copy
 import json
 from typing import Any
@@ -293,10 +295,28 @@ def test_every_shape_gives_the_alarms_account_region_and_arn(name: str) -> None:
 
 
 def test_sns_region_is_the_code_from_the_arn_not_the_display_name() -> None:
-    doc = sns_message(load_event(EVENTS / "alarm-sns-alarm.json"), AlarmArn="arn:aws:cloudwatch:eu-west-1:210987654321:alarm:llm-latency-high")
+    doc = sns_message(load_event(EVENTS / "alarm-sns-alarm.json"), AlarmArn=f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:alarm:llm-latency-high")
     record = one(doc)
-    assert (record.account, record.region, record.arn) == (ACCOUNT, "eu-west-1", "arn:aws:cloudwatch:eu-west-1:210987654321:alarm:llm-latency-high")
+    assert (record.account, record.region, record.arn) == (ACCOUNT, "eu-west-1", f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:alarm:llm-latency-high")
     assert one(sns_message(doc, AlarmArn=None)).region is None  # "EU (Ireland)" is no region code
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "words"),
+    [
+        ("alarm-sns-alarm.json", {"AlarmArn": "arn:aws:cloudwatch:us-east-1:210987654321:alarm:llm-latency-high"}, "AWSAccountId 123456789012 is not the account of the alarm's ARN (210987654321)"),
+        ("alarm-eventbridge-alarm.json", {"account": "210987654321"}, "account 210987654321 is not the account of the alarm's ARN (123456789012)"),
+        ("alarm-eventbridge-alarm.json", {"region": "eu-west-1"}, "region eu-west-1 is not the region of the alarm's ARN (us-east-1)"),
+        ("alarm-lambda-action.json", {"accountId": "210987654321"}, "accountId 210987654321 is not the account of the alarm's ARN (123456789012)"),
+    ],
+)
+def test_the_account_and_region_come_from_the_arn_and_every_field_must_agree(name: str, change: dict[str, str], words: str) -> None:
+    """Regression: the account was taken from one field without checking it against the ARN, so an
+    event could claim another account than its alarm's."""
+    doc = load_event(EVENTS / name)
+    doc = sns_message(doc, **change) if name.startswith("alarm-sns") else {**doc, **change}
+    with pytest.raises(EventError, match=re.escape(words)):
+        one(doc)
 
 
 def test_identity_is_optional() -> None:

@@ -258,9 +258,22 @@ def _alarm_arn(value: Any, path: str) -> str | None:
     return value
 
 
-def _arn_region(arn: str | None) -> str | None:
+def _placed(origin: tuple[str | None, str | None]) -> dict[str, str | None]:
+    return {"account": origin[0], "region": origin[1]}
+
+
+def _origin(account: str | None, region: str | None, arn: str | None, account_path: str, region_path: str | None) -> tuple[str | None, str | None]:
+    """The alarm's account and region: its ARN's, which every other field that names them must
+    agree with (a field alone is taken only when the shape carries no ARN)."""
     match = _ALARM_ARN.fullmatch(arn) if arn else None
-    return match.group(1) if match else None
+    if match is None:
+        return account, region
+    arn_region, arn_account = match.group(1), match.group(2)
+    if account is not None and account != arn_account:
+        raise EventError(f"{account_path} {account} is not the account of the alarm's ARN ({arn_account})")
+    if region_path is not None and region is not None and region != arn_region:
+        raise EventError(f"{region_path} {region} is not the region of the alarm's ARN ({arn_region})")
+    return arn_account, arn_region
 
 
 def _string_map_dimensions(value: Any, at: str) -> list[tuple[str, str]]:
@@ -349,8 +362,7 @@ def parse_eventbridge_alarm(event: dict[str, Any]) -> AlarmRecord:
         value=datapoint(reason),
         dimensions=_configuration_dimensions(event, "detail"),
         shape="eventbridge",
-        account=_account(event, "account"),
-        region=_region(event, "region") or _arn_region(arn),
+        **_placed(_origin(_account(event, "account"), _region(event, "region"), arn, "account", "region")),
         arn=arn,
     )
 
@@ -368,8 +380,7 @@ def parse_lambda_alarm(event: dict[str, Any]) -> AlarmRecord:
         value=datapoint(reason),
         dimensions=_configuration_dimensions(event, "alarmData"),
         shape="lambda-action",
-        account=_account(event, "accountId"),
-        region=_region(event, "region") or _arn_region(arn),
+        **_placed(_origin(_account(event, "accountId"), _region(event, "region"), arn, "accountId", "region")),
         arn=arn,
     )
 
@@ -415,8 +426,8 @@ def _sns_message(message: dict[str, Any], published_at: Callable[[], str]) -> Al
         value=datapoint(reason),
         dimensions=dimensions,
         shape="sns",
-        account=_account(message, "AWSAccountId"),
-        region=_arn_region(arn),  # the message's Region is a display name, "US East (N. Virginia)"
+        # the message's Region is a display name, "US East (N. Virginia)": only the ARN's is compared
+        **_placed(_origin(_account(message, "AWSAccountId"), None, arn, "AWSAccountId", None)),
         arn=arn,
     )
 
