@@ -6,10 +6,9 @@ Pure: no AWS, no emulator."""
 
 from __future__ import annotations
 
-import re
-
 import copy
 import json
+import re
 from typing import Any
 
 import pytest
