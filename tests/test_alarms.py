@@ -632,3 +632,16 @@ def test_a_failure_after_the_scaling_write_does_not_scale_twice_on_the_retry(aen
     assert state.intent is None and len([s for s in state.steps if s.get("alarm") == "llm-latency-high"]) == 1
     again = aenv.alarm(load_event(EVENTS / "alarm-eventbridge-alarm.json"))  # a later duplicate delivery
     assert again["alarms"][0]["duplicate"] is True and aenv.copies()[1] == 4
+
+
+def test_an_alarm_delivered_after_the_ok_that_followed_it_is_ignored(aenv: Env) -> None:
+    """Regression: OK at 10:50 was handled, then the ALARM of 10:40 arrived late and was applied (2 -> 4)."""
+    aenv.clients.sagemaker.update_inference_component_runtime_config(InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 2})
+    ok = event("alarm-eventbridge-alarm.json", at="2026-11-24T15:50:00.000+0000", state="OK")
+    assert aenv.alarm(ok)["alarms"][0]["targets"] == []  # no rule acts on OK, but the change is remembered
+    late = aenv.alarm(event("alarm-eventbridge-alarm.json", at="2026-11-24T15:40:00.000+0000"))
+    (step,) = late["alarms"][0]["targets"]
+    assert step["outcome"] == "stale" and "changed again at 2026-11-24T15:50:00.000+0000" in step["note"]
+    assert aenv.copies()[1] == 2
+    fresh = aenv.alarm(event("alarm-eventbridge-alarm.json", at="2026-11-24T16:00:00.000+0000"))  # a newer ALARM acts
+    assert fresh["alarms"][0]["targets"][0]["outcome"] == "applied" and aenv.copies()[1] == 4

@@ -117,6 +117,11 @@ def run_alarm(
     outcomes: list[AlarmOutcome] = []
     busy: list[str] = []
     matches = match_alarm(policy, record, home, stack)
+    if matches or match_alarm(policy, replace(record, state="ALARM"), home, stack):  # an alarm the policy names, in any state
+        later = store.alarm_seen(f"{record.account or ''}/{record.region or ''}/{record.alarm}", record.changed_at) if not dry_run else None
+        if later is not None:  # CloudWatch changed it again since: this change no longer holds
+            log.info("alarm %s %s of %s is older than its change of %s already handled: ignored", record.alarm, record.state, record.changed_at, later)
+            return [_outcome(m, "stale", note=f"{record.alarm} changed again at {later}; this {record.state} of {record.changed_at} is stale") for m in matches]
     if not matches:
         source = f" from account {record.account} region {record.region}" if record.account or record.region else ""
         log.info("alarm %s (%s)%s matches no rule of the policy; ignored", record.alarm, record.state, source)

@@ -168,6 +168,26 @@ class StateStore:
                 if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                     raise
 
+    # -- alarm state changes ----------------------------------------------------------------
+
+    def alarm_seen(self, origin: str, changed_at: str) -> str | None:
+        """Record that the alarm ``origin`` (``ACCOUNT/REGION/NAME``) changed state at ``changed_at``
+        (``YYYY-MM-DDTHH:MM:SS.mmm+0000``, which sorts as time does), unless a later change of it was
+        recorded already: then that change's time is returned, and this one is stale. One
+        conditional write: two deliveries racing cannot both pass an older one."""
+        key = {"pk": {"S": f"alarm#{origin}"}, "sk": {"S": "seen"}}
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table, Item={**key, "changed_at": {"S": changed_at}},
+                ConditionExpression="attribute_not_exists(pk) OR changed_at <= :t", ExpressionAttributeValues={":t": {"S": changed_at}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            item = self.dynamodb.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item") or {}
+            return str(item.get("changed_at", {}).get("S", "")) or changed_at
+        return None
+
     # -- snapshots and janitor records ------------------------------------------------------
 
     def put_snapshot(self, snapshot: dict[str, Any]) -> str:
