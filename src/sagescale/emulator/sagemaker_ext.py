@@ -330,8 +330,11 @@ def settle_backend(backend: SageMakerModelBackend, *, force: bool = False) -> No
             continue
         if change.kind == "delete":
             del backend.endpoints[name]
+            endpoint_placements(backend).pop(name, None)
             continue
         _complete_endpoint_change(endpoint, change)
+        if change.endpoint_config_name is not None:  # a new config: new instances, placed afresh from what serves
+            endpoint_placements(backend).pop(name, None)
 
 
 def _settle_placements(
