@@ -12,8 +12,6 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("sagemaker", reason="the sagemaker SDK (the 'sdk' extra) is not installed")
-
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4-tgi3.0-gpu-py311-cu124-ubuntu22.04"
 POLICY = """
 version: 1
@@ -38,8 +36,8 @@ def deploy(session: Any, role: str) -> None:
 
 
 def test_a_handbook_deployment_and_its_redeploy(tmp_path: Path, aws_env: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    sagemaker = pytest.importorskip("sagemaker", reason="the sagemaker SDK (the 'sdk' extra) is not installed")
     import boto3
-    import sagemaker
 
     from core.aws.clients import AwsClients
     from handlers import reconcile
