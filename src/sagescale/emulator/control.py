@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -74,6 +75,23 @@ class ManualClock:
             return self._now
 
 
+@dataclass
+class Fault:
+    """An injected failure: after ``after`` calls of ``operation`` (``service:Operation``, as
+    ``dynamodb:UpdateItem``) go through, the next ``times`` answer with AWS error ``error``."""
+
+    operation: str
+    error: str
+    times: int = 1
+    after: int = 0
+    message: str = "injected by the sagescale emulator"
+    seen: int = 0
+    injected: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"operation": self.operation, "error": self.error, "times": self.times, "after": self.after, "message": self.message, "seen": self.seen, "injected": self.injected}
+
+
 class Emulator:
     """Controls the SageMaker extensions: clock, update delay and injected failures.
 
@@ -89,6 +107,8 @@ class Emulator:
         self.startup: Any = None
         """A ``capacity.StartupModel``: copies placed on instances with start-up times (:mod:`.capacity`); ``None``: every change
         takes :attr:`update_delay` and all copies serve when it completes."""
+        self.faults: list[Fault] = []
+        """Failures injected into AWS operations (:meth:`add_fault`), in the order they were added."""
         self.rate_limits: dict[str, float] = {}
         """Requests per second per ``service:Operation`` in one account and region; above it, ThrottlingException."""
         self.extension: ExtensionState | None = None
@@ -198,6 +218,40 @@ class Emulator:
                 name, reason, rollback=rollback, region=region, account_id=account_id
             )
 
+    # -- injected faults ----------------------------------------------------------------
+
+    def add_fault(self, operation: str, error: str, *, times: int = 1, after: int = 0, message: str | None = None) -> Fault:
+        """Fail ``times`` calls of ``operation`` (``service:Operation``) with AWS error ``error``,
+        after letting ``after`` calls through; every account and region."""
+        service, _, name = operation.partition(":")
+        if not service or not name:
+            raise ValueError(f"operation must be service:Operation (like dynamodb:UpdateItem), got {operation!r}")
+        if times < 1 or after < 0:
+            raise ValueError("times must be at least 1 and after at least 0")
+        if not error:
+            raise ValueError("error must name an AWS error code, like ThrottlingException")
+        fault = Fault(operation, error, times, after, message or "injected by the sagescale emulator")
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults = []
+
+    def take_fault(self, operation: str) -> Fault | None:
+        """The fault that answers this call of ``operation``, if one does (and count the call)."""
+        with self._lock:
+            for fault in self.faults:
+                if fault.operation.lower() != operation.lower() or fault.injected >= fault.times:
+                    continue
+                fault.seen += 1
+                if fault.seen > fault.after:
+                    fault.injected += 1
+                    return fault
+                return None
+        return None
+
     # -- housekeeping -------------------------------------------------------------------
 
     def settle(self) -> None:
@@ -217,6 +271,7 @@ class Emulator:
             self._update_delay = timedelta(0)
             self._latency = timedelta(0)
             self.rate_limits = {}
+            self.faults = []
             self.startup = None
             if self.extension is not None:
                 self.extension.clear()

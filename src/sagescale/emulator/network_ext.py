@@ -1,4 +1,4 @@
-"""What a network and a rate limit add to every emulated request: latency, and throttling.
+"""What a network, a rate limit and a fault add to every emulated request: latency, throttling, errors.
 
 - ``control.latency`` adds that much time to every request, whatever the service (the
   organisation benchmark's 50 ms per AWS call); it is spent outside the emulator's lock, so
@@ -7,6 +7,10 @@
   second) refuses a request above its operation's rate in one account and region with
   ``ThrottlingException``, as AWS's API throttling does; botocore's retries then back off. A token
   bucket of one second's burst, on the real clock (rates are about wall time, not the emulated clock).
+- ``control.faults`` (:meth:`Emulator.add_fault`) answers chosen calls of an operation with an AWS
+  error: after ``after`` calls go through, the next ``times`` fail (``dynamodb:PutItem`` with
+  ``ProvisionedThroughputExceededException``: the write lands nowhere). The HTTP status is the one
+  the service's model gives the error, else 400.
 """
 
 from __future__ import annotations
@@ -60,9 +64,13 @@ def _wrap_dispatch(original: Callable[..., Any]) -> Callable[..., Any]:
         delay = control.latency.total_seconds()
         if delay > 0:
             time.sleep(delay)
-        if control.rate_limits:
+        if control.rate_limits or control.faults:
             self.setup_class(request, full_url, headers)
             operation = f"{self.service_name}:{self._get_action()}"
+            fault = control.take_fault(operation) if control.faults else None
+            if fault is not None:
+                injected = type("InjectedFault", (ServiceException,), {"code": fault.error, "message": fault.message})
+                return self.serialized(ActionResult(injected()))
             rate = control.rate_limits.get(operation)
             if rate is not None and not buckets.take((operation, self.current_account, self.region), rate):
                 return self.serialized(ActionResult(Throttled()))

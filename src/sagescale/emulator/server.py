@@ -12,6 +12,12 @@ plus a test or a demo script):
 ``POST /_sagescale/fail``   ``{"kind": "endpoint" | "inference-component", "name": ...,
                             "reason": ..., "rollback": false, "region": optional}``
 ``POST /_sagescale/reset``  clock, delay and inference components back to their defaults
+``POST /_sagescale/faults``  ``{"operation": "dynamodb:UpdateItem", "error": "ThrottlingException",
+                            "times": 1, "after": 0}``: let ``after`` calls through, then fail
+                            ``times``; ``GET`` lists them with their counts, ``DELETE`` clears
+``POST /_sagescale/latency``  ``{"seconds": n}`` added to every request
+``POST /_sagescale/rate-limits``  ``{"limits": {"sagemaker:DescribeInferenceComponent": 20}}``
+                            (requests per second; above, ``ThrottlingException``)
 ==========================  ==============================================================
 
 :class:`RemoteControl` is a client for these routes.
@@ -71,44 +77,64 @@ class ControlMiddleware:
         emulator = self._emulator
         if method == "GET" and route == "state":
             return self._state()
-        if method != "POST":
+        if route == "faults" and method in ("GET", "DELETE"):
+            if method == "DELETE":
+                emulator.clear_faults()
+            return {"faults": [f.as_dict() for f in emulator.faults]}
+        routes: dict[str, Callable[[dict[str, Any]], None]] = {
+            "clock": self._clock, "delay": self._delay, "fail": self._fail, "faults": self._fault,
+            "latency": self._latency, "rate-limits": self._rate_limits, "reset": self._reset,
+        }
+        post = routes.get(route)
+        if method != "POST" or post is None:
             raise LookupError(f"no route {method} {CONTROL_PREFIX}{route}")
-        request = _read_json(environ)
-        if route == "clock":
-            if request.get("reset"):
-                emulator.reset_clock()
-            elif "now" in request:
-                emulator.set_clock(ManualClock(datetime.fromisoformat(request["now"])))
-            elif "advance_seconds" in request:
-                clock = ManualClock(emulator.now())
-                clock.advance(timedelta(seconds=float(request["advance_seconds"])))
-                emulator.set_clock(clock)
-            else:
-                raise ValueError('expected "now", "advance_seconds" or "reset"')
-        elif route == "delay":
-            emulator.update_delay = timedelta(seconds=float(request["seconds"]))
-        elif route == "fail":
-            fail = {
-                "endpoint": emulator.fail_endpoint,
-                "inference-component": emulator.fail_inference_component,
-            }[request["kind"]]
-            fail(
-                request["name"],
-                request["reason"],
-                rollback=bool(request.get("rollback", False)),
-                region=request.get("region"),
-                account_id=request.get("account_id"),
-            )
-        elif route == "reset":
-            emulator.reset()
+        post(_read_json(environ))
+        return {"faults": [f.as_dict() for f in emulator.faults]} if route == "faults" else self._state()
+
+    def _clock(self, request: dict[str, Any]) -> None:
+        emulator = self._emulator
+        if request.get("reset"):
+            emulator.reset_clock()
+        elif "now" in request:
+            emulator.set_clock(ManualClock(datetime.fromisoformat(request["now"])))
+        elif "advance_seconds" in request:
+            clock = ManualClock(emulator.now())
+            clock.advance(timedelta(seconds=float(request["advance_seconds"])))
+            emulator.set_clock(clock)
         else:
-            raise LookupError(f"no route POST {CONTROL_PREFIX}{route}")
-        return self._state()
+            raise ValueError('expected "now", "advance_seconds" or "reset"')
+
+    def _reset(self, _: dict[str, Any]) -> None:
+        self._emulator.reset()
+
+    def _delay(self, request: dict[str, Any]) -> None:
+        self._emulator.update_delay = timedelta(seconds=float(request["seconds"]))
+
+    def _fail(self, request: dict[str, Any]) -> None:
+        fail = {"endpoint": self._emulator.fail_endpoint, "inference-component": self._emulator.fail_inference_component}[request["kind"]]
+        fail(request["name"], request["reason"], rollback=bool(request.get("rollback", False)), region=request.get("region"), account_id=request.get("account_id"))
+
+    def _fault(self, request: dict[str, Any]) -> None:
+        self._emulator.add_fault(
+            str(request["operation"]), str(request["error"]), times=int(request.get("times", 1)), after=int(request.get("after", 0)), message=request.get("message"),
+        )
+
+    def _latency(self, request: dict[str, Any]) -> None:
+        self._emulator.latency = timedelta(seconds=float(request["seconds"]))
+
+    def _rate_limits(self, request: dict[str, Any]) -> None:
+        limits = request["limits"]
+        if not isinstance(limits, dict) or any(":" not in str(k) or float(v) <= 0 for k, v in limits.items()):
+            raise ValueError('limits must be {"service:Operation": requests per second > 0}')
+        self._emulator.rate_limits = {str(k): float(v) for k, v in limits.items()}
 
     def _state(self) -> dict[str, Any]:
         return {
             "now": self._emulator.now().isoformat(),
             "update_delay_seconds": self._emulator.update_delay.total_seconds(),
+            "latency_seconds": self._emulator.latency.total_seconds(),
+            "rate_limits": dict(self._emulator.rate_limits),
+            "faults": [f.as_dict() for f in self._emulator.faults],
         }
 
 
@@ -236,6 +262,27 @@ class RemoteControl:
     def reset(self) -> dict[str, Any]:
         """Reset the server's extension state."""
         return self._call("POST", "reset", {})
+
+    def add_fault(self, operation: str, error: str, *, times: int = 1, after: int = 0) -> list[dict[str, Any]]:
+        """Fail ``times`` calls of ``operation`` (``service:Operation``) with ``error``, after ``after`` go through."""
+        faults: list[dict[str, Any]] = self._call("POST", "faults", {"operation": operation, "error": error, "times": times, "after": after})["faults"]
+        return faults
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The injected faults, with the calls each has seen and failed."""
+        faults: list[dict[str, Any]] = self._call("GET", "faults")["faults"]
+        return faults
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    def set_latency(self, latency: timedelta) -> dict[str, Any]:
+        """Add ``latency`` to every emulated request."""
+        return self._call("POST", "latency", {"seconds": latency.total_seconds()})
+
+    def set_rate_limits(self, limits: dict[str, float]) -> dict[str, Any]:
+        """Throttle each ``service:Operation`` above its requests per second (replaces the limits)."""
+        return self._call("POST", "rate-limits", {"limits": limits})
 
     def _call(self, method: str, route: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         data = None if body is None else json.dumps(body).encode()
