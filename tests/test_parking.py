@@ -154,3 +154,32 @@ def test_wake_command_brings_it_back_and_holds_it_until_the_window_ends(world: W
     assert world.exists()
     assert world.park(SATURDAY + timedelta(hours=11))[0] == "unparked"
     assert world.park(SATURDAY + timedelta(hours=20))[0] == "running"  # the override holds it up
+
+
+def test_a_park_whose_delete_fails_is_resumed_from_its_own_snapshot(world: World) -> None:
+    """Regression: the state said parked, and the scaling and alarms were gone, before DeleteEndpoint;
+    when it failed the target stayed unmanaged for the idle window. Now the park records each step as
+    it lands, resumes from the snapshot it took (which holds the scaling), and undoes itself if the
+    window ends first."""
+    from sagescale.emulator import control
+
+    before = world.shape()
+    control.add_fault("sagemaker:DeleteEndpoint", "InternalFailure", times=1)
+    outcome, message = world.park(SATURDAY)
+    assert outcome == "error" and "InternalFailure" in message
+    assert world.exists() and (world.store.get("web").parked or {}).get("phase") == "parking"
+    outcome, message = world.park(SATURDAY + timedelta(minutes=5))  # the next tick finishes it
+    assert outcome == "parked" and not world.exists()
+    assert world.park(MONDAY)[0] == "unparking"
+    assert world.park(MONDAY + timedelta(minutes=5))[0] == "unparked"
+    assert world.shape() == before  # the scaling the first attempt deleted came back from its snapshot
+
+
+def test_a_half_done_park_is_undone_when_the_window_ends_first(world: World) -> None:
+    from sagescale.emulator import control
+
+    before = world.shape()
+    control.add_fault("sagemaker:DeleteEndpoint", "InternalFailure", times=1)
+    assert world.park(SATURDAY)[0] == "error"
+    assert world.park(MONDAY)[0] == "unparked"  # the endpoint is there: its scaling is restored at once
+    assert world.shape() == before and world.store.get("web").parked is None

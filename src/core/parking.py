@@ -43,6 +43,10 @@ def park_step(
         if dry_run:
             return "waiting", "dry run: would park"
         return "park", ""
+    if parked.get("phase") == "parking" and exists:  # a park that stopped half-way: finish it, or undo it
+        if not idle:
+            return ("waiting", f"{endpoint} is {status}") if status in TRANSITIONAL else ("unpark", "")
+        return ("waiting", "dry run: would finish parking") if dry_run else ("park", "")
     if idle and not exists:
         return "still-parked", f"parked since {parked.get('at')}"
     if exists and status in TRANSITIONAL:

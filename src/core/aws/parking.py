@@ -55,12 +55,25 @@ class Parking:
         return True, ep.get("EndpointStatus"), tags
 
     def park(self, name: str, target: Target, now: datetime, state: TargetState) -> str:
+        """Snapshot, then tear down; each step recorded as it lands. A park that stopped half-way
+        (the delete failed, the function timed out) is resumed from its own snapshot, which holds
+        the alarms and scaling already deleted: never from a new one."""
         endpoint = target.endpoint or ""
-        snapshot = capture(endpoint, self.clients, now)
-        key = self.store.put_snapshot(snapshot)
-        self.store.update(name, lambda s: replace(s, parked={"snapshot": key, "at": now.isoformat(), "phase": "parked"}), known=state)
+        parked = state.parked or {}
+        if parked.get("phase") == "parking":
+            key = str(parked["snapshot"])
+            snapshot = self.store.snapshot(endpoint, key)
+            if snapshot is None:
+                raise RuntimeError(f"no snapshot {key} of half-parked endpoint {endpoint}")
+        else:
+            snapshot = capture(endpoint, self.clients, now)
+            key = self.store.put_snapshot(snapshot)
+            state = self.store.update(name, lambda s: replace(s, parked={"snapshot": key, "at": now.isoformat(), "phase": "parking"}), known=state)
         done = teardown(snapshot, self.clients)
-        return f"parked: deleted {endpoint} (config and model kept; snapshot {key})" if done.finished else "parking: waiting"
+        if not done.finished:
+            return "parking: waiting"
+        self.store.update(name, lambda s: replace(s, parked={**(s.parked or {}), "phase": "parked"}), known=state)
+        return f"parked: deleted {endpoint} (config and model kept; snapshot {key})"
 
     def unpark(self, name: str, target: Target, state: TargetState, *, exists: bool, status: str | None) -> tuple[ParkOutcome, str]:
         """Bring a parked endpoint back, one phase per call: recreate, then (InService) restore scaling."""

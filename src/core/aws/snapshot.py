@@ -224,8 +224,7 @@ def teardown(
     sm, aas, cw = clients.sagemaker, clients.autoscaling, clients.cloudwatch
     done = Teardown(endpoint)
     alarm_names = [a["AlarmName"] for a in snapshot["alarms"]]
-    if alarm_names:
-        cw.delete_alarms(AlarmNames=alarm_names)
+    if alarm_names and _ignore_gone(lambda: cw.delete_alarms(AlarmNames=alarm_names)):  # resumed: they may be gone
         done.steps.append(f"deleted alarms {', '.join(alarm_names)}")
     for st in snapshot["scalable_targets"]:
         if _ignore_gone(partial(aas.deregister_scalable_target, ServiceNamespace="sagemaker", ResourceId=st["resource_id"], ScalableDimension=st["dimension"])):
