@@ -17,7 +17,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HANDLERS = ["handlers.reconcile", "handlers.alarm", "handlers.janitor", "handlers.park", "handlers.unpark"]
+HANDLERS = [
+    "handlers.reconcile",
+    "handlers.alarm",
+    "handlers.janitor",
+    "handlers.park",
+    "handlers.unpark",
+]
 SDK = "sagemaker.compute_resource_requirements.resource_requirements"
 
 
@@ -25,7 +31,13 @@ def time_import(module: str, runs: int) -> float | None:
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     samples = []
     for _ in range(runs):
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT / "src", check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=ROOT / "src",
+            check=False,
+        )
         if done.returncode != 0:
             return None
         samples.append(float(done.stdout.strip()))
@@ -37,7 +49,9 @@ def size_mb(path: Path) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--build-dir", type=Path, default=ROOT / ".aws-sam" / "build")
     args = parser.parse_args()
@@ -46,9 +60,13 @@ def main() -> int:
         median = time_import(module, args.runs)
         out[module] = None if median is None else round(median, 3)
     sdk = time_import(SDK, args.runs)
-    out["sagemaker SDK ResourceRequirements"] = round(sdk, 3) if sdk is not None else "not installed"
+    out["sagemaker SDK ResourceRequirements"] = (
+        round(sdk, 3) if sdk is not None else "not installed"
+    )
     if args.build_dir.is_dir():
-        out["package_mb"] = {d.name: round(size_mb(d), 1) for d in sorted(args.build_dir.iterdir()) if d.is_dir()}
+        out["package_mb"] = {
+            d.name: round(size_mb(d), 1) for d in sorted(args.build_dir.iterdir()) if d.is_dir()
+        }
     print(json.dumps(out, indent=2))
     slow = [m for m in HANDLERS if isinstance(out[m], float) and out[m] > 0.30]  # type: ignore[operator]
     if slow:

@@ -37,10 +37,29 @@ def build_fleet(clients: Any, endpoints: int, with_ic: int) -> None:
         name = f"ic-{i:04d}-endpoint" if i < with_ic else f"ep-{i:04d}"
         if i % 3 == 0:
             arn = clients.sagemaker.describe_endpoint(EndpointName=name)["EndpointArn"]
-            clients.sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": "team", "Value": f"team-{i % 7}"}])
+            clients.sagemaker.add_tags(
+                ResourceArn=arn, Tags=[{"Key": "team", "Value": f"team-{i % 7}"}]
+            )
         if i % 5 == 0:
-            dims = [{"Name": "InferenceComponentName", "Value": f"ic-{i:04d}"}] if i < with_ic else [{"Name": "EndpointName", "Value": name}, {"Name": "VariantName", "Value": "AllTraffic"}]
-            clients.cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=[{"MetricName": "Invocations", "Dimensions": dims, "Value": 3.0, "Timestamp": now - timedelta(hours=1)}])
+            dims = (
+                [{"Name": "InferenceComponentName", "Value": f"ic-{i:04d}"}]
+                if i < with_ic
+                else [
+                    {"Name": "EndpointName", "Value": name},
+                    {"Name": "VariantName", "Value": "AllTraffic"},
+                ]
+            )
+            clients.cloudwatch.put_metric_data(
+                Namespace="AWS/SageMaker",
+                MetricData=[
+                    {
+                        "MetricName": "Invocations",
+                        "Dimensions": dims,
+                        "Value": 3.0,
+                        "Timestamp": now - timedelta(hours=1),
+                    }
+                ],
+            )
 
 
 def measure(endpoints: int, with_ic: int) -> dict[str, Any]:
@@ -57,22 +76,42 @@ def measure(endpoints: int, with_ic: int) -> dict[str, Any]:
         emulator.reset_clock()
         tagging = clients.client("resourcegroupstaggingapi")
         for client in (clients.sagemaker, clients.cloudwatch, tagging):
-            client.meta.events.register("before-call.*.*", lambda model, **_: calls.update([model.name]))
+            client.meta.events.register(
+                "before-call.*.*", lambda model, **_: calls.update([model.name])
+            )
         policy = loads_policy("version: 1\njanitor: {idle_for: 1440}\n")
         started = time.perf_counter()
-        result = run_janitor(policy, datetime.now(UTC), FleetReader(clients.sagemaker, tagging, clients.cloudwatch), None)
+        result = run_janitor(
+            policy,
+            datetime.now(UTC),
+            FleetReader(clients.sagemaker, tagging, clients.cloudwatch),
+            None,
+        )
         elapsed = time.perf_counter() - started
     verdicts = Counter(v.action for v in result.verdicts)
-    return {"endpoints": endpoints, "with_inference_components": with_ic, "calls": sum(calls.values()), "by_operation": dict(sorted(calls.items())), "verdicts": dict(verdicts), "seconds": elapsed}
+    return {
+        "endpoints": endpoints,
+        "with_inference_components": with_ic,
+        "calls": sum(calls.values()),
+        "by_operation": dict(sorted(calls.items())),
+        "verdicts": dict(verdicts),
+        "seconds": elapsed,
+    }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--endpoints", type=int, default=1000)
     parser.add_argument("--with-ic", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         os.environ.setdefault(key, value)
     runs = [measure(args.endpoints, args.with_ic) for _ in range(args.repeat)]
     out = runs[0] | {"seconds_median": round(statistics.median(r["seconds"] for r in runs), 3)}

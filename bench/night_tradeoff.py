@@ -49,23 +49,42 @@ def main() -> int:
         "never sleeps (min 1), burst": variant(min=1, idle=None),
     }
     spike_at = datetime(2026, 9, 16, 3, 0, tzinfo=NY)
-    trace = generate("b2b-week", days=28, seed=2, start=date(2026, 9, 14), spikes=[Spike(spike_at, 10_000.0, ramp=3, hold=20, decay=30)])
+    trace = generate(
+        "b2b-week",
+        days=28,
+        seed=2,
+        start=date(2026, 9, 14),
+        spikes=[Spike(spike_at, 10_000.0, ramp=3, hold=20, decay=30)],
+    )
     config = load_sim_config(ROOT / "examples" / "llm-retail.sim.yaml")
     first = int((spike_at - trace.start).total_seconds() // 60) - 5
     last = first + 120
-    print(f"four weeks from {trace.start.astimezone(NY):%Y-%m-%d}, a 10,000/min spike at {spike_at:%a %d %b %H:%M} New York")
-    print(f"{'variant':32} {'cost/month':>11} {'dropped (spike)':>16} {'dropped (all)':>14} {'x reactive':>10}")
+    print(
+        f"four weeks from {trace.start.astimezone(NY):%Y-%m-%d}, a 10,000/min spike at {spike_at:%a %d %b %H:%M} New York"
+    )
+    print(
+        f"{'variant':32} {'cost/month':>11} {'dropped (spike)':>16} {'dropped (all)':>14} {'x reactive':>10}"
+    )
     for name, doc in variants.items():
         policy = parse_policy(doc)
         sim = simulate(policy, "llm", trace.start, trace.requests, config, strategies=["policy"])
         result = sim.strategies["policy"]
-        spike_dropped = sum(d - s for d, s in zip(trace.requests[first:last], result.served[first:last], strict=True))
+        spike_dropped = sum(
+            d - s
+            for d, s in zip(trace.requests[first:last], result.served[first:last], strict=True)
+        )
         month = result.cost_usd * 30 / 28
         ratio = result.dropped / sim.reactive_dropped if sim.reactive_dropped else float("nan")
-        print(f"{name:32} {month:>11,.0f} {spike_dropped:>16,.0f} {result.dropped:>14,.0f} {ratio:>10.2f}")
+        print(
+            f"{name:32} {month:>11,.0f} {spike_dropped:>16,.0f} {result.dropped:>14,.0f} {ratio:>10.2f}"
+        )
     window = trace.requests[first:last]
-    print(f"the spike's 2 hours carry {sum(window):,.0f} requests; the reactive limit of the whole trace drops {sim.reactive_dropped:,.0f}")
-    print(f"(the window: {trace.start + timedelta(minutes=first):%H:%M} to {trace.start + timedelta(minutes=last):%H:%M} UTC)")
+    print(
+        f"the spike's 2 hours carry {sum(window):,.0f} requests; the reactive limit of the whole trace drops {sim.reactive_dropped:,.0f}"
+    )
+    print(
+        f"(the window: {trace.start + timedelta(minutes=first):%H:%M} to {trace.start + timedelta(minutes=last):%H:%M} UTC)"
+    )
     return 0
 
 

@@ -66,14 +66,23 @@ def measure(n: int) -> dict[str, Any]:
             run_reconcile(policy, now, adapter, store)
             elapsed = time.perf_counter() - started
             writes = sum(v for k, v in calls.items() if not k.startswith(READS))
-            results[phase] = {"calls": sum(calls.values()), "writes": writes, "seconds": round(elapsed, 3), "by_operation": dict(sorted(calls.items()))}
+            results[phase] = {
+                "calls": sum(calls.values()),
+                "writes": writes,
+                "seconds": round(elapsed, 3),
+                "by_operation": dict(sorted(calls.items())),
+            }
     return {"targets": n, **results}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--targets", type=int, nargs="+", default=[1, 100, 500])
-    parser.add_argument("--repeat", type=int, default=3, help="runs a size; the median wall time is reported")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs a size; the median wall time is reported"
+    )
     args = parser.parse_args()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -86,7 +95,10 @@ def main() -> int:
             del out[phase]["seconds"]
         print(json.dumps(out), flush=True)
         if out["steady"]["writes"]:
-            print(f"steady state made {out['steady']['writes']} writes for {n} targets", file=sys.stderr)
+            print(
+                f"steady state made {out['steady']['writes']} writes for {n} targets",
+                file=sys.stderr,
+            )
             return 1
     return 0
 

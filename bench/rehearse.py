@@ -31,7 +31,12 @@ CONFIG = ROOT / "examples" / "llm-retail.sim.yaml"
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=float, default=7.0, help="days of each trace to run (default: the whole week)")
+    parser.add_argument(
+        "--days",
+        type=float,
+        default=7.0,
+        help="days of each trace to run (default: the whole week)",
+    )
     args = parser.parse_args()
     policy = load_policy(POLICY)
     header = f"{'trace':20s} {'mode':6s} {'rehearse $':>11s} {'simulate $':>11s} {'rehearse drop':>14s} {'simulate drop':>14s} {'invocations':>11s} {'failed':>6s} {'dlq':>4s} {'cpu s/day':>9s}"
@@ -47,7 +52,9 @@ def main() -> int:
             t0 = time.process_time()
             rehearsal = rehearse(POLICY, "llm", trace.start, demand, config)
             cpu = time.process_time() - t0
-            predicted = simulate(policy, "llm", trace.start, demand, config, strategies=("policy",)).strategies["policy"]
+            predicted = simulate(
+                policy, "llm", trace.start, demand, config, strategies=("policy",)
+            ).strategies["policy"]
             r = rehearsal.result
             f = rehearsal.functions
             cpu_total += cpu
@@ -56,7 +63,9 @@ def main() -> int:
                 f"{trace_path.stem:20s} {mode:6s} {r.cost_usd:11,.2f} {predicted.cost_usd:11,.2f} {r.dropped:14,.0f} {predicted.dropped:14,.0f} "
                 f"{f.invocations:11,d} {f.failed:6d} {f.dead_letters:4d} {cpu / days:9.2f}"
             )
-    print(f"rehearse: {cpu_total:.1f} CPU s for {days_total:.0f} simulated days = {cpu_total / days_total:.2f} CPU s per day (goal: at most 60)")
+    print(
+        f"rehearse: {cpu_total:.1f} CPU s for {days_total:.0f} simulated days = {cpu_total / days_total:.2f} CPU s per day (goal: at most 60)"
+    )
     return 0
 
 

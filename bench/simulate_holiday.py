@@ -32,7 +32,10 @@ def checks(sim: Simulation) -> dict[str, object]:
     s = sim.strategies
     onset = spike_onset(sim.demand)
     assert onset is not None
-    pol, tt = served_in(s["policy"], onset, onset + 15), served_in(s["target_tracking"], onset, onset + 15)
+    pol, tt = (
+        served_in(s["policy"], onset, onset + 15),
+        served_in(s["target_tracking"], onset, onset + 15),
+    )
     return {
         "served_fraction": round(s["policy"].served_fraction, 6),
         "cost_vs_oracle": round(s["policy"].cost_usd / s["oracle"].cost_usd, 3),
@@ -48,7 +51,12 @@ def checks(sim: Simulation) -> dict[str, object]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs of the 30-day simulation (median reported)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="timed runs of the 30-day simulation (median reported)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     config = load_sim_config(ROOT / "examples" / "llm-retail.sim.yaml")
@@ -57,7 +65,11 @@ def main() -> int:
     for name in ("llm-retail.yaml", "llm-retail-tuned.yaml"):
         policy = load_policy(ROOT / "examples" / name)
         sim = simulate(policy, "llm", trace.start, trace.requests, config)
-        report[name] = {"strategies": {k: v.as_dict() for k, v in sim.strategies.items()}, "limits": sim.as_dict()["limits"], "acceptance": checks(sim)}
+        report[name] = {
+            "strategies": {k: v.as_dict() for k, v in sim.strategies.items()},
+            "limits": sim.as_dict()["limits"],
+            "acceptance": checks(sim),
+        }
     month = generate("holiday-week", days=30, start=None)
     policy = load_policy(ROOT / "examples" / "llm-retail.yaml")
     times = []
@@ -65,7 +77,11 @@ def main() -> int:
         began = time.perf_counter()
         simulate(policy, "llm", month.start, month.requests, config)
         times.append(time.perf_counter() - began)
-    report["30-day"] = {"minutes": len(month.requests), "seconds_median": round(statistics.median(times), 2), "seconds_all": [round(t, 2) for t in times]}
+    report["30-day"] = {
+        "minutes": len(month.requests),
+        "seconds_median": round(statistics.median(times), 2),
+        "seconds_all": [round(t, 2) for t in times],
+    }
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -75,7 +91,9 @@ def main() -> int:
         print(f"== examples/{name} on examples/traces/holiday-week.csv")
         oracle = entry["strategies"]["oracle"]["cost_usd"]
         limit = entry["limits"]["reactive_dropped"]
-        print(f"{'strategy':16} {'cost_usd':>10} {'x oracle':>8} {'inst_h':>7} {'copy_h':>7} {'served':>9} {'unmet_min':>9} {'actions':>7} {'dropped':>9} {'x reactive':>10}")
+        print(
+            f"{'strategy':16} {'cost_usd':>10} {'x oracle':>8} {'inst_h':>7} {'copy_h':>7} {'served':>9} {'unmet_min':>9} {'actions':>7} {'dropped':>9} {'x reactive':>10}"
+        )
         for k, v in entry["strategies"].items():
             ratio = f"{v['dropped'] / limit:.2f}" if limit else "-"
             print(
@@ -84,7 +102,9 @@ def main() -> int:
             )
         print(f"reactive limit: {limit:,.0f} dropped")
         print("acceptance:", json.dumps(entry["acceptance"]))
-    print(f"30-day simulate (4 strategies, {len(month.requests):,} minutes): median {report['30-day']['seconds_median']} s of {args.repeat} runs")  # type: ignore[index]
+    print(
+        f"30-day simulate (4 strategies, {len(month.requests):,} minutes): median {report['30-day']['seconds_median']} s of {args.repeat} runs"
+    )  # type: ignore[index]
     return 0
 
 

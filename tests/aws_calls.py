@@ -29,7 +29,9 @@ MEMBER_JANITOR_ROLE = "MemberJanitorRole"
 
 RECORDED: dict[str, set[str]] = defaultdict(set)
 WHOLE_SUITE = False  # set by conftest.py when every test file was collected
-_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("sagescale_function", default=None)
+_function: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "sagescale_function", default=None
+)
 
 
 def _wrap_handler(function_id: str, handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -64,8 +66,15 @@ def install() -> Iterator[None]:
         # CLI's calls through a member role (session "sagescale-cli") are the role's too
         credentials = getattr(self._request_signer, "_credentials", None)
         method, _, session = str(getattr(credentials, "method", None)).partition(":")
-        member = {"sts-assume-role": MEMBER_ROLE, "sts-assume-role-janitor": MEMBER_JANITOR_ROLE}.get(method)
-        who = member if member is not None and (function_id is not None or session == "sagescale-cli") else function_id
+        member = {
+            "sts-assume-role": MEMBER_ROLE,
+            "sts-assume-role-janitor": MEMBER_JANITOR_ROLE,
+        }.get(method)
+        who = (
+            member
+            if member is not None and (function_id is not None or session == "sagescale-cli")
+            else function_id
+        )
         if who is not None:
             service = self.meta.service_model.service_name
             action = f"{IAM_PREFIX.get(service, service)}:{operation}"

@@ -41,4 +41,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """tests/test_iam.py judges the calls the rest of the suite recorded: it runs last."""
     items.sort(key=lambda item: item.nodeid.startswith("tests/test_iam.py"))
     collected = {item.nodeid.split("::", 1)[0] for item in items}
-    aws_calls.WHOLE_SUITE = all(f"tests/{path.name}" in collected for path in (ROOT / "tests").glob("test_*.py"))
+    aws_calls.WHOLE_SUITE = all(
+        f"tests/{path.name}" in collected for path in (ROOT / "tests").glob("test_*.py")
+    )

@@ -36,7 +36,15 @@ LOCAL_ENV = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KE
 RESPONSES = ResponseChecker(
     # DynamoDB is left out: moto's CreateTable reports NumberOfDecreasesToday 0, below the
     # model's minimum of 1, and no fix of ours belongs in moto's DynamoDB.
-    services={"sagemaker", "application-autoscaling", "cloudwatch", "events", "sqs", "logs", "resourcegroupstaggingapi"},
+    services={
+        "sagemaker",
+        "application-autoscaling",
+        "cloudwatch",
+        "events",
+        "sqs",
+        "logs",
+        "resourcegroupstaggingapi",
+    },
 ).install()
 """Checks every JSON response of those services, to any client of the suite, on the wire."""
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Query", "Scan")
@@ -90,7 +98,9 @@ class Env:
 
     def invoke(self, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """The reconcile handler (default: the scheduler's tick)."""
-        result: dict[str, Any] = reconcile.handler(event or {"source": "sagescale.schedule", "action": "reconcile"}, context("reconcile"))
+        result: dict[str, Any] = reconcile.handler(
+            event or {"source": "sagescale.schedule", "action": "reconcile"}, context("reconcile")
+        )
         return result
 
     def alarm(self, event: Any) -> dict[str, Any]:
@@ -100,16 +110,25 @@ class Env:
 
     def copies(self) -> tuple[str, int, int]:
         ic = self.clients.sagemaker.describe_inference_component(InferenceComponentName="llm-ic")
-        return ic["InferenceComponentStatus"], ic["RuntimeConfig"]["DesiredCopyCount"], ic["RuntimeConfig"]["CurrentCopyCount"]
+        return (
+            ic["InferenceComponentStatus"],
+            ic["RuntimeConfig"]["DesiredCopyCount"],
+            ic["RuntimeConfig"]["CurrentCopyCount"],
+        )
 
     def register(self, low: int, high: int) -> None:
         self.clients.autoscaling.register_scalable_target(
-            ServiceNamespace="sagemaker", ResourceId="inference-component/llm-ic",
-            ScalableDimension="sagemaker:inference-component:DesiredCopyCount", MinCapacity=low, MaxCapacity=high,
+            ServiceNamespace="sagemaker",
+            ResourceId="inference-component/llm-ic",
+            ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+            MinCapacity=low,
+            MaxCapacity=high,
         )
 
     def scalable(self) -> tuple[int, int]:
-        (st,) = self.clients.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=["inference-component/llm-ic"])["ScalableTargets"]
+        (st,) = self.clients.autoscaling.describe_scalable_targets(
+            ServiceNamespace="sagemaker", ResourceIds=["inference-component/llm-ic"]
+        )["ScalableTargets"]
         return st["MinCapacity"], st["MaxCapacity"]
 
 
@@ -121,7 +140,15 @@ def build_env(tmp_path: Path, clients: AwsClients, emulator: Any, policy_text: s
     emulator.set_clock(clock)
     names = Stack(default_template()).create_resources(clients)
     seed_target(clients.sagemaker, policy.targets["llm"], copies=1)
-    settings = Settings(names["StateTable"], policy_file, None, None, account_id=ACCOUNT, region=REGION, stack_name=NAME_PREFIX)
+    settings = Settings(
+        names["StateTable"],
+        policy_file,
+        None,
+        None,
+        account_id=ACCOUNT,
+        region=REGION,
+        stack_name=NAME_PREFIX,
+    )
     runtime = Runtime(settings, clients, clock=clock)
     reset_runtime(runtime)
     counter = CallCounter().attach(clients.sagemaker, clients.autoscaling, clients.dynamodb)
@@ -130,7 +157,11 @@ def build_env(tmp_path: Path, clients: AwsClients, emulator: Any, policy_text: s
 
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
@@ -161,8 +192,6 @@ def any_env(request: pytest.FixtureRequest) -> Env:
     return result
 
 
-
-
 @pytest.fixture(autouse=True)
 def responses_match_their_shapes() -> Iterator[None]:
     """Every test: each emulator response matched botocore's output shape, strictly."""
@@ -178,7 +207,13 @@ def context(name: str) -> Any:
 @contextmanager
 def local_process(policy: Path) -> Iterator[str]:
     """``sagescale local --port 0 --populate POLICY`` in its own process; its URL, until it stops cleanly."""
-    proc = subprocess.Popen([SCRIPT, "local", "--port", "0", "--populate", str(policy)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=LOCAL_ENV)
+    proc = subprocess.Popen(
+        [SCRIPT, "local", "--port", "0", "--populate", str(policy)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=LOCAL_ENV,
+    )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()

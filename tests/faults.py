@@ -53,7 +53,9 @@ class Throttler:
             return None
         self.injected[operation] += 1
         content_type = request.headers.get("Content-Type", b"")
-        content_type = content_type.decode() if isinstance(content_type, bytes) else str(content_type)
+        content_type = (
+            content_type.decode() if isinstance(content_type, bytes) else str(content_type)
+        )
         if "cbor" in content_type or "smithy-protocol" in {k.lower() for k in request.headers}:
             raise ConnectionClosedError(endpoint_url=request.url)
         if "json" in content_type:
@@ -73,7 +75,9 @@ def no_backoff() -> Iterator[list[float]]:
     import botocore.endpoint
 
     slept: list[float] = []
-    fake = types.SimpleNamespace(**{name: getattr(time, name) for name in dir(time) if not name.startswith("_")})
+    fake = types.SimpleNamespace(
+        **{name: getattr(time, name) for name in dir(time) if not name.startswith("_")}
+    )
     fake.sleep = slept.append
     original = botocore.endpoint.time
     botocore.endpoint.time = fake  # type: ignore[assignment]

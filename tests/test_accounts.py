@@ -39,37 +39,63 @@ def test_assume_role_needs_the_role_its_trust_and_its_external_id(aws: AwsClient
     sts = aws.client("sts")
     arn = f"arn:aws:iam::{PROD}:role/sagescale-member"
     with pytest.raises(ClientError, match="AccessDenied"):
-        sts.assume_role(RoleArn=arn, RoleSessionName="sagescale", ExternalId="sagescale-prod")  # no such role yet
+        sts.assume_role(
+            RoleArn=arn, RoleSessionName="sagescale", ExternalId="sagescale-prod"
+        )  # no such role yet
     control.create_member_role(PROD, "sagescale-member", trusted_account="999999999999")
     with pytest.raises(ClientError, match="not authorized to perform: sts:AssumeRole"):
         sts.assume_role(RoleArn=arn, RoleSessionName="sagescale")  # it trusts another account
-    control.create_member_role(PROD, "sagescale-strict", trusted_account=CONTROLLER, external_id="sagescale-prod")
+    control.create_member_role(
+        PROD, "sagescale-strict", trusted_account=CONTROLLER, external_id="sagescale-prod"
+    )
     strict = f"arn:aws:iam::{PROD}:role/sagescale-strict"
     with pytest.raises(ClientError, match="AccessDenied"):
         sts.assume_role(RoleArn=strict, RoleSessionName="sagescale", ExternalId="wrong-id")
     with pytest.raises(ClientError, match="AccessDenied"):
         sts.assume_role(RoleArn=strict, RoleSessionName="sagescale")
-    credentials = sts.assume_role(RoleArn=strict, RoleSessionName="sagescale", ExternalId="sagescale-prod")["Credentials"]
-    member = boto3.client("sts", aws_access_key_id=credentials["AccessKeyId"], aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["SessionToken"])
+    credentials = sts.assume_role(
+        RoleArn=strict, RoleSessionName="sagescale", ExternalId="sagescale-prod"
+    )["Credentials"]
+    member = boto3.client(
+        "sts",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
     assert member.get_caller_identity()["Account"] == PROD
 
 
 def test_clients_per_account_region_assume_once_per_account_and_land_there(aws: AwsClients) -> None:
-    control.create_member_role(PROD, "sagescale-member", trusted_account=CONTROLLER, external_id="sagescale-prod")
+    control.create_member_role(
+        PROD, "sagescale-member", trusted_account=CONTROLLER, external_id="sagescale-prod"
+    )
     policy = loads_policy(POLICY)
     accounts = Accounts(aws, policy.accounts, session_name="sagescale-test")
     assert accounts.clients(HOME) is aws
-    east, west = accounts.clients(Place("prod", "us-east-1")), accounts.clients(Place("prod", "eu-west-1"))
+    east, west = (
+        accounts.clients(Place("prod", "us-east-1")),
+        accounts.clients(Place("prod", "eu-west-1")),
+    )
     assert accounts.clients(Place("prod", "eu-west-1")) is west
     assert accounts.assumed == 1  # one role session for both regions, kept for its lifetime
-    west.sagemaker.create_model(ModelName="m", ExecutionRoleArn=f"arn:aws:iam::{PROD}:role/x", PrimaryContainer={"Image": "i"})
-    assert [m["ModelArn"] for m in west.sagemaker.list_models()["Models"]] == [f"arn:aws:sagemaker:eu-west-1:{PROD}:model/m"]
-    assert east.sagemaker.list_models()["Models"] == [] and aws.sagemaker.list_models()["Models"] == []
+    west.sagemaker.create_model(
+        ModelName="m",
+        ExecutionRoleArn=f"arn:aws:iam::{PROD}:role/x",
+        PrimaryContainer={"Image": "i"},
+    )
+    assert [m["ModelArn"] for m in west.sagemaker.list_models()["Models"]] == [
+        f"arn:aws:sagemaker:eu-west-1:{PROD}:model/m"
+    ]
+    assert (
+        east.sagemaker.list_models()["Models"] == [] and aws.sagemaker.list_models()["Models"] == []
+    )
     with pytest.raises(AccountError, match=r"account ghost \(333333333333\): cannot assume"):
         accounts.clients(Place("ghost", "us-east-1"))
 
 
-def test_the_latency_control_delays_every_request(aws: AwsClients, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_latency_control_delays_every_request(
+    aws: AwsClients, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sagescale.emulator import network_ext
 
     slept: list[float] = []
@@ -90,16 +116,51 @@ def test_the_latency_control_delays_every_request(aws: AwsClients, monkeypatch: 
 @pytest.mark.parametrize(
     ("change", "field", "words"),
     [
-        (("account: prod, region: eu-west-1", "account: qa"), "targets.llm.account", "unknown account 'qa' (accounts: ghost, prod)"),
-        (("region: eu-west-1}", "region: ap-south-1}"), "targets.llm.region", "region 'ap-south-1' is not listed for account 'prod' (its regions: us-east-1, eu-west-1)"),
+        (
+            ("account: prod, region: eu-west-1", "account: qa"),
+            "targets.llm.account",
+            "unknown account 'qa' (accounts: ghost, prod)",
+        ),
+        (
+            ("region: eu-west-1}", "region: ap-south-1}"),
+            "targets.llm.region",
+            "region 'ap-south-1' is not listed for account 'prod' (its regions: us-east-1, eu-west-1)",
+        ),
         ((", region: eu-west-1}", "}"), "targets.llm.region", "account 'prod' has several regions"),
-        (("account: prod, region: eu-west-1", "region: eu-west-1"), "targets.llm.region", "give account too"),
+        (
+            ("account: prod, region: eu-west-1", "region: eu-west-1"),
+            "targets.llm.region",
+            "give account too",
+        ),
         (("333333333333", PROD), "accounts.ghost.role", f"account {PROD} is already named 'prod'"),
-        (("regions: [us-east-1]}", "regions: [us-east-1, us-east-1]}"), "accounts.ghost.regions", "a region is listed twice"),
-        (("regions: [us-east-1]}", "regions: [US-East]}"), "accounts.ghost.regions", "not an AWS region name"),
-        ((f"arn:aws:iam::{PROD}:role", "arn:aws:iam::1111:role"), "accounts.prod.role", "is not an IAM role ARN"),
-        (("llm: {inference_component: llm-ic, min: 1, max: 2,", "llm: {endpoint: web-ep, park: true, min: 1, max: 2,"), "targets.llm.park", "parking runs in the controller's own account only"),
-        (("targets:", "janitor: {accounts: [prod, ghost, prod]}\ntargets:"), "janitor.accounts[2]", "account 'prod' is listed twice"),
+        (
+            ("regions: [us-east-1]}", "regions: [us-east-1, us-east-1]}"),
+            "accounts.ghost.regions",
+            "a region is listed twice",
+        ),
+        (
+            ("regions: [us-east-1]}", "regions: [US-East]}"),
+            "accounts.ghost.regions",
+            "not an AWS region name",
+        ),
+        (
+            (f"arn:aws:iam::{PROD}:role", "arn:aws:iam::1111:role"),
+            "accounts.prod.role",
+            "is not an IAM role ARN",
+        ),
+        (
+            (
+                "llm: {inference_component: llm-ic, min: 1, max: 2,",
+                "llm: {endpoint: web-ep, park: true, min: 1, max: 2,",
+            ),
+            "targets.llm.park",
+            "parking runs in the controller's own account only",
+        ),
+        (
+            ("targets:", "janitor: {accounts: [prod, ghost, prod]}\ntargets:"),
+            "janitor.accounts[2]",
+            "account 'prod' is listed twice",
+        ),
     ],
 )
 def test_account_errors_name_the_field(change: tuple[str, str], field: str, words: str) -> None:
@@ -107,7 +168,9 @@ def test_account_errors_name_the_field(change: tuple[str, str], field: str, word
 
     with pytest.raises(PolicyError) as caught:
         loads_policy(POLICY.replace(*change))
-    assert any(path == field and words in message for path, message in caught.value.problems), caught.value.problems
+    assert any(path == field and words in message for path, message in caught.value.problems), (
+        caught.value.problems
+    )
 
 
 def test_the_janitor_sweeps_its_own_place_and_the_accounts_it_names() -> None:
@@ -143,7 +206,9 @@ def test_a_rate_limit_throttles_an_operation_per_account_and_region(aws: AwsClie
         network_ext.buckets.clear()
 
 
-def test_a_member_account_region_that_is_the_controllers_own_is_refused_where_the_controller_is_known() -> None:
+def test_a_member_account_region_that_is_the_controllers_own_is_refused_where_the_controller_is_known() -> (
+    None
+):
     """The policy cannot know the controller's account; the functions can (their settings). A
     member entry for the controller's own account and region would put its targets outside what the
     home janitor keeps as managed, so the runtime refuses it, naming the field."""
@@ -151,7 +216,12 @@ def test_a_member_account_region_that_is_the_controllers_own_is_refused_where_th
 
     policy = loads_policy(POLICY.replace(PROD, CONTROLLER))
     assert policy.check_home(("999999999999", "us-east-1")) is policy
-    assert policy.check_home((CONTROLLER, "ap-south-1")) is policy  # its other regions, through the member role: fine
+    assert (
+        policy.check_home((CONTROLLER, "ap-south-1")) is policy
+    )  # its other regions, through the member role: fine
     with pytest.raises(PolicyError) as caught:
         policy.check_home((CONTROLLER, "eu-west-1"))
-    assert caught.value.problems[0][0] == "accounts.prod.regions" and "is the controller's own" in caught.value.problems[0][1]
+    assert (
+        caught.value.problems[0][0] == "accounts.prod.regions"
+        and "is the controller's own" in caught.value.problems[0][1]
+    )

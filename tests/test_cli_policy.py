@@ -24,7 +24,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_plan_black_friday_floor(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "plan", EXAMPLE, "--at", "2026-11-27T05:00:00-05:00", "--json")
     assert code == 0
-    assert json.loads(out) == [{"target": "llm", "min": 6, "max": 8, "reasons": ["floor:retail Black Friday"]}]
+    assert json.loads(out) == [
+        {"target": "llm", "min": 6, "max": 8, "reasons": ["floor:retail Black Friday"]}
+    ]
 
 
 def test_plan_idle_night(capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,7 +46,9 @@ def test_plan_human_table(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_calendar_around_fall_back(capsys: pytest.CaptureFixture[str]) -> None:
     """2026-11-01 is a Sunday and the fall-back day: offsets switch from -04:00 to -05:00."""
-    code, out, _ = run(capsys, "calendar", EXAMPLE, "--from", "2026-10-30", "--to", "2026-11-03", "--json")
+    code, out, _ = run(
+        capsys, "calendar", EXAMPLE, "--from", "2026-10-30", "--to", "2026-11-03", "--json"
+    )
     assert code == 0
     rows = json.loads(out)
     assert [(r["at"], r["min"]) for r in rows] == [
@@ -60,7 +64,9 @@ def test_calendar_around_fall_back(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_calendar_thanksgiving_week(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "calendar", EXAMPLE, "--from", "2026-11-26", "--to", "2026-11-30", "--json")
+    code, out, _ = run(
+        capsys, "calendar", EXAMPLE, "--from", "2026-11-26", "--to", "2026-11-30", "--json"
+    )
     assert code == 0
     rows = [(r["at"], r["min"]) for r in json.loads(out)]
     assert ("2026-11-29T22:00:00-05:00", 6) in rows  # Cyber Monday, 2 h lead
@@ -70,14 +76,28 @@ def test_calendar_thanksgiving_week(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        ("version: 1\ntargets:\n  t: {inference_component: x, min: 1, max: 2, colour: red}\n", "targets.t.colour: unknown key"),
+        (
+            "version: 1\ntargets:\n  t: {inference_component: x, min: 1, max: 2, colour: red}\n",
+            "targets.t.colour: unknown key",
+        ),
         ("version: 1\ntimezone: Mars/Base\n", "timezone: unknown time zone"),
-        ("version: 1\ntargets:\n  t: {inference_component: x, min: 3, max: 2}\n", "targets.t.min: min 3 is above max 2"),
-        ("version: 1\ntargets:\n  t: {inference_component: x, min: 1, max: 2, idle: [{days: Mon-Fry}]}\n", "targets.t.idle[0].days: unknown day"),
-        ("version: 1\ntargets:\n  t: {inference_component: x, min: 1, max: 2, floors: [{calendar: nope, min: 1}]}\n", "targets.t.floors[0].calendar: unknown calendar"),
+        (
+            "version: 1\ntargets:\n  t: {inference_component: x, min: 3, max: 2}\n",
+            "targets.t.min: min 3 is above max 2",
+        ),
+        (
+            "version: 1\ntargets:\n  t: {inference_component: x, min: 1, max: 2, idle: [{days: Mon-Fry}]}\n",
+            "targets.t.idle[0].days: unknown day",
+        ),
+        (
+            "version: 1\ntargets:\n  t: {inference_component: x, min: 1, max: 2, floors: [{calendar: nope, min: 1}]}\n",
+            "targets.t.floors[0].calendar: unknown calendar",
+        ),
     ],
 )
-def test_invalid_policy_exits_2_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, words: str) -> None:
+def test_invalid_policy_exits_2_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, words: str
+) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(body)
     for argv in (["validate", str(path)], ["plan", str(path), "--at", "2026-11-24T10:00:00Z"]):
@@ -97,7 +117,16 @@ def test_invalid_policy_exits_2_without_traceback(tmp_path: Path, capsys: pytest
         (["plan", "/nonexistent/policy.yaml"], "cannot read policy file"),
         (["frobnicate"], "invalid choice"),
         (["plan", EXAMPLE, "--at", "9999-12-31T23:59:00+00:00"], "out of range"),
-        (["replay", "ReconcileFunction", "events/reconcile-tick.json", "--template", "README.md"], "template"),
+        (
+            [
+                "replay",
+                "ReconcileFunction",
+                "events/reconcile-tick.json",
+                "--template",
+                "README.md",
+            ],
+            "template",
+        ),
     ],
 )
 def test_bad_input_exits_2(capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:
@@ -114,14 +143,23 @@ def test_validate_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_console_script_entry_point() -> None:
     """The installed ``sagescale`` script runs, with the exit code of the command."""
     script = Path(sys.executable).with_name("sagescale")
-    done = subprocess.run([str(script), "plan", EXAMPLE, "--at", "2026-11-27T05:00:00-05:00", "--json"], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(script), "plan", EXAMPLE, "--at", "2026-11-27T05:00:00-05:00", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)[0]["min"] == 6
-    bad = subprocess.run([str(script), "validate", "/nonexistent.yaml"], capture_output=True, text=True, check=False)
+    bad = subprocess.run(
+        [str(script), "validate", "/nonexistent.yaml"], capture_output=True, text=True, check=False
+    )
     assert bad.returncode == 2
 
 
-def test_schema_describes_every_shipped_policy_and_refuses_unknown_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_schema_describes_every_shipped_policy_and_refuses_unknown_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Editors had nothing to complete or check policy files with; `sagescale schema` writes the
     models' JSON Schema, which the yaml-language-server line in a policy file points at."""
     jsonschema = pytest.importorskip("jsonschema")
@@ -138,7 +176,10 @@ def test_schema_describes_every_shipped_policy_and_refuses_unknown_keys(tmp_path
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         data = json.loads(json.dumps(data, default=str))  # dates as the strings the policy reads
         assert list(validator.iter_errors(data)) == [], path.name
-    bad = {"version": 1, "targets": {"llm": {"inference_component": "x", "min": 1, "max": 2, "minn": 3}}}
+    bad = {
+        "version": 1,
+        "targets": {"llm": {"inference_component": "x", "min": 1, "max": 2, "minn": 3}},
+    }
     assert list(validator.iter_errors(bad))
 
 
@@ -146,14 +187,27 @@ def test_version_and_debug(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--version"])
     assert info.value.code == 0 and capsys.readouterr().out.startswith("sagescale ")
-    assert main(["--debug", "janitor", "--policy", "/nonexistent/policy.yaml"]) == 2  # bad input stays exit 2
+    assert (
+        main(["--debug", "janitor", "--policy", "/nonexistent/policy.yaml"]) == 2
+    )  # bad input stays exit 2
 
 
 def test_output_piped_to_head_ends_quietly() -> None:
     """`sagescale calendar ... | head -1` printed a BrokenPipeError traceback."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sagescale.cli", "calendar", str(EXAMPLES / "llm-retail.yaml"), "--from", "2026-01-01", "--to", "2028-12-31"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # about 90 KB: more than a pipe holds
+        [
+            sys.executable,
+            "-m",
+            "sagescale.cli",
+            "calendar",
+            str(EXAMPLES / "llm-retail.yaml"),
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2028-12-31",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,  # about 90 KB: more than a pipe holds
     )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.readline()
@@ -183,8 +237,12 @@ targets:
 """
 
 
-@pytest.mark.parametrize(("first", "last"), [("2026-11-23", "2026-11-29"), ("2026-10-28", "2026-11-28")])
-def test_calendar_plot_is_a_heat_map_with_a_row_per_target(tmp_path: Path, capsys: pytest.CaptureFixture[str], first: str, last: str) -> None:
+@pytest.mark.parametrize(
+    ("first", "last"), [("2026-11-23", "2026-11-29"), ("2026-10-28", "2026-11-28")]
+)
+def test_calendar_plot_is_a_heat_map_with_a_row_per_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], first: str, last: str
+) -> None:
     """A week of bounds was a long table; `calendar --plot` draws them, one row per target, for a
     week and a month (the month crosses the New York fall-back)."""
     pytest.importorskip("matplotlib")
@@ -198,12 +256,17 @@ def test_calendar_plot_is_a_heat_map_with_a_row_per_target(tmp_path: Path, capsy
     policy_file = tmp_path / "two.yaml"
     policy_file.write_text(TWO_TARGETS, encoding="utf-8")
     png = tmp_path / "heat.png"
-    assert main(["calendar", str(policy_file), "--from", first, "--to", last, "--plot", str(png)]) == 0
+    assert (
+        main(["calendar", str(policy_file), "--from", first, "--to", last, "--plot", str(png)]) == 0
+    )
     assert "heat map written" in capsys.readouterr().err
     height, width = mpimg.imread(png).shape[:2]
     assert width >= 1000 and 250 <= height <= width
     policy = loads_policy(TWO_TARGETS)
-    start, end = range_edge(first, policy, "--from", end=False), range_edge(last, policy, "--to", end=True)
+    start, end = (
+        range_edge(first, policy, "--from", end=False),
+        range_edge(last, policy, "--to", end=True),
+    )
     fig = figure(policy, start, end, ["llm", "web"])
     try:
         (ax, *_) = fig.axes
@@ -214,10 +277,14 @@ def test_calendar_plot_is_a_heat_map_with_a_row_per_target(tmp_path: Path, capsy
     finally:
         plt.close(fig)
     rows = rows_for(policy, start, end, ["llm", "web"])
-    assert {t.bounds.min for t in rows["llm"]} >= {0, 1, 6} and {t.bounds.min for t in rows["web"]} == {2}
+    assert {t.bounds.min for t in rows["llm"]} >= {0, 1, 6} and {
+        t.bounds.min for t in rows["web"]
+    } == {2}
 
 
-def test_one_cli_the_policy_and_the_time_are_passed_the_same_way_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
+def test_one_cli_the_policy_and_the_time_are_passed_the_same_way_everywhere(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """The policy was positional for some commands and --policy for others, and "as if at this
     time" was --at for plan but --now for janitor and wake; `local --seed` took a policy while
     `trace --seed` and `tune --seed` took a number. Every command now takes --policy and --at."""
@@ -228,8 +295,14 @@ def test_one_cli_the_policy_and_the_time_are_passed_the_same_way_everywhere(caps
     assert main(["plan", "--policy", policy, "--now", at, "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == positional
     assert main(["plan", "--json"]) == 2 and "give the policy file" in capsys.readouterr().err
-    assert main(["plan", policy, "--policy", str(EXAMPLES / "llm-retail-tuned.yaml")]) == 2 and "two policies given" in capsys.readouterr().err
-    assert main(["janitor", "--policy", policy, "--at", at, "--apply"]) == 2 and "--at is a what-if" in capsys.readouterr().err
+    assert (
+        main(["plan", policy, "--policy", str(EXAMPLES / "llm-retail-tuned.yaml")]) == 2
+        and "two policies given" in capsys.readouterr().err
+    )
+    assert (
+        main(["janitor", "--policy", policy, "--at", at, "--apply"]) == 2
+        and "--at is a what-if" in capsys.readouterr().err
+    )
     from sagescale.cli import build_parser
 
     local = build_parser().parse_args(["local", "--populate", policy])

@@ -9,7 +9,9 @@ from tests.conftest import ROOT
 def test_readme_policy_reference_matches_models() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     start, end = readme.index(BEGIN), readme.index(END) + len(END)
-    assert readme[start:end] == policy_reference(), "run: python -m sagescale.docs and paste into README.md"
+    assert readme[start:end] == policy_reference(), (
+        "run: python -m sagescale.docs and paste into README.md"
+    )
 
 
 def test_every_policy_field_is_documented() -> None:

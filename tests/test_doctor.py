@@ -40,7 +40,9 @@ targets:
 """
 
 
-def findings(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str = POLICY) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+def findings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str = POLICY
+) -> tuple[int, dict[str, list[dict[str, Any]]]]:
     policy = tmp_path / "policy.yaml"
     policy.write_text(text)
     code = main(["doctor", "--policy", str(policy), "--json"])
@@ -60,38 +62,64 @@ def deployed(aws_env: None) -> Any:
         yield clients
 
 
-def test_doctor_reports_what_stops_the_policy_and_exits_1_on_an_error(deployed: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_doctor_reports_what_stops_the_policy_and_exits_1_on_an_error(
+    deployed: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, found = findings(tmp_path, capsys)
     assert code == 1
     codes = {t: sorted(f["code"] for f in fs) for t, fs in found.items()}
     assert codes["typo"] == ["target-missing"]
     assert "did you mean llm-ic?" in found["typo"][0]["message"]
-    assert codes["big"] == ["min-cannot-be-placed"]  # 20 copies of 1 GPU: 5 ml.g5.12xlarge, the endpoint may have 4
-    assert codes["llm"] == ["wake-alarm-missing"]  # managed scaling down to 0: its instances follow it
+    assert codes["big"] == [
+        "min-cannot-be-placed"
+    ]  # 20 copies of 1 GPU: 5 ml.g5.12xlarge, the endpoint may have 4
+    assert codes["llm"] == [
+        "wake-alarm-missing"
+    ]  # managed scaling down to 0: its instances follow it
     assert codes["web"] == ["realtime-cannot-sleep"]
-    assert all(f["severity"] in ("error", "warning") and f["fix"] for fs in found.values() for f in fs)
+    assert all(
+        f["severity"] in ("error", "warning") and f["fix"] for fs in found.values() for f in fs
+    )
 
 
-def test_doctor_finds_instances_that_cannot_be_released_and_scheduled_actions(deployed: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_doctor_finds_instances_that_cannot_be_released_and_scheduled_actions(
+    deployed: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from tests.test_instances import unmanage_endpoint
 
     unmanage_endpoint(deployed.sagemaker, "llm-ic-endpoint")
     deployed.autoscaling.register_scalable_target(
-        ServiceNamespace="sagemaker", ResourceId="inference-component/llm-ic", ScalableDimension="sagemaker:inference-component:DesiredCopyCount", MinCapacity=1, MaxCapacity=4,
+        ServiceNamespace="sagemaker",
+        ResourceId="inference-component/llm-ic",
+        ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+        MinCapacity=1,
+        MaxCapacity=4,
     )
     deployed.autoscaling.put_scheduled_action(
-        ServiceNamespace="sagemaker", ScheduledActionName="nightly", ResourceId="inference-component/llm-ic",
-        ScalableDimension="sagemaker:inference-component:DesiredCopyCount", Schedule="cron(0 20 * * ? *)", ScalableTargetAction={"MinCapacity": 0, "MaxCapacity": 1},
+        ServiceNamespace="sagemaker",
+        ScheduledActionName="nightly",
+        ResourceId="inference-component/llm-ic",
+        ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+        Schedule="cron(0 20 * * ? *)",
+        ScalableTargetAction={"MinCapacity": 0, "MaxCapacity": 1},
     )
     only_llm = POLICY.split("  big:")[0]
     code, found = findings(tmp_path, capsys, only_llm)
     assert code == 0  # warnings only
     by_code = {f["code"]: f for f in found["llm"]}
     # without managed scaling the endpoint keeps its one instance: 4 copies fit, not the 8 of max
-    assert set(by_code) == {"instances-kept", "scheduled-actions-fight", "wake-alarm-missing", "max-cannot-be-placed"}
+    assert set(by_code) == {
+        "instances-kept",
+        "scheduled-actions-fight",
+        "wake-alarm-missing",
+        "max-cannot-be-placed",
+    }
     assert "aws sagemaker create-endpoint-config" in by_code["instances-kept"]["fix"]
     assert "nightly" in by_code["scheduled-actions-fight"]["message"]
     capsys.readouterr()
     assert main(["doctor", "--policy", str(tmp_path / "policy.yaml")]) == 0
     text = capsys.readouterr().out
-    assert "WARNING llm: instances-kept" in text and "fix: aws sagemaker create-endpoint-config" in text
+    assert (
+        "WARNING llm: instances-kept" in text
+        and "fix: aws sagemaker create-endpoint-config" in text
+    )

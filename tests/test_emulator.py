@@ -1012,9 +1012,21 @@ def test_deregistering_a_scalable_target_deletes_its_policies() -> None:
         make_ic_endpoint(sm)
         make_ic(sm, "x")
         aas = boto3.client("application-autoscaling", region_name="us-east-1")
-        target = {"ServiceNamespace": "sagemaker", "ResourceId": "inference-component/x", "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount"}
+        target = {
+            "ServiceNamespace": "sagemaker",
+            "ResourceId": "inference-component/x",
+            "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount",
+        }
         aas.register_scalable_target(**target, MinCapacity=0, MaxCapacity=2)
-        aas.put_scaling_policy(PolicyName="p", PolicyType="StepScaling", StepScalingPolicyConfiguration={"AdjustmentType": "ChangeInCapacity", "StepAdjustments": [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}]}, **target)
+        aas.put_scaling_policy(
+            PolicyName="p",
+            PolicyType="StepScaling",
+            StepScalingPolicyConfiguration={
+                "AdjustmentType": "ChangeInCapacity",
+                "StepAdjustments": [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}],
+            },
+            **target,
+        )
         aas.deregister_scalable_target(**target)
         assert aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"] == []
 
@@ -1027,7 +1039,9 @@ def aas(emulator: Emulator) -> Any:
     return boto3.client("application-autoscaling", region_name=REGION)
 
 
-def register(aas: Any, resource_id: str, low: int, high: int, dimension: str = IC_DIMENSION) -> None:
+def register(
+    aas: Any, resource_id: str, low: int, high: int, dimension: str = IC_DIMENSION
+) -> None:
     call(
         aas,
         "RegisterScalableTarget",
@@ -1049,7 +1063,9 @@ def test_a_scalable_target_for_a_missing_inference_component_is_refused(sm: Any,
         register(aas, "inference-component/ghost", 0, 4)
     code, message = error_of(excinfo)
     assert code == "ValidationException" and "inference-component/ghost" in message
-    assert call(aas, "DescribeScalableTargets", ServiceNamespace="sagemaker")["ScalableTargets"] == []
+    assert (
+        call(aas, "DescribeScalableTargets", ServiceNamespace="sagemaker")["ScalableTargets"] == []
+    )
     make_ic(sm, "ghost")
     register(aas, "inference-component/ghost", 0, 4)  # now it exists
 
@@ -1083,7 +1099,10 @@ def test_raising_min_capacity_scales_an_inference_component_out(
     assert describe_ic(sm)["RuntimeConfig"] == {"DesiredCopyCount": 3, "CurrentCopyCount": 3}
 
     register(aas, "inference-component/ic", 0, 2)  # lowering the maximum scales in
-    assert describe_ic(sm)["RuntimeConfig"] == {"DesiredCopyCount": 2, "CurrentCopyCount": 2}  # a removed copy stops serving at once
+    assert describe_ic(sm)["RuntimeConfig"] == {
+        "DesiredCopyCount": 2,
+        "CurrentCopyCount": 2,
+    }  # a removed copy stops serving at once
     # Not active (Updating): AWS leaves the capacity alone.
     register(aas, "inference-component/ic", 0, 1)
     assert describe_ic(sm)["RuntimeConfig"]["DesiredCopyCount"] == 2
@@ -1154,7 +1173,10 @@ def test_target_tracking_creates_and_deletes_its_alarms(sm: Any, aas: Any) -> No
     assert re.fullmatch(rf"TargetTracking-inference-component/ic-AlarmHigh-{UUID}", names[0])
     assert re.fullmatch(rf"TargetTracking-inference-component/ic-AlarmLow-{UUID}", names[1])
     for alarm in response["Alarms"]:
-        assert alarm["AlarmARN"] == f"arn:aws:cloudwatch:{REGION}:123456789012:alarm:{alarm['AlarmName']}"
+        assert (
+            alarm["AlarmARN"]
+            == f"arn:aws:cloudwatch:{REGION}:123456789012:alarm:{alarm['AlarmName']}"
+        )
     high, low = alarms_named("TargetTracking-inference-component/ic-")
     assert (high["MetricName"], high["Namespace"], high["Dimensions"]) == (
         "InvocationsPerCopy",
@@ -1168,7 +1190,9 @@ def test_target_tracking_creates_and_deletes_its_alarms(sm: Any, aas: Any) -> No
     assert sorted(a["AlarmName"] for a in policy["Alarms"]) == names
 
     # Replacing the policy replaces its alarms; deleting it deletes them.
-    replaced = track(aas, resource, IC_DIMENSION, "SageMakerInferenceComponentInvocationsPerCopy", 9)
+    replaced = track(
+        aas, resource, IC_DIMENSION, "SageMakerInferenceComponentInvocationsPerCopy", 9
+    )
     current = {a["AlarmName"] for a in alarms_named("TargetTracking-")}
     assert current == {a["AlarmName"] for a in replaced["Alarms"]} and len(current) == 2
     call(
@@ -1216,7 +1240,12 @@ def test_a_scaling_policy_needs_a_registered_target(sm: Any, aas: Any) -> None:
     make_ic_endpoint(sm)
     make_ic(sm)
     with pytest.raises(ClientError) as excinfo:
-        track(aas, "inference-component/ic", IC_DIMENSION, "SageMakerInferenceComponentInvocationsPerCopy")
+        track(
+            aas,
+            "inference-component/ic",
+            IC_DIMENSION,
+            "SageMakerInferenceComponentInvocationsPerCopy",
+        )
     assert error_of(excinfo) == (
         "ObjectNotFoundException",
         "No scalable target registered for service namespace: sagemaker, resource ID: "
@@ -1271,8 +1300,15 @@ def test_every_operation_the_controller_uses_is_checked_on_the_wire(
     call(sm, "DescribeEndpointConfig", EndpointConfigName="ep-config")
     call(sm, "DescribeModel", ModelName="llm")
     call(sm, "ListTags", ResourceArn=describe_ic(sm)["InferenceComponentArn"])
-    call(sm, "UpdateInferenceComponentRuntimeConfig", InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 2})
-    call(sm, "UpdateInferenceComponent", InferenceComponentName="ic", RuntimeConfig={"CopyCount": 1})
+    call(
+        sm,
+        "UpdateInferenceComponentRuntimeConfig",
+        InferenceComponentName="ic",
+        DesiredRuntimeConfig={"CopyCount": 2},
+    )
+    call(
+        sm, "UpdateInferenceComponent", InferenceComponentName="ic", RuntimeConfig={"CopyCount": 1}
+    )
     call(
         sm,
         "UpdateEndpointWeightsAndCapacities",
@@ -1281,9 +1317,15 @@ def test_every_operation_the_controller_uses_is_checked_on_the_wire(
     )
     register(aas, "inference-component/ic", 1, 4)
     call(aas, "DescribeScalableTargets", ServiceNamespace="sagemaker")
-    track(aas, "inference-component/ic", IC_DIMENSION, "SageMakerInferenceComponentInvocationsPerCopy")
+    track(
+        aas, "inference-component/ic", IC_DIMENSION, "SageMakerInferenceComponentInvocationsPerCopy"
+    )
     call(aas, "DescribeScalingPolicies", ServiceNamespace="sagemaker")
-    target = {"ServiceNamespace": "sagemaker", "ResourceId": "inference-component/ic", "ScalableDimension": IC_DIMENSION}
+    target = {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": "inference-component/ic",
+        "ScalableDimension": IC_DIMENSION,
+    }
     call(aas, "DeleteScalingPolicy", PolicyName="tracking", **target)
     call(aas, "DeregisterScalableTarget", **target)
     call(sm, "DeleteInferenceComponent", InferenceComponentName="ic")

@@ -92,20 +92,36 @@ def seeded(tmp_path: Path, aws_env: None) -> Iterator[tuple[str, Path, object]]:
 
 
 @pytest.mark.parametrize("name", sorted(EFFECTS))
-def test_event_replays_with_its_effect(name: str, seeded: tuple[str, Path, object], capsys: pytest.CaptureFixture[str]) -> None:
+def test_event_replays_with_its_effect(
+    name: str, seeded: tuple[str, Path, object], capsys: pytest.CaptureFixture[str]
+) -> None:
     url, policy_file, sagemaker = seeded
     function, before, after = EFFECTS[name]
     seed_target(sagemaker, loads_policy(POLICY).targets["llm"], copies=before)
-    code = main(["replay", function, str(EVENTS / name), "--endpoint-url", url, "--policy", str(policy_file)])
+    code = main(
+        [
+            "replay",
+            function,
+            str(EVENTS / name),
+            "--endpoint-url",
+            url,
+            "--policy",
+            str(policy_file),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     json.loads(out)
-    copies = sagemaker.describe_inference_component(InferenceComponentName="llm-ic")["RuntimeConfig"]["DesiredCopyCount"]  # type: ignore[attr-defined]
+    copies = sagemaker.describe_inference_component(InferenceComponentName="llm-ic")[
+        "RuntimeConfig"
+    ]["DesiredCopyCount"]  # type: ignore[attr-defined]
     assert copies == after
 
 
 @pytest.mark.parametrize("name", sorted(JANITOR_EFFECTS))
-def test_janitor_event_replays_with_its_effect(name: str, seeded: tuple[str, Path, object], capsys: pytest.CaptureFixture[str]) -> None:
+def test_janitor_event_replays_with_its_effect(
+    name: str, seeded: tuple[str, Path, object], capsys: pytest.CaptureFixture[str]
+) -> None:
     from datetime import UTC, datetime, timedelta
 
     from sagescale.emulator import ManualClock, control
@@ -113,11 +129,28 @@ def test_janitor_event_replays_with_its_effect(name: str, seeded: tuple[str, Pat
     url, policy_file, sagemaker = seeded
     policy_file.write_text(JANITOR_POLICY)
     control.set_clock(ManualClock(datetime.now(UTC) - timedelta(days=2)))  # created two days ago
-    seed_target(sagemaker, loads_policy("version: 1\ntargets:\n  f: {endpoint: llm-test-forgotten, min: 1, max: 1}\n").targets["f"])
-    seed_target(sagemaker, loads_policy(JANITOR_POLICY).targets["llm"])  # managed by the policy: kept
+    seed_target(
+        sagemaker,
+        loads_policy(
+            "version: 1\ntargets:\n  f: {endpoint: llm-test-forgotten, min: 1, max: 1}\n"
+        ).targets["f"],
+    )
+    seed_target(
+        sagemaker, loads_policy(JANITOR_POLICY).targets["llm"]
+    )  # managed by the policy: kept
     control.reset_clock()
     verdict, marked, judged = JANITOR_EFFECTS[name]
-    code = main(["replay", "JanitorFunction", str(EVENTS / name), "--endpoint-url", url, "--policy", str(policy_file)])
+    code = main(
+        [
+            "replay",
+            "JanitorFunction",
+            str(EVENTS / name),
+            "--endpoint-url",
+            url,
+            "--policy",
+            str(policy_file),
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert code == 0, out
     if verdict is None:

@@ -25,7 +25,10 @@ from tests.aws_calls import RECORDED
 
 # Calls a function makes only on a path the suite does not provoke through its handler, with where.
 RARE = {
-    ("ParkFunction", "dynamodb:GetItem"): "StateStore.update re-reads the target's state after a conflicting write",
+    (
+        "ParkFunction",
+        "dynamodb:GetItem",
+    ): "StateStore.update re-reads the target's state after a conflicting write",
 }
 # Actions a role needs although its code never calls them: AWS checks them as the caller.
 DEPENDENT = {
@@ -69,8 +72,12 @@ def role_statements(function_id: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for policy in role.get("Policies", []):
         document = policy["PolicyDocument"]
-        if isinstance(document, dict) and "Fn::If" in document:  # conditional policies: both branches count
-            documents = [d for d in document["Fn::If"][1:] if isinstance(d, dict) and "Statement" in d]
+        if (
+            isinstance(document, dict) and "Fn::If" in document
+        ):  # conditional policies: both branches count
+            documents = [
+                d for d in document["Fn::If"][1:] if isinstance(d, dict) and "Statement" in d
+            ]
         else:
             documents = [document]
         for d in documents:
@@ -84,7 +91,9 @@ def _actions(statement: dict[str, Any]) -> list[str]:
 
 
 def allowed(function_id: str) -> set[str]:
-    return {a for st in role_statements(function_id) if st["Effect"] == "Allow" for a in _actions(st)}
+    return {
+        a for st in role_statements(function_id) if st["Effect"] == "Allow" for a in _actions(st)
+    }
 
 
 def _allows(patterns: set[str], action: str) -> bool:
@@ -111,7 +120,14 @@ def test_every_allowed_action_is_used_or_checked_by_aws(function_id: str) -> Non
     if os.environ.get("SAGESCALE_DUMP_CALLS"):
         with open(os.environ["SAGESCALE_DUMP_CALLS"], "a", encoding="utf-8") as stream:
             stream.write(json.dumps({function_id: sorted(made)}) + "\n")
-    unused = sorted(a for a in allowed(function_id) if a not in made and a not in DEPENDENT and (function_id, a) not in RARE and not a.startswith(("logs:", "xray:", "sqs:")))
+    unused = sorted(
+        a
+        for a in allowed(function_id)
+        if a not in made
+        and a not in DEPENDENT
+        and (function_id, a) not in RARE
+        and not a.startswith(("logs:", "xray:", "sqs:"))
+    )
     assert unused == [], f"{function_id} is allowed actions its code never makes: {unused}"
 
 
@@ -124,14 +140,26 @@ def member_template() -> dict[str, Any]:
 
     from sagescale.stack import _CfnLoader
 
-    loaded: dict[str, Any] = yaml.load((default_template().parent / "member-role.yaml").read_text(encoding="utf-8"), Loader=_CfnLoader)
+    loaded: dict[str, Any] = yaml.load(
+        (default_template().parent / "member-role.yaml").read_text(encoding="utf-8"),
+        Loader=_CfnLoader,
+    )
     return loaded
 
 
 # the same code paths as the controller's own janitor, driven there (test_function_runs): unmarking, reading invocations
-MEMBER_RARE = {("MemberJanitorRole", "sagemaker:DeleteTags"), ("MemberJanitorRole", "cloudwatch:GetMetricData")}
-MEMBER_ROLES = {"MemberRole": aws_calls.MEMBER_ROLE, "MemberJanitorRole": aws_calls.MEMBER_JANITOR_ROLE}
-MEMBER_ROLE_USERS = {"MemberRole": {"ReconcileFunctionRole", "AlarmFunctionRole"}, "MemberJanitorRole": {"JanitorFunctionRole"}}
+MEMBER_RARE = {
+    ("MemberJanitorRole", "sagemaker:DeleteTags"),
+    ("MemberJanitorRole", "cloudwatch:GetMetricData"),
+}
+MEMBER_ROLES = {
+    "MemberRole": aws_calls.MEMBER_ROLE,
+    "MemberJanitorRole": aws_calls.MEMBER_JANITOR_ROLE,
+}
+MEMBER_ROLE_USERS = {
+    "MemberRole": {"ReconcileFunctionRole", "AlarmFunctionRole"},
+    "MemberJanitorRole": {"JanitorFunctionRole"},
+}
 
 
 def member_statements(role: str) -> list[dict[str, Any]]:
@@ -157,17 +185,31 @@ def test_every_action_a_member_role_allows_is_used_or_checked_by_aws(role: str) 
     if not aws_calls.WHOLE_SUITE:
         pytest.skip("an unused grant shows only when the whole suite has driven every path")
     made = RECORDED.get(MEMBER_ROLES[role], set())
-    unused = sorted(a for a in member_allowed(role) if a not in made and a not in DEPENDENT and (role, a) not in MEMBER_RARE)
+    unused = sorted(
+        a
+        for a in member_allowed(role)
+        if a not in made and a not in DEPENDENT and (role, a) not in MEMBER_RARE
+    )
     assert unused == [], f"{role} allows actions the controller never makes there: {unused}"
 
 
 @pytest.mark.parametrize("role", sorted(MEMBER_ROLES))
 def test_the_member_roles_trust_only_the_controller_stacks_roles(role: str) -> None:
-    trust, operators = member_template()["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert operators["Fn::If"][0] == "HasOperators" and operators["Fn::If"][1]["Principal"] == {"AWS": {"Ref": "OperatorRoleArns"}}  # only the roles named
-    assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${ControllerAccountId}:root"}}
+    trust, operators = member_template()["Resources"][role]["Properties"][
+        "AssumeRolePolicyDocument"
+    ]["Statement"]
+    assert operators["Fn::If"][0] == "HasOperators" and operators["Fn::If"][1]["Principal"] == {
+        "AWS": {"Ref": "OperatorRoleArns"}
+    }  # only the roles named
+    assert trust["Principal"] == {
+        "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${ControllerAccountId}:root"}
+    }
     pattern = trust["Condition"]["ArnLike"]["aws:PrincipalArn"]["Fn::Sub"]
-    assert pattern.startswith("arn:${AWS::Partition}:iam::${ControllerAccountId}:role/") and pattern.count("*") == 1 and pattern.endswith("/*")
+    assert (
+        pattern.startswith("arn:${AWS::Partition}:iam::${ControllerAccountId}:role/")
+        and pattern.count("*") == 1
+        and pattern.endswith("/*")
+    )
     # which of the controller's roles (as `sam deploy` makes them, with their paths) the trust lets in
     trusted = set()
     for logical, resource in expanded()["Resources"].items():
@@ -177,24 +219,59 @@ def test_the_member_roles_trust_only_the_controller_stacks_roles(role: str) -> N
             arn = f"arn:${{AWS::Partition}}:iam::${{ControllerAccountId}}:role{path.replace('${AWS::StackName}', '${ControllerStackName}')}{logical}-ABC123"
             if fnmatch.fnmatchcase(arn, pattern):
                 trusted.add(logical)
-    assert trusted == MEMBER_ROLE_USERS[role]  # the functions that act there, not park, unpark or another stack's
-    resources = [r for st in member_statements(role) for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])]
-    assert all(r == "*" or "${AWS::AccountId}" in r["Fn::Sub"] for r in resources)  # this account's resources only
+    assert (
+        trusted == MEMBER_ROLE_USERS[role]
+    )  # the functions that act there, not park, unpark or another stack's
+    resources = [
+        r
+        for st in member_statements(role)
+        for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])
+    ]
+    assert all(
+        r == "*" or "${AWS::AccountId}" in r["Fn::Sub"] for r in resources
+    )  # this account's resources only
 
 
 def test_only_the_janitor_role_deletes_and_only_what_carries_its_mark() -> None:
-    assert not any(a.startswith(("sagemaker:Delete", "sagemaker:Create", "iam:Pass")) for a in member_allowed("MemberRole"))
-    deletes = [st for st in member_statements("MemberJanitorRole") if st["Effect"] == "Allow" and any(a.startswith("sagemaker:Delete") and a != "sagemaker:DeleteTags" for a in _actions(st))]
-    assert deletes and all(st["Condition"]["StringLike"] == {"aws:ResourceTag/sagescale:janitor": "delete@*"} for st in deletes)
+    assert not any(
+        a.startswith(("sagemaker:Delete", "sagemaker:Create", "iam:Pass"))
+        for a in member_allowed("MemberRole")
+    )
+    deletes = [
+        st
+        for st in member_statements("MemberJanitorRole")
+        if st["Effect"] == "Allow"
+        and any(
+            a.startswith("sagemaker:Delete") and a != "sagemaker:DeleteTags" for a in _actions(st)
+        )
+    ]
+    assert deletes and all(
+        st["Condition"]["StringLike"] == {"aws:ResourceTag/sagescale:janitor": "delete@*"}
+        for st in deletes
+    )
     (deny,) = [st for st in member_statements("MemberJanitorRole") if st["Effect"] == "Deny"]
-    assert deny["Condition"] == {"StringEqualsIgnoreCase": {"aws:ResourceTag/sagescale:keep": "true"}}
+    assert deny["Condition"] == {
+        "StringEqualsIgnoreCase": {"aws:ResourceTag/sagescale:keep": "true"}
+    }
 
 
 @pytest.mark.parametrize(
     ("prefix", "forwarded"),
-    [("", {"sagescale-wake-sagescale-prod-llm", "sagescale-burst-sagescale-prod-llm"}), ("llm-", {"sagescale-wake-sagescale-prod-llm", "sagescale-burst-sagescale-prod-llm", "llm-latency-high"})],
+    [
+        ("", {"sagescale-wake-sagescale-prod-llm", "sagescale-burst-sagescale-prod-llm"}),
+        (
+            "llm-",
+            {
+                "sagescale-wake-sagescale-prod-llm",
+                "sagescale-burst-sagescale-prod-llm",
+                "llm-latency-high",
+            },
+        ),
+    ],
 )
-def test_the_member_rule_forwards_sagescales_alarms_and_those_its_prefix_names(prefix: str, forwarded: set[str]) -> None:
+def test_the_member_rule_forwards_sagescales_alarms_and_those_its_prefix_names(
+    prefix: str, forwarded: set[str]
+) -> None:
     """member-role.yaml's rule, resolved with its parameters and matched the way EventBridge
     matches (moto's pattern engine): the controller stack's wake and burst alarms always; the
     account's own alarms only with ForwardAlarmPrefix; another stack's never."""
@@ -206,7 +283,26 @@ def test_the_member_rule_forwards_sagescales_alarms_and_those_its_prefix_names(p
 
     stack = Stack(default_template().parent / "member-role.yaml")
     stack.parameters.update({"ControllerStackName": "sagescale-prod", "ForwardAlarmPrefix": prefix})
-    pattern = EventPattern.load(json.dumps(stack.resolve(stack.resources["AlarmForwardRule"]["Properties"]["EventPattern"])))
-    names = ["sagescale-wake-sagescale-prod-llm", "sagescale-burst-sagescale-prod-llm", "sagescale-wake-sagescale-dev-llm", "llm-latency-high", "db-cpu-high"]
-    matched = {n for n in names if pattern.matches_event(alarm_sample("alarm-eventbridge-alarm.json", events=EVENTS, alarm=n, at="2026-11-24T12:00:30.000+0000"))}
+    pattern = EventPattern.load(
+        json.dumps(stack.resolve(stack.resources["AlarmForwardRule"]["Properties"]["EventPattern"]))
+    )
+    names = [
+        "sagescale-wake-sagescale-prod-llm",
+        "sagescale-burst-sagescale-prod-llm",
+        "sagescale-wake-sagescale-dev-llm",
+        "llm-latency-high",
+        "db-cpu-high",
+    ]
+    matched = {
+        n
+        for n in names
+        if pattern.matches_event(
+            alarm_sample(
+                "alarm-eventbridge-alarm.json",
+                events=EVENTS,
+                alarm=n,
+                at="2026-11-24T12:00:30.000+0000",
+            )
+        )
+    }
     assert matched == forwarded

@@ -56,8 +56,17 @@ targets:
   ic-busy: {inference_component: ic-busy, min: 1, max: 2}
 """
 WRITES = {
-    "AddTags", "DeleteTags", "DeleteEndpoint", "DeleteInferenceComponent", "DeleteEndpointConfig", "DeleteModel",
-    "DeregisterScalableTarget", "DeleteAlarms", "Publish", "PutItem", "UpdateItem",
+    "AddTags",
+    "DeleteTags",
+    "DeleteEndpoint",
+    "DeleteInferenceComponent",
+    "DeleteEndpointConfig",
+    "DeleteModel",
+    "DeregisterScalableTarget",
+    "DeleteAlarms",
+    "Publish",
+    "PutItem",
+    "UpdateItem",
 }
 
 
@@ -76,12 +85,20 @@ class Fleet:
         return Clients(self.clients.sagemaker, self.clients.autoscaling, self.clients.cloudwatch)
 
     def reader(self) -> FleetReader:
-        return FleetReader(self.clients.sagemaker, self.clients.client("resourcegroupstaggingapi"), self.clients.cloudwatch)
+        return FleetReader(
+            self.clients.sagemaker,
+            self.clients.client("resourcegroupstaggingapi"),
+            self.clients.cloudwatch,
+        )
 
-    def run(self, now: datetime, *, apply: bool = True, endpoint: str | None = None) -> dict[str, tuple[str, str]]:
+    def run(
+        self, now: datetime, *, apply: bool = True, endpoint: str | None = None
+    ) -> dict[str, tuple[str, str]]:
         actions = None
         if apply:
-            actions = JanitorActions(self.snapshot_clients, self.store, self.notify, sleep=lambda _s: None)
+            actions = JanitorActions(
+                self.snapshot_clients, self.store, self.notify, sleep=lambda _s: None
+            )
         result = run_janitor(self.policy, now, self.reader(), actions, endpoint=endpoint)
         return {v.endpoint: (v.action, result.done.get(v.endpoint, "")) for v in result.verdicts}
 
@@ -92,7 +109,9 @@ class Fleet:
         sqs = self.clients.client("sqs")
         out = []
         while True:
-            msgs = sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages", [])
+            msgs = sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
             if not msgs:
                 return out
             for m in msgs:
@@ -101,15 +120,36 @@ class Fleet:
 
     def tags(self, endpoint: str) -> dict[str, str]:
         arn = self.clients.sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointArn"]
-        return {t["Key"]: t["Value"] for t in self.clients.sagemaker.list_tags(ResourceArn=arn)["Tags"]}
+        return {
+            t["Key"]: t["Value"] for t in self.clients.sagemaker.list_tags(ResourceArn=arn)["Tags"]
+        }
 
     def tag(self, endpoint: str, key: str, value: str) -> None:
         arn = self.clients.sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointArn"]
         self.clients.sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": key, "Value": value}])
 
-    def invocations(self, at: datetime, *, endpoint: str | None = None, variant: str = "AllTraffic", ic: str | None = None) -> None:
-        dims = [{"Name": "InferenceComponentName", "Value": ic}] if ic else [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
-        self.clients.cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=[{"MetricName": "Invocations", "Dimensions": dims, "Value": 12.0, "Timestamp": at}])
+    def invocations(
+        self,
+        at: datetime,
+        *,
+        endpoint: str | None = None,
+        variant: str = "AllTraffic",
+        ic: str | None = None,
+    ) -> None:
+        dims = (
+            [{"Name": "InferenceComponentName", "Value": ic}]
+            if ic
+            else [
+                {"Name": "EndpointName", "Value": endpoint},
+                {"Name": "VariantName", "Value": variant},
+            ]
+        )
+        self.clients.cloudwatch.put_metric_data(
+            Namespace="AWS/SageMaker",
+            MetricData=[
+                {"MetricName": "Invocations", "Dimensions": dims, "Value": 12.0, "Timestamp": at}
+            ],
+        )
 
     def exists(self, endpoint: str) -> bool:
         try:
@@ -134,10 +174,22 @@ def fleet(aws_env: None) -> Iterator[Fleet]:
         store = StateStore(names["StateTable"], clients.dynamodb)
         sqs = clients.client("sqs")
         queue = sqs.create_queue(QueueName="notifications")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        clients.sns.subscribe(TopicArn=names["NotificationTopic"], Protocol="sqs", Endpoint=queue_arn)
-        counter = CallCounter().attach(clients.sagemaker, clients.autoscaling, clients.cloudwatch, clients.dynamodb, clients.sns)
-        f = Fleet(clients, clock, loads_policy(POLICY), store, counter, names["NotificationTopic"], queue)
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        clients.sns.subscribe(
+            TopicArn=names["NotificationTopic"], Protocol="sqs", Endpoint=queue_arn
+        )
+        counter = CallCounter().attach(
+            clients.sagemaker,
+            clients.autoscaling,
+            clients.cloudwatch,
+            clients.dynamodb,
+            clients.sns,
+        )
+        f = Fleet(
+            clients, clock, loads_policy(POLICY), store, counter, names["NotificationTopic"], queue
+        )
         f.tag("protected", "sagescale:keep", "true")
         f.tag("expired-ttl", "sagescale:expires-at", "2026-11-24T00:00:00Z")
         f.invocations(NOW - timedelta(hours=1), endpoint="busy")
@@ -169,7 +221,9 @@ def test_first_pass_marks_exactly_the_forgotten(fleet: Fleet) -> None:
     notes = fleet.notifications()
     assert len(notes) == 3
     idle_note = next(n for n in notes if "idle-old" in n)
-    assert "no invocations for 1440 minutes" in idle_note and "2026-11-26T12:00:00+00:00" in idle_note
+    assert (
+        "no invocations for 1440 minutes" in idle_note and "2026-11-26T12:00:00+00:00" in idle_note
+    )
     assert "sagescale:keep=true" in idle_note and "sagescale restore idle-old" in idle_note
 
 
@@ -192,7 +246,10 @@ def test_ladder_over_days(fleet: Fleet) -> None:
     day2 = fleet.run(NOW + timedelta(days=2, minutes=5))
     assert day2["idle-old"][0] == "delete" and day2["idle-old"][1].startswith("deleted")
     assert day2["expired-ttl"][0] == "delete" and day2["expired-ttl"][1].startswith("deleted")
-    assert {n for n in EXPECTED_FIRST_PASS if fleet.exists(n)} == set(EXPECTED_FIRST_PASS) - {"idle-old", "expired-ttl"}
+    assert {n for n in EXPECTED_FIRST_PASS if fleet.exists(n)} == set(EXPECTED_FIRST_PASS) - {
+        "idle-old",
+        "expired-ttl",
+    }
     assert fleet.store.snapshot("idle-old") is not None
 
 
@@ -210,13 +267,19 @@ def test_delete_rechecks_the_endpoint_just_before(fleet: Fleet) -> None:
     reader = fleet.reader()
     original_read_one = reader.read_one
 
-    def read_one(policy: Policy, name: str, now: datetime) -> Any:  # the fresh read just before deleting
+    def read_one(
+        policy: Policy, name: str, now: datetime
+    ) -> Any:  # the fresh read just before deleting
         fleet.invocations(now - timedelta(minutes=1), endpoint=name)
         return original_read_one(policy, name, now)
 
     reader.read_one = read_one  # type: ignore[method-assign]
-    actions = JanitorActions(fleet.snapshot_clients, fleet.store, fleet.notify, sleep=lambda _s: None)
-    result = run_janitor(fleet.policy, NOW + timedelta(days=2, minutes=5), reader, actions, endpoint="idle-old")
+    actions = JanitorActions(
+        fleet.snapshot_clients, fleet.store, fleet.notify, sleep=lambda _s: None
+    )
+    result = run_janitor(
+        fleet.policy, NOW + timedelta(days=2, minutes=5), reader, actions, endpoint="idle-old"
+    )
     assert result.done["idle-old"].startswith("not deleted")
     assert fleet.exists("idle-old")
 
@@ -226,11 +289,21 @@ def test_unreadable_tags_fail_closed(fleet: Fleet) -> None:
     reader = fleet.reader()
 
     def denied(**_: Any) -> Any:
-        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized to perform tag:GetResources"}}, "GetResources")
+        raise ClientError(
+            {
+                "Error": {
+                    "Code": "AccessDeniedException",
+                    "Message": "not authorized to perform tag:GetResources",
+                }
+            },
+            "GetResources",
+        )
 
     reader.tagging.get_resources = denied
     fleet.counter.reset()
-    actions = JanitorActions(fleet.snapshot_clients, fleet.store, fleet.notify, sleep=lambda _s: None)
+    actions = JanitorActions(
+        fleet.snapshot_clients, fleet.store, fleet.notify, sleep=lambda _s: None
+    )
     result = run_janitor(fleet.policy, NOW + timedelta(days=5), reader, actions)
     assert {v.action for v in result.verdicts} == {"skip"}
     assert not (set(fleet.counter.calls) & WRITES)
@@ -238,19 +311,28 @@ def test_unreadable_tags_fail_closed(fleet: Fleet) -> None:
 
 
 def test_managed_endpoints_are_collected_only_when_allowed(fleet: Fleet) -> None:
-    fleet.policy = loads_policy(POLICY.replace("dry_run: false", "dry_run: false\n  include_managed: true"))
+    fleet.policy = loads_policy(
+        POLICY.replace("dry_run: false", "dry_run: false\n  include_managed: true")
+    )
     assert fleet.run(NOW)["managed-ep"][0] == "mark"
 
 
 def _ic_endpoint_with_scaling(fleet: Fleet) -> None:
     fleet.clients.autoscaling.register_scalable_target(
-        ServiceNamespace="sagemaker", ResourceId="inference-component/ic-idle",
-        ScalableDimension="sagemaker:inference-component:DesiredCopyCount", MinCapacity=0, MaxCapacity=4,
+        ServiceNamespace="sagemaker",
+        ResourceId="inference-component/ic-idle",
+        ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+        MinCapacity=0,
+        MaxCapacity=4,
     )
     from core.aws.wake import WakeAlarms
 
-    target = loads_policy("version: 1\ntargets:\n  ic-idle: {inference_component: ic-idle, min: 1, max: 4, wake: true}\n").targets
-    WakeAlarms(fleet.clients.cloudwatch, fleet.clients.autoscaling).ensure(target, {"ic-idle": "bounds"})
+    target = loads_policy(
+        "version: 1\ntargets:\n  ic-idle: {inference_component: ic-idle, min: 1, max: 4, wake: true}\n"
+    ).targets
+    WakeAlarms(fleet.clients.cloudwatch, fleet.clients.autoscaling).ensure(
+        target, {"ic-idle": "bounds"}
+    )
     arn = fleet.clients.sagemaker.describe_endpoint(EndpointName="ic-idle-endpoint")["EndpointArn"]
     fleet.clients.sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": "team", "Value": "search"}])
 
@@ -261,18 +343,36 @@ def test_ic_endpoint_deletion_order_and_snapshot_first(fleet: Fleet) -> None:
     order: list[str] = []
 
     def record(model: Any, **_: Any) -> None:
-        if model.name in ("PutItem", "DeleteAlarms", "DeregisterScalableTarget", "DeleteInferenceComponent", "DeleteEndpoint"):
+        if model.name in (
+            "PutItem",
+            "DeleteAlarms",
+            "DeregisterScalableTarget",
+            "DeleteInferenceComponent",
+            "DeleteEndpoint",
+        ):
             order.append(model.name)
 
-    for client in (fleet.clients.sagemaker, fleet.clients.autoscaling, fleet.clients.cloudwatch, fleet.clients.dynamodb):
+    for client in (
+        fleet.clients.sagemaker,
+        fleet.clients.autoscaling,
+        fleet.clients.cloudwatch,
+        fleet.clients.dynamodb,
+    ):
         client.meta.events.register("before-call.*.*", record)
     done = fleet.run(NOW + timedelta(days=2, minutes=5), endpoint="ic-idle-endpoint")
     assert done["ic-idle-endpoint"][1].startswith("deleted"), done
     first = {name: order.index(name) for name in reversed(order)}
-    assert first["PutItem"] < first["DeleteAlarms"] < first["DeregisterScalableTarget"] < first["DeleteInferenceComponent"] < first["DeleteEndpoint"]
+    assert (
+        first["PutItem"]
+        < first["DeleteAlarms"]
+        < first["DeregisterScalableTarget"]
+        < first["DeleteInferenceComponent"]
+        < first["DeleteEndpoint"]
+    )
     snapshot = fleet.store.snapshot("ic-idle-endpoint")
-    assert snapshot is not None and [c["name"] for c in snapshot["inference_components"]] == ["ic-idle"]
-
+    assert snapshot is not None and [c["name"] for c in snapshot["inference_components"]] == [
+        "ic-idle"
+    ]
 
 
 def test_the_janitor_marks_components_just_before_deleting_them(fleet: Fleet) -> None:
@@ -285,17 +385,24 @@ def test_the_janitor_marks_components_just_before_deleting_them(fleet: Fleet) ->
 
     def record(model: Any, params: dict[str, Any], **_: Any) -> None:
         if model.name == "AddTags" and ":inference-component/" in params["ResourceArn"]:
-            order.append(("tag", params["Tags"][0]["Key"] + "=" + params["Tags"][0]["Value"].split("@")[0]))
+            order.append(
+                ("tag", params["Tags"][0]["Key"] + "=" + params["Tags"][0]["Value"].split("@")[0])
+            )
         elif model.name == "DeleteInferenceComponent":
             order.append(("delete", params["InferenceComponentName"]))
 
-    fleet.clients.sagemaker.meta.events.register("before-parameter-build.sagemaker.*", record)  # the call's own parameters
+    fleet.clients.sagemaker.meta.events.register(
+        "before-parameter-build.sagemaker.*", record
+    )  # the call's own parameters
     done = fleet.run(NOW + timedelta(days=2, minutes=5), endpoint="ic-idle-endpoint")
     assert done["ic-idle-endpoint"][1].startswith("deleted"), done
     assert order == [("tag", "sagescale:janitor=delete"), ("delete", "ic-idle")]
     snapshot = fleet.store.snapshot("ic-idle-endpoint")
     assert snapshot is not None
-    assert all(t["Key"] != "sagescale:janitor" for c in snapshot["inference_components"] for t in c["tags"])
+    assert all(
+        t["Key"] != "sagescale:janitor" for c in snapshot["inference_components"] for t in c["tags"]
+    )
+
 
 def describe_all(fleet: Fleet, endpoint: str) -> dict[str, Any]:
     sm = fleet.clients.sagemaker
@@ -303,25 +410,52 @@ def describe_all(fleet: Fleet, endpoint: str) -> dict[str, Any]:
     config = sm.describe_endpoint_config(EndpointConfigName=ep["EndpointConfigName"])
     ics = []
     for summary in sm.list_inference_components(EndpointNameEquals=endpoint)["InferenceComponents"]:
-        ic = sm.describe_inference_component(InferenceComponentName=summary["InferenceComponentName"])
+        ic = sm.describe_inference_component(
+            InferenceComponentName=summary["InferenceComponentName"]
+        )
         spec = ic["Specification"]
-        ics.append((ic["InferenceComponentName"], ic["VariantName"], spec.get("ModelName"), spec.get("ComputeResourceRequirements"), ic["RuntimeConfig"]["DesiredCopyCount"]))
-    targets = fleet.clients.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[f"inference-component/{n}" for n, *_ in ics])["ScalableTargets"]
-    policies = fleet.clients.autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
-    alarms = fleet.clients.cloudwatch.describe_alarms(AlarmNamePrefix="sagescale-wake-")["MetricAlarms"]
+        ics.append(
+            (
+                ic["InferenceComponentName"],
+                ic["VariantName"],
+                spec.get("ModelName"),
+                spec.get("ComputeResourceRequirements"),
+                ic["RuntimeConfig"]["DesiredCopyCount"],
+            )
+        )
+    targets = fleet.clients.autoscaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[f"inference-component/{n}" for n, *_ in ics]
+    )["ScalableTargets"]
+    policies = fleet.clients.autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker")[
+        "ScalingPolicies"
+    ]
+    alarms = fleet.clients.cloudwatch.describe_alarms(AlarmNamePrefix="sagescale-wake-")[
+        "MetricAlarms"
+    ]
     return {
-        "config": {k: v for k, v in config.items() if k not in ("ResponseMetadata", "CreationTime")},
-        "tags": sorted((t["Key"], t["Value"]) for t in sm.list_tags(ResourceArn=ep["EndpointArn"])["Tags"] if t["Key"] != "sagescale:janitor"),
+        "config": {
+            k: v for k, v in config.items() if k not in ("ResponseMetadata", "CreationTime")
+        },
+        "tags": sorted(
+            (t["Key"], t["Value"])
+            for t in sm.list_tags(ResourceArn=ep["EndpointArn"])["Tags"]
+            if t["Key"] != "sagescale:janitor"
+        ),
         "ics": ics,
         "scalable": sorted((t["ResourceId"], t["MinCapacity"], t["MaxCapacity"]) for t in targets),
         "policies": sorted((p["PolicyName"], p["PolicyType"]) for p in policies),
-        "alarms": sorted((a["AlarmName"], a["MetricName"], a["Threshold"], len(a["AlarmActions"])) for a in alarms),
+        "alarms": sorted(
+            (a["AlarmName"], a["MetricName"], a["Threshold"], len(a["AlarmActions"]))
+            for a in alarms
+        ),
     }
 
 
 def test_restore_brings_back_an_equal_endpoint(fleet: Fleet) -> None:
     _ic_endpoint_with_scaling(fleet)
-    fleet.clients.sagemaker.update_inference_component_runtime_config(InferenceComponentName="ic-idle", DesiredRuntimeConfig={"CopyCount": 2})
+    fleet.clients.sagemaker.update_inference_component_runtime_config(
+        InferenceComponentName="ic-idle", DesiredRuntimeConfig={"CopyCount": 2}
+    )
     before = describe_all(fleet, "ic-idle-endpoint")
     snapshot = capture("ic-idle-endpoint", fleet.snapshot_clients, NOW)
     assert teardown(snapshot, fleet.snapshot_clients, sleep=lambda _s: None).finished
@@ -337,8 +471,20 @@ def test_interrupted_teardown_resumes_with_the_same_snapshot(fleet: Fleet) -> No
     control = __import__("sagescale.emulator", fromlist=["control"]).control
     control.update_delay = timedelta(minutes=10)  # the IC takes 10 minutes to delete
     fleet.clock.set(NOW + timedelta(days=2, minutes=5))
-    actions = JanitorActions(fleet.snapshot_clients, fleet.store, fleet.notify, deadline=lambda: True, sleep=lambda _s: None)
-    first = run_janitor(fleet.policy, NOW + timedelta(days=2, minutes=5), fleet.reader(), actions, endpoint="ic-idle-endpoint")
+    actions = JanitorActions(
+        fleet.snapshot_clients,
+        fleet.store,
+        fleet.notify,
+        deadline=lambda: True,
+        sleep=lambda _s: None,
+    )
+    first = run_janitor(
+        fleet.policy,
+        NOW + timedelta(days=2, minutes=5),
+        fleet.reader(),
+        actions,
+        endpoint="ic-idle-endpoint",
+    )
     assert first.done["ic-idle-endpoint"].startswith("deleting: waiting for ic-idle")
     key = fleet.store.record("janitor", "ic-idle-endpoint")["snapshot"]  # type: ignore[index]
     fleet.clock.advance(timedelta(minutes=15))
@@ -360,16 +506,38 @@ def write_policy(tmp_path: Path) -> Path:
     return path
 
 
-def test_janitor_cli_time_travel(fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_janitor_cli_time_travel(
+    fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The ladder over days: --apply acts at the real time; --now looks ahead and never acts."""
     real_now = datetime.now(UTC)
     fleet.clock.set(real_now - timedelta(days=3))
-    seed_target(fleet.clients.sagemaker, loads_policy("version: 1\ntargets:\n  t: {endpoint: old-test, min: 1, max: 1}\n").targets["t"])
+    seed_target(
+        fleet.clients.sagemaker,
+        loads_policy("version: 1\ntargets:\n  t: {endpoint: old-test, min: 1, max: 1}\n").targets[
+            "t"
+        ],
+    )
     fleet.clock.set(real_now)
     policy = str(write_policy(tmp_path))
 
     def verdict(*extra: str) -> str:
-        assert main(["janitor", "--policy", policy, "--endpoint", "old-test", "--table", "sagescale-StateTable", "--json", *extra]) == 0
+        assert (
+            main(
+                [
+                    "janitor",
+                    "--policy",
+                    policy,
+                    "--endpoint",
+                    "old-test",
+                    "--table",
+                    "sagescale-StateTable",
+                    "--json",
+                    *extra,
+                ]
+            )
+            == 0
+        )
         (entry,) = json.loads(capsys.readouterr().out)["endpoints"]
         return str(entry["action"])
 
@@ -387,9 +555,20 @@ def test_janitor_cli_time_travel(fleet: Fleet, tmp_path: Path, capsys: pytest.Ca
     assert "dry run" in report and "VERDICT" in report and "idle-young" in report
 
 
-def test_delete_cli_leaves_nothing_behind(fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_delete_cli_leaves_nothing_behind(
+    fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _ic_endpoint_with_scaling(fleet)
-    code = main(["delete", "ic-idle-endpoint", "--yes", "--snapshot-dir", str(tmp_path), "--with-config-and-models"])
+    code = main(
+        [
+            "delete",
+            "ic-idle-endpoint",
+            "--yes",
+            "--snapshot-dir",
+            str(tmp_path),
+            "--with-config-and-models",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, out + err
     assert "nothing left behind" in out
@@ -400,8 +579,9 @@ def test_delete_cli_leaves_nothing_behind(fleet: Fleet, tmp_path: Path, capsys: 
     assert fleet.exists("ic-idle-endpoint")
 
 
-
-def test_delete_cli_writes_the_snapshot_for_its_owner_only(fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_delete_cli_writes_the_snapshot_for_its_owner_only(
+    fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Snapshot files hold the container environment (a HUGGING_FACE_HUB_TOKEN, say) and were
     written with the umask's mode, readable by everyone on the machine; now 0600 in a 0700 folder."""
     import os
@@ -418,7 +598,13 @@ def test_delete_cli_writes_the_snapshot_for_its_owner_only(fleet: Fleet, tmp_pat
     assert stat.S_IMODE(snapshot_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
 
-def test_delete_cli_names_what_it_could_not_delete(fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_delete_cli_names_what_it_could_not_delete(
+    fleet: Fleet,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     _ic_endpoint_with_scaling(fleet)
     from botocore.client import BaseClient
 
@@ -426,7 +612,15 @@ def test_delete_cli_names_what_it_could_not_delete(fleet: Fleet, tmp_path: Path,
 
     def failing(self: Any, operation: str, params: dict[str, Any]) -> Any:
         if operation == "DeleteInferenceComponent":
-            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized to delete ic-idle"}}, operation)
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "AccessDeniedException",
+                        "Message": "not authorized to delete ic-idle",
+                    }
+                },
+                operation,
+            )
         return real(self, operation, params)
 
     monkeypatch.setattr(BaseClient, "_make_api_call", failing)
@@ -436,28 +630,58 @@ def test_delete_cli_names_what_it_could_not_delete(fleet: Fleet, tmp_path: Path,
     assert "inference component ic-idle" in err and "endpoint ic-idle-endpoint" in err
 
 
-
-def test_delete_cli_refuses_protected_and_managed_endpoints_unless_forced(fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_delete_cli_refuses_protected_and_managed_endpoints_unless_forced(
+    fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`delete` deleted an endpoint tagged sagescale:keep=true, and one a policy target manages,
     without a word. It refuses both unless --force, and says why."""
     assert main(["delete", "protected", "--yes", "--snapshot-dir", str(tmp_path)]) == 2
-    assert "protected by tag sagescale:keep=true" in capsys.readouterr().err and fleet.exists("protected")
+    assert "protected by tag sagescale:keep=true" in capsys.readouterr().err and fleet.exists(
+        "protected"
+    )
     managed = tmp_path / "managed.yaml"
-    managed.write_text("version: 1\ntargets:\n  search:\n    inference_component: ic-idle\n    min: 1\n    max: 2\n", encoding="utf-8")
-    assert main(["delete", "ic-idle-endpoint", "--yes", "--policy", str(managed), "--snapshot-dir", str(tmp_path)]) == 2
+    managed.write_text(
+        "version: 1\ntargets:\n  search:\n    inference_component: ic-idle\n    min: 1\n    max: 2\n",
+        encoding="utf-8",
+    )
+    assert (
+        main(
+            [
+                "delete",
+                "ic-idle-endpoint",
+                "--yes",
+                "--policy",
+                str(managed),
+                "--snapshot-dir",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert "policy target search" in capsys.readouterr().err and fleet.exists("ic-idle-endpoint")
     assert main(["delete", "protected", "--yes", "--force", "--snapshot-dir", str(tmp_path)]) == 0
     assert not fleet.exists("protected")
 
 
-def test_janitor_apply_without_a_topic_warns_that_nobody_is_told(fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_janitor_apply_without_a_topic_warns_that_nobody_is_told(
+    fleet: Fleet,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("SAGESCALE_TOPIC_ARN", raising=False)
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY, encoding="utf-8")
     main(["janitor", "--policy", str(policy), "--apply", "--table", fleet.store.table])
     assert "no notification topic" in capsys.readouterr().err
 
-def test_delete_cli_refuses_without_confirmation(fleet: Fleet, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_delete_cli_refuses_without_confirmation(
+    fleet: Fleet,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     assert main(["delete", "idle-old", "--snapshot-dir", str(tmp_path)]) == 2
     assert "without --yes" in capsys.readouterr().err
@@ -468,10 +692,14 @@ def test_delete_cli_refuses_without_confirmation(fleet: Fleet, tmp_path: Path, c
 def test_janitor_dry_pass_reads_in_bulk(fleet: Fleet) -> None:
     reader = fleet.reader()
     tagging_calls: list[str] = []
-    reader.tagging.meta.events.register("before-call.*.*", lambda model, **_: tagging_calls.append(model.name))
+    reader.tagging.meta.events.register(
+        "before-call.*.*", lambda model, **_: tagging_calls.append(model.name)
+    )
     fleet.counter.reset()
     run_janitor(fleet.policy, NOW, reader, None)
-    assert fleet.counter.calls == Counter({"ListEndpoints": 1, "ListInferenceComponents": 1, "ListMetrics": 1, "GetMetricData": 1})
+    assert fleet.counter.calls == Counter(
+        {"ListEndpoints": 1, "ListInferenceComponents": 1, "ListMetrics": 1, "GetMetricData": 1}
+    )
     assert tagging_calls == ["GetResources"]
 
 
@@ -506,8 +734,10 @@ def test_protect_tag_values_match_whatever_the_case(fleet: Fleet, value: str) ->
     assert fleet.run(NOW, apply=False)["idle-old"][0] == "keep"
 
 
-
-@pytest.mark.parametrize(("key", "value"), [("Sagescale:Keep", "true"), ("SAGESCALE:KEEP", "True"), (" sagescale:keep ", "true")])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("Sagescale:Keep", "true"), ("SAGESCALE:KEEP", "True"), (" sagescale:keep ", "true")],
+)
 def test_protect_tag_keys_match_whatever_the_case(fleet: Fleet, key: str, value: str) -> None:
     """``Sagescale:Keep=true`` did not protect: keys were compared exactly while values were not.
     One rule now: keys and values both compare without case."""
@@ -523,15 +753,22 @@ def test_protected_by_is_one_rule_for_keys_and_values() -> None:
     assert protected_by({"team": "platform"}, protect) == ["Team=Platform"]
     assert protected_by({"sagescale:keep": "false", "team": "ml"}, protect) == []
 
+
 def test_delete_rereads_tags_with_list_tags_not_the_tagging_api(fleet: Fleet) -> None:
     """The tagging API is eventually consistent: a protect tag added during grace must stop the delete."""
     fleet.run(NOW)
     reader = fleet.reader()
-    stale = reader.tagging.get_resources(ResourceTypeFilters=["sagemaker:endpoint"], ResourcesPerPage=100)
+    stale = reader.tagging.get_resources(
+        ResourceTypeFilters=["sagemaker:endpoint"], ResourcesPerPage=100
+    )
     fleet.tag("idle-old", "sagescale:keep", "true")
     reader.tagging.get_resources = lambda **_: stale  # has not caught up
-    actions = JanitorActions(fleet.snapshot_clients, fleet.store, fleet.notify, sleep=lambda _s: None)
-    result = run_janitor(fleet.policy, NOW + timedelta(days=2, minutes=5), reader, actions, endpoint="idle-old")
+    actions = JanitorActions(
+        fleet.snapshot_clients, fleet.store, fleet.notify, sleep=lambda _s: None
+    )
+    result = run_janitor(
+        fleet.policy, NOW + timedelta(days=2, minutes=5), reader, actions, endpoint="idle-old"
+    )
     assert result.done["idle-old"].startswith("not deleted: on a fresh read the verdict is unmark")
     assert fleet.exists("idle-old")
 
@@ -551,8 +788,16 @@ def test_teardown_refuses_components_the_snapshot_does_not_hold(fleet: Fleet) ->
 
     snapshot = capture("ic-idle-endpoint", fleet.snapshot_clients, NOW)
     fleet.clients.sagemaker.create_inference_component(
-        InferenceComponentName="ic-new", EndpointName="ic-idle-endpoint", VariantName="AllTraffic",
-        Specification={"ModelName": "ic-idle-model", "ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 1, "MinMemoryRequiredInMb": 1024}},
+        InferenceComponentName="ic-new",
+        EndpointName="ic-idle-endpoint",
+        VariantName="AllTraffic",
+        Specification={
+            "ModelName": "ic-idle-model",
+            "ComputeResourceRequirements": {
+                "NumberOfAcceleratorDevicesRequired": 1,
+                "MinMemoryRequiredInMb": 1024,
+            },
+        },
         RuntimeConfig={"CopyCount": 1},
     )
     with pytest.raises(SnapshotError, match="ic-new"):
@@ -563,7 +808,13 @@ def test_teardown_refuses_components_the_snapshot_does_not_hold(fleet: Fleet) ->
 def test_the_janitor_scan_reports_progress(fleet: Fleet) -> None:
     """The janitor's scan and deletions showed no progress on a terminal."""
     seen: list[tuple[int, int]] = []
-    result = run_janitor(fleet.policy, NOW, fleet.reader(), None, progress=lambda done, total: seen.append((done, total)))
+    result = run_janitor(
+        fleet.policy,
+        NOW,
+        fleet.reader(),
+        None,
+        progress=lambda done, total: seen.append((done, total)),
+    )
     total = len(result.verdicts)
     assert total > 1 and seen[0] == (0, total) and seen[-1] == (total, total)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)

@@ -19,7 +19,13 @@ def handler_modules() -> list[str]:
 
 
 def test_every_function_in_the_template_is_checked() -> None:
-    assert handler_modules() == ["handlers.alarm", "handlers.janitor", "handlers.park", "handlers.reconcile", "handlers.unpark"]
+    assert handler_modules() == [
+        "handlers.alarm",
+        "handlers.janitor",
+        "handlers.park",
+        "handlers.reconcile",
+        "handlers.unpark",
+    ]
 
 
 @pytest.mark.parametrize("module", handler_modules())
@@ -48,13 +54,19 @@ def test_no_client_is_created_at_import() -> None:
 
 
 @pytest.mark.parametrize("enabled", [False, True])
-def test_tracer_is_loaded_only_when_the_stack_enables_it(enabled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tracer_is_loaded_only_when_the_stack_enables_it(
+    enabled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from types import SimpleNamespace
 
     import handlers.runtime
     from handlers.observe import traced
 
-    monkeypatch.setattr(handlers.runtime, "get_runtime", lambda: SimpleNamespace(settings=SimpleNamespace(tracer=enabled)))
+    monkeypatch.setattr(
+        handlers.runtime,
+        "get_runtime",
+        lambda: SimpleNamespace(settings=SimpleNamespace(tracer=enabled)),
+    )
     calls = []
 
     def handler(event: object, context: object) -> str:
@@ -76,17 +88,28 @@ def test_tracer_is_loaded_only_when_the_stack_enables_it(enabled: bool, monkeypa
 
     monkeypatch.setattr("aws_lambda_powertools.Tracer", RecordingTracer)
     wrapped = traced(handler)
-    context = SimpleNamespace(function_name="f", aws_request_id="r", memory_limit_in_mb=128, invoked_function_arn="arn")
+    context = SimpleNamespace(
+        function_name="f", aws_request_id="r", memory_limit_in_mb=128, invoked_function_arn="arn"
+    )
     assert wrapped({"n": 1}, context) == "done" and wrapped({"n": 2}, context) == "done"
     assert calls == [{"n": 1}, {"n": 2}]
     assert traced_calls == (calls if enabled else [])
     done = subprocess.run(
-        [sys.executable, "-c", "import sys, handlers.observe; print('aws_xray_sdk' in sys.modules)"], capture_output=True, text=True, check=True
+        [
+            sys.executable,
+            "-c",
+            "import sys, handlers.observe; print('aws_xray_sdk' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert done.stdout.strip() == "False"
 
 
-def test_tracer_enabled_without_the_xray_sdk_runs_untraced(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_tracer_enabled_without_the_xray_sdk_runs_untraced(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     from types import SimpleNamespace
 
     import handlers.runtime
@@ -96,7 +119,11 @@ def test_tracer_enabled_without_the_xray_sdk_runs_untraced(monkeypatch: pytest.M
         def __init__(self, service: str) -> None:
             raise ModuleNotFoundError("No module named 'aws_xray_sdk'")
 
-    monkeypatch.setattr(handlers.runtime, "get_runtime", lambda: SimpleNamespace(settings=SimpleNamespace(tracer=True)))
+    monkeypatch.setattr(
+        handlers.runtime,
+        "get_runtime",
+        lambda: SimpleNamespace(settings=SimpleNamespace(tracer=True)),
+    )
     monkeypatch.setattr("aws_lambda_powertools.Tracer", MissingSdk)
     wrapped = traced(lambda event, context: ("ran", event))
     assert wrapped({"n": 1}, None) == ("ran", {"n": 1})

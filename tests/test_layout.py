@@ -16,10 +16,25 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGES = ("core", "handlers", "sagescale")
 
 # what the pure core may not import or call: AWS SDKs, the clock, the environment, the network
-FORBIDDEN_IMPORTS = ("boto3", "botocore", "mypy_boto3", "core.aws", "socket", "urllib", "http", "requests")
+FORBIDDEN_IMPORTS = (
+    "boto3",
+    "botocore",
+    "mypy_boto3",
+    "core.aws",
+    "socket",
+    "urllib",
+    "http",
+    "requests",
+)
 FORBIDDEN_CALLS = {
-    ("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
-    ("time", "time"), ("time", "monotonic"), ("time", "sleep"), ("os", "getenv"),
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+    ("time", "time"),
+    ("time", "monotonic"),
+    ("time", "sleep"),
+    ("os", "getenv"),
 }
 FORBIDDEN_ATTRIBUTES = {("os", "environ")}
 
@@ -110,7 +125,11 @@ def impurities(root: Path) -> list[str]:
     """What modules of the pure core (``core`` outside ``core.aws``) import or call that they may not."""
     problems: list[str] = []
     for mod, path in modules(root).items():
-        if not (mod == "core" or mod.startswith("core.")) or mod == "core.aws" or mod.startswith("core.aws."):
+        if (
+            not (mod == "core" or mod.startswith("core."))
+            or mod == "core.aws"
+            or mod.startswith("core.aws.")
+        ):
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for target, _ in imported(tree, mod, path.name == "__init__.py"):
@@ -156,15 +175,31 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
     ("text", "problem"),
     [
         ("import boto3\n", "core.bad imports boto3"),
-        ("def f():\n    from botocore.exceptions import ClientError\n", "core.bad imports botocore.exceptions"),
+        (
+            "def f():\n    from botocore.exceptions import ClientError\n",
+            "core.bad imports botocore.exceptions",
+        ),
         ("from core.aws.state import StateStore\n", "core.bad imports core.aws.state"),
         ("import os\nX = os.environ['A']\n", "core.bad line 2 uses os.environ"),
-        ("from datetime import datetime\nNOW = datetime.now()\n", "core.bad line 2 uses datetime.now"),
+        (
+            "from datetime import datetime\nNOW = datetime.now()\n",
+            "core.bad line 2 uses datetime.now",
+        ),
         ("import time\nT = time.time()\n", "core.bad line 2 uses time.time"),
     ],
 )
-def test_the_purity_check_catches_each_kind_of_violation(tmp_path: Path, text: str, problem: str) -> None:
-    root = _tree(tmp_path, {"core/__init__.py": "", "core/bad.py": text, "core/aws/__init__.py": "", "core/aws/ok.py": "import boto3\n"})
+def test_the_purity_check_catches_each_kind_of_violation(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "core/__init__.py": "",
+            "core/bad.py": text,
+            "core/aws/__init__.py": "",
+            "core/aws/ok.py": "import boto3\n",
+        },
+    )
     assert impurities(root) == [problem]
 
 
@@ -181,4 +216,7 @@ def test_the_cycle_check_finds_lazy_and_relative_cycles(tmp_path: Path) -> None:
             "sagescale/fine.py": "from sagescale.cli import main\n",
         },
     )
-    assert cycles(import_graph(root)) == [["sagescale.cli", "sagescale.ops"], ["sagescale.emulator.control", "sagescale.emulator.ext"]]
+    assert cycles(import_graph(root)) == [
+        ["sagescale.cli", "sagescale.ops"],
+        ["sagescale.emulator.control", "sagescale.emulator.ext"],
+    ]

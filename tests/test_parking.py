@@ -62,11 +62,15 @@ class World:
         sm = self.clients.sagemaker
         ep = sm.describe_endpoint(EndpointName="web-ep")
         (variant,) = ep["ProductionVariants"]
-        (st,) = self.clients.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+        (st,) = self.clients.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")[
+            "ScalableTargets"
+        ]
         return {
             "config": ep["EndpointConfigName"],
             "variant": (variant["VariantName"], variant["CurrentInstanceCount"]),
-            "tags": sorted((t["Key"], t["Value"]) for t in sm.list_tags(ResourceArn=ep["EndpointArn"])["Tags"]),
+            "tags": sorted(
+                (t["Key"], t["Value"]) for t in sm.list_tags(ResourceArn=ep["EndpointArn"])["Tags"]
+            ),
             "scalable": (st["ResourceId"], st["MinCapacity"], st["MaxCapacity"]),
         }
 
@@ -80,13 +84,25 @@ def world(aws_env: None) -> Iterator[World]:
         policy = loads_policy(POLICY)
         seed_target(clients.sagemaker, policy.targets["web"], copies=2)
         arn = clients.sagemaker.describe_endpoint(EndpointName="web-ep")["EndpointArn"]
-        clients.sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": "sagescale:park", "Value": "true"}, {"Key": "team", "Value": "web"}])
+        clients.sagemaker.add_tags(
+            ResourceArn=arn,
+            Tags=[{"Key": "sagescale:park", "Value": "true"}, {"Key": "team", "Value": "web"}],
+        )
         clients.autoscaling.register_scalable_target(
-            ServiceNamespace="sagemaker", ResourceId="endpoint/web-ep/variant/AllTraffic",
-            ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=1, MaxCapacity=3,
+            ServiceNamespace="sagemaker",
+            ResourceId="endpoint/web-ep/variant/AllTraffic",
+            ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+            MinCapacity=1,
+            MaxCapacity=3,
         )
         store = StateStore(names["StateTable"], clients.dynamodb)
-        yield World(clients, clock, policy, store, Parking(Clients(clients.sagemaker, clients.autoscaling, clients.cloudwatch), store))
+        yield World(
+            clients,
+            clock,
+            policy,
+            store,
+            Parking(Clients(clients.sagemaker, clients.autoscaling, clients.cloudwatch), store),
+        )
 
 
 def test_weekend_round_trip(world: World) -> None:
@@ -123,7 +139,9 @@ def test_dry_run_parks_nothing(world: World) -> None:
 def test_reconcile_leaves_parked_targets_to_the_park_function(world: World) -> None:
     world.park(SATURDAY)
     adapter = ScalingAdapter(world.clients.sagemaker, world.clients.autoscaling)
-    out = run_reconcile(world.policy, SATURDAY + timedelta(hours=1), adapter, world.store).outcomes["web"]
+    out = run_reconcile(world.policy, SATURDAY + timedelta(hours=1), adapter, world.store).outcomes[
+        "web"
+    ]
     assert out.outcome == "parked" and "parked by the park function since" in out.message
 
 
@@ -133,21 +151,42 @@ def test_a_park_target_that_is_not_parked_still_comes_down_to_one(world: World) 
     arn = world.clients.sagemaker.describe_endpoint(EndpointName="web-ep")["EndpointArn"]
     world.clients.sagemaker.delete_tags(ResourceArn=arn, TagKeys=["sagescale:park"])
     world.clients.autoscaling.register_scalable_target(
-        ServiceNamespace="sagemaker", ResourceId="endpoint/web-ep/variant/AllTraffic",
-        ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=3, MaxCapacity=3,
+        ServiceNamespace="sagemaker",
+        ResourceId="endpoint/web-ep/variant/AllTraffic",
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+        MinCapacity=3,
+        MaxCapacity=3,
     )
     assert world.park(SATURDAY)[0] == "refused"
     adapter = ScalingAdapter(world.clients.sagemaker, world.clients.autoscaling)
-    out = run_reconcile(world.policy, SATURDAY + timedelta(hours=1), adapter, world.store).outcomes["web"]
-    assert (out.outcome, out.decision.scalable) == ("applied", __import__("core.decide", fromlist=["ScalableBounds"]).ScalableBounds(1, 3))
+    out = run_reconcile(world.policy, SATURDAY + timedelta(hours=1), adapter, world.store).outcomes[
+        "web"
+    ]
+    assert (out.outcome, out.decision.scalable) == (
+        "applied",
+        __import__("core.decide", fromlist=["ScalableBounds"]).ScalableBounds(1, 3),
+    )
 
 
-def test_wake_command_brings_it_back_and_holds_it_until_the_window_ends(world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_wake_command_brings_it_back_and_holds_it_until_the_window_ends(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     world.park(SATURDAY)
     policy_file = tmp_path / "policy.yaml"
     policy_file.write_text(POLICY)
     world.clock.set(SATURDAY + timedelta(hours=10))
-    code = main(["wake", "web", "--policy", str(policy_file), "--table", "sagescale-StateTable", "--now", (SATURDAY + timedelta(hours=10)).isoformat()])
+    code = main(
+        [
+            "wake",
+            "web",
+            "--policy",
+            str(policy_file),
+            "--table",
+            "sagescale-StateTable",
+            "--now",
+            (SATURDAY + timedelta(hours=10)).isoformat(),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "min 1 until 2026-11-30T00:00:00+00:00" in out and "web: unparking" in out
@@ -172,7 +211,9 @@ def test_a_park_whose_delete_fails_is_resumed_from_its_own_snapshot(world: World
     assert outcome == "parked" and not world.exists()
     assert world.park(MONDAY)[0] == "unparking"
     assert world.park(MONDAY + timedelta(minutes=5))[0] == "unparked"
-    assert world.shape() == before  # the scaling the first attempt deleted came back from its snapshot
+    assert (
+        world.shape() == before
+    )  # the scaling the first attempt deleted came back from its snapshot
 
 
 def test_a_half_done_park_is_undone_when_the_window_ends_first(world: World) -> None:
@@ -181,5 +222,7 @@ def test_a_half_done_park_is_undone_when_the_window_ends_first(world: World) -> 
     before = world.shape()
     control.add_fault("sagemaker:DeleteEndpoint", "InternalFailure", times=1)
     assert world.park(SATURDAY)[0] == "error"
-    assert world.park(MONDAY)[0] == "unparked"  # the endpoint is there: its scaling is restored at once
+    assert (
+        world.park(MONDAY)[0] == "unparked"
+    )  # the endpoint is there: its scaling is restored at once
     assert world.shape() == before and world.store.get("web").parked is None

@@ -31,17 +31,31 @@ TUESDAY_NOON = datetime(2026, 11, 24, 12, 0, tzinfo=NY)
 
 def test_a_share_of_the_peak_adds_the_copies_it_needs_in_its_window() -> None:
     policy = loads_policy(POLICY)
-    assert effective_bounds(policy, "llm", TUESDAY_NOON, peak=5200.0).min == 1 + 2  # half of 4 copies
+    assert (
+        effective_bounds(policy, "llm", TUESDAY_NOON, peak=5200.0).min == 1 + 2
+    )  # half of 4 copies
     assert effective_bounds(policy, "llm", TUESDAY_NOON, peak=5201.0).min == 1 + 3
-    assert effective_bounds(policy, "llm", TUESDAY_NOON, peak=None).min == 1  # unknown peak: nothing added
-    assert effective_bounds(policy, "llm", TUESDAY_NOON.replace(hour=20), peak=5200.0).min == 1  # outside the window
+    assert (
+        effective_bounds(policy, "llm", TUESDAY_NOON, peak=None).min == 1
+    )  # unknown peak: nothing added
+    assert (
+        effective_bounds(policy, "llm", TUESDAY_NOON.replace(hour=20), peak=5200.0).min == 1
+    )  # outside the window
     assert effective_bounds(policy, "llm", TUESDAY_NOON, peak=50_000.0).min == 8  # max caps it
-    assert "headroom:Mon-Fri 09:00-18:00 +2" in effective_bounds(policy, "llm", TUESDAY_NOON, peak=5200.0).reasons
+    assert (
+        "headroom:Mon-Fri 09:00-18:00 +2"
+        in effective_bounds(policy, "llm", TUESDAY_NOON, peak=5200.0).reasons
+    )
 
 
 def test_a_headroom_window_has_copies_or_a_share_of_the_peak() -> None:
     with pytest.raises(PolicyError, match="exactly one of copies or of_peak"):
-        loads_policy(POLICY.replace("of_peak: {fraction: 0.5, per_copy: 1300, days: 7}", "copies: 2, of_peak: {fraction: 0.5, per_copy: 1300}"))
+        loads_policy(
+            POLICY.replace(
+                "of_peak: {fraction: 0.5, per_copy: 1300, days: 7}",
+                "copies: 2, of_peak: {fraction: 0.5, per_copy: 1300}",
+            )
+        )
     with pytest.raises(PolicyError, match="exactly one of copies or of_peak"):
         loads_policy(POLICY.replace(", of_peak: {fraction: 0.5, per_copy: 1300, days: 7}", ""))
     with pytest.raises(PolicyError, match=r"of_peak\.days"):
@@ -61,9 +75,17 @@ def penv(tmp_path: Path, aws_env: None) -> Iterator[Env]:
 
 def _demand(env: Env, metric: str, value: float, ago: timedelta) -> None:
     at = env.clock().astimezone(UTC) - ago
-    env.clients.cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=[
-        {"MetricName": metric, "Dimensions": [{"Name": "InferenceComponentName", "Value": "llm-ic"}], "Value": value, "Timestamp": at},
-    ])
+    env.clients.cloudwatch.put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": metric,
+                "Dimensions": [{"Name": "InferenceComponentName", "Value": "llm-ic"}],
+                "Value": value,
+                "Timestamp": at,
+            },
+        ],
+    )
 
 
 def test_reconcile_reads_the_peak_and_holds_the_share_of_it(penv: Env) -> None:
@@ -97,5 +119,7 @@ def test_the_simulator_sizes_the_headroom_from_the_demand_it_has_seen() -> None:
     floor = sim.strategies["policy"].floor
     assert floor[8 * 60] == 1  # Monday before the window: no headroom
     assert floor[9 * 60 + 30] == 1  # in the window, before the peak: none seen yet
-    assert floor[1440 + 12 * 60] == 3  # Tuesday noon: half of Monday's peak (4 copies) on top of min 1
+    assert (
+        floor[1440 + 12 * 60] == 3
+    )  # Tuesday noon: half of Monday's peak (4 copies) on top of min 1
     assert floor[1440 + 20 * 60] == 1  # after the window

@@ -31,40 +31,129 @@ def problems_of(data: dict[str, Any]) -> list[tuple[str, str]]:
         ({**base(), "timezone": "Mars/Olympus"}, "timezone", "unknown time zone"),
         (base(min=5, max=4), "targets.llm.min", "above max"),
         (base(idle=[{"days": "Mon-Fry"}]), "targets.llm.idle[0].days", "unknown day"),
-        (base(idle=[{"days": "Mon", "from": "20:00", "to": "20:00"}]), "targets.llm.idle[0].to", "same time"),
-        (base(idle=[{"days": "Mon", "from": "20:00"}]), "targets.llm.idle[0].to", "both from and to"),
-        (base(idle=[{"days": "Mon", "from": 1200, "to": "07:00"}]), "targets.llm.idle[0].from", "quoted"),
-        (base(idle=[{"days": "Mon", "timezone": "Nowhere/Town"}]), "targets.llm.idle[0].timezone", "unknown time zone"),
-        (base(floors=[{"calendar": "nope", "min": 2}]), "targets.llm.floors[0].calendar", "unknown calendar"),
-        (base(floors=[{"calendar": "x", "days": "Mon", "min": 2}]), "targets.llm.floors[0].calendar", "exactly one"),
-        (base(floors=[{"days": "Mon", "min": 2, "lead": -1}]), "targets.llm.floors[0].lead", "greater than or equal"),
-        (base(floors=[{"days": "Mon", "min": 0}]), "targets.llm.floors[0].min", "greater than or equal"),
-        (base(alarms=[{"alarm": "a", "change": 0}]), "targets.llm.alarms[0].change", "must not be 0"),
-        (base(alarms=[{"alarm": "a", "change": 1}, {"alarm": "a", "change": 2}]), "targets.llm.alarms[1].alarm", "twice"),
+        (
+            base(idle=[{"days": "Mon", "from": "20:00", "to": "20:00"}]),
+            "targets.llm.idle[0].to",
+            "same time",
+        ),
+        (
+            base(idle=[{"days": "Mon", "from": "20:00"}]),
+            "targets.llm.idle[0].to",
+            "both from and to",
+        ),
+        (
+            base(idle=[{"days": "Mon", "from": 1200, "to": "07:00"}]),
+            "targets.llm.idle[0].from",
+            "quoted",
+        ),
+        (
+            base(idle=[{"days": "Mon", "timezone": "Nowhere/Town"}]),
+            "targets.llm.idle[0].timezone",
+            "unknown time zone",
+        ),
+        (
+            base(floors=[{"calendar": "nope", "min": 2}]),
+            "targets.llm.floors[0].calendar",
+            "unknown calendar",
+        ),
+        (
+            base(floors=[{"calendar": "x", "days": "Mon", "min": 2}]),
+            "targets.llm.floors[0].calendar",
+            "exactly one",
+        ),
+        (
+            base(floors=[{"days": "Mon", "min": 2, "lead": -1}]),
+            "targets.llm.floors[0].lead",
+            "greater than or equal",
+        ),
+        (
+            base(floors=[{"days": "Mon", "min": 0}]),
+            "targets.llm.floors[0].min",
+            "greater than or equal",
+        ),
+        (
+            base(alarms=[{"alarm": "a", "change": 0}]),
+            "targets.llm.alarms[0].change",
+            "must not be 0",
+        ),
+        (
+            base(alarms=[{"alarm": "a", "change": 1}, {"alarm": "a", "change": 2}]),
+            "targets.llm.alarms[1].alarm",
+            "twice",
+        ),
         (base(mode="sideways"), "targets.llm.mode", "bounds"),
         (base(variant="AllTraffic"), "targets.llm.variant", "only for endpoint"),
-        (base(inference_component=None, endpoint="ep", min=0), "targets.llm.min", "real-time endpoint needs min >= 1"),
-        (base(inference_component=None, endpoint="ep", wake=True), "targets.llm.wake", "cannot wake"),
-        (base(inference_component=None, endpoint="ep", kind="async", park=True), "targets.llm.park", "only real-time"),
+        (
+            base(inference_component=None, endpoint="ep", min=0),
+            "targets.llm.min",
+            "real-time endpoint needs min >= 1",
+        ),
+        (
+            base(inference_component=None, endpoint="ep", wake=True),
+            "targets.llm.wake",
+            "cannot wake",
+        ),
+        (
+            base(inference_component=None, endpoint="ep", kind="async", park=True),
+            "targets.llm.park",
+            "only real-time",
+        ),
         (base(inference_component=None), "targets.llm.inference_component", "exactly one"),
         ({**base(), "version": 2}, "version", "1"),
         ({"timezone": "UTC"}, "version", "required"),
-        ({**base(), "calendars": {"c": {"country": "XX"}}}, "calendars.c.country", "no public holidays"),
-        ({**base(), "calendars": {"c": {"country": "US", "subdivision": "ZZ"}}}, "calendars.c.subdivision", "ZZ"),
+        (
+            {**base(), "calendars": {"c": {"country": "XX"}}},
+            "calendars.c.country",
+            "no public holidays",
+        ),
+        (
+            {**base(), "calendars": {"c": {"country": "US", "subdivision": "ZZ"}}},
+            "calendars.c.subdivision",
+            "ZZ",
+        ),
         ({**base(), "calendars": {"c": {}}}, "calendars.c.country", "needs a country"),
-        ({**base(), "calendars": {"c": {"dates": [{"from": "2026-12-26", "to": "2026-12-24", "name": "x"}]}}}, "calendars.c.dates[0].to", "before"),
+        (
+            {
+                **base(),
+                "calendars": {
+                    "c": {"dates": [{"from": "2026-12-26", "to": "2026-12-24", "name": "x"}]}
+                },
+            },
+            "calendars.c.dates[0].to",
+            "before",
+        ),
         ({**base(), "janitor": {"idle_for": 5}}, "janitor.idle_for", "greater than or equal"),
         # regressions from review: accepted before, cannot be run
         (base(inference_component=""), "targets.llm.inference_component", "not a SageMaker name"),
-        (base(inference_component=None, endpoint="e/variant/x"), "targets.llm.endpoint", "not a SageMaker name"),
+        (
+            base(inference_component=None, endpoint="e/variant/x"),
+            "targets.llm.endpoint",
+            "not a SageMaker name",
+        ),
         (base(max=99999999999999999999999), "targets.llm.max", "less than or equal"),
         (base(min=True), "targets.llm.min", "valid integer"),
         (base(min="1"), "targets.llm.min", "valid integer"),
         ({**base(), "timezone": "localtime"}, "timezone", "unknown time zone"),
-        (base(alarms=[{"alarm": "sagescale-wake-llm", "change": 1}]), "targets.llm.alarms[0].alarm", "wake: true"),
-        (base(idle=[{"days": "Mon", "from": "0:00", "to": "24:00"}]), "targets.llm.idle[0].to", "same time of day"),
-        ({**base(), "targets": {"bad name": {"inference_component": "x", "min": 1, "max": 2}}}, "targets.bad name", "use letters"),
-        ({**base(), "calendars": {"c": {"dates": [{"date": "2026-02-30", "name": "x"}]}}}, "calendars.c.dates[0].date", "date"),
+        (
+            base(alarms=[{"alarm": "sagescale-wake-llm", "change": 1}]),
+            "targets.llm.alarms[0].alarm",
+            "wake: true",
+        ),
+        (
+            base(idle=[{"days": "Mon", "from": "0:00", "to": "24:00"}]),
+            "targets.llm.idle[0].to",
+            "same time of day",
+        ),
+        (
+            {**base(), "targets": {"bad name": {"inference_component": "x", "min": 1, "max": 2}}},
+            "targets.bad name",
+            "use letters",
+        ),
+        (
+            {**base(), "calendars": {"c": {"dates": [{"date": "2026-02-30", "name": "x"}]}}},
+            "calendars.c.dates[0].date",
+            "date",
+        ),
     ],
 )
 def test_errors_name_the_field_path(data: dict[str, Any], path: str, words: str) -> None:
@@ -118,7 +207,9 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_example_policies_are_valid() -> None:
-    files = sorted(p for p in EXAMPLES.glob("*.yaml") if not p.name.endswith(".sim.yaml"))  # .sim.yaml: simulation configs
+    files = sorted(
+        p for p in EXAMPLES.glob("*.yaml") if not p.name.endswith(".sim.yaml")
+    )  # .sim.yaml: simulation configs
     assert len(files) >= 2
     for path in files:
         load_policy(path)
@@ -175,7 +266,10 @@ def test_duplicate_yaml_keys_are_rejected() -> None:
 
 def test_times_are_stored_canonically() -> None:
     policy = parse_policy(base(idle=[{"days": "Mon", "from": " 7:05", "to": "24:00"}]))
-    assert (policy.targets["llm"].idle[0].from_, policy.targets["llm"].idle[0].to) == ("07:05", "24:00")
+    assert (policy.targets["llm"].idle[0].from_, policy.targets["llm"].idle[0].to) == (
+        "07:05",
+        "24:00",
+    )
 
 
 def test_deep_nesting_is_refused_with_a_message() -> None:
@@ -186,7 +280,9 @@ def test_deep_nesting_is_refused_with_a_message() -> None:
 
 def test_an_integer_of_thousands_of_digits_fails_with_its_field_path() -> None:
     """An integer of more than 4,300 digits raised ValueError from Python's int() (exit 1)."""
-    text = f"version: 1\ntargets:\n  llm: {{inference_component: llm-ic, min: {'9' * 5000}, max: 8}}\n"
+    text = (
+        f"version: 1\ntargets:\n  llm: {{inference_component: llm-ic, min: {'9' * 5000}, max: 8}}\n"
+    )
     with pytest.raises(PolicyError) as info:
         loads_policy(text)
     assert info.value.problems[0][0] == "targets.llm.min"

@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 from core.bounds import effective_bounds, target_schedule, transitions
 from core.policy import Policy, parse_policy
 
-ZONES = ["America/New_York", "Europe/Berlin", "Australia/Sydney", "UTC", "Australia/Lord_Howe", "Asia/Kolkata"]
+ZONES = [
+    "America/New_York",
+    "Europe/Berlin",
+    "Australia/Sydney",
+    "UTC",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+]
 DAY_SPECS = ["Mon", "Sun", "Mon-Fri", "Fri-Mon", "Sat-Sun", "Sun-Thu", "Mon,Wed", "Tue,Thu,Sat"]
 
 times = st.integers(0, 24 * 60 - 1).map(lambda m: f"{m // 60:02d}:{m % 60:02d}")
@@ -46,14 +53,24 @@ def policies(draw: st.DrawFn) -> Policy:
             target["kind"] = "async"
         if kind == "parked":
             target["park"] = True
-    idle = draw(st.lists(st.builds(lambda d, s: {"days": d, **s}, st.sampled_from(DAY_SPECS), spans()), max_size=3))
+    idle = draw(
+        st.lists(
+            st.builds(lambda d, s: {"days": d, **s}, st.sampled_from(DAY_SPECS), spans()),
+            max_size=3,
+        )
+    )
     window_floors = st.builds(
         lambda d, s, m, lead: {"days": d, "min": m, "lead": lead, **s},
-        st.sampled_from(DAY_SPECS), spans(), st.integers(1, 15), st.integers(0, 180),
+        st.sampled_from(DAY_SPECS),
+        spans(),
+        st.integers(1, 15),
+        st.integers(0, 180),
     )
     calendar_floors = st.builds(
         lambda s, m, lead: {"calendar": "c", "min": m, "lead": lead, **s},
-        spans(), st.integers(1, 15), st.integers(0, 24 * 60),
+        spans(),
+        st.integers(1, 15),
+        st.integers(0, 24 * 60),
     )
     floors = draw(st.lists(st.one_of(window_floors, calendar_floors), max_size=3))
     if idle:
@@ -62,8 +79,17 @@ def policies(draw: st.DrawFn) -> Policy:
         target["floors"] = floors
     day = draw(st.dates(datetime(2026, 1, 1).date(), datetime(2028, 12, 20).date()))
     length = draw(st.integers(0, 3))
-    dates = [{"from": day.isoformat(), "to": (day + timedelta(days=length)).isoformat(), "name": "event"}]
-    return parse_policy({"version": 1, "timezone": zone, "calendars": {"c": {"dates": dates}}, "targets": {"t": target}})
+    dates = [
+        {"from": day.isoformat(), "to": (day + timedelta(days=length)).isoformat(), "name": "event"}
+    ]
+    return parse_policy(
+        {
+            "version": 1,
+            "timezone": zone,
+            "calendars": {"c": {"dates": dates}},
+            "targets": {"t": target},
+        }
+    )
 
 
 instants = st.datetimes(datetime(2026, 1, 1), datetime(2028, 12, 31), timezones=st.just(UTC))
@@ -100,7 +126,11 @@ def test_bounds_invariants(policy: Policy, now: datetime) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(policies(), instants, st.sampled_from(["Pacific/Chatham", "America/St_Johns", "UTC", "Asia/Tokyo"]))
+@given(
+    policies(),
+    instants,
+    st.sampled_from(["Pacific/Chatham", "America/St_Johns", "UTC", "Asia/Tokyo"]),
+)
 def test_bounds_do_not_depend_on_host_zone(policy: Policy, now: datetime, other_zone: str) -> None:
     reference = effective_bounds(policy, "t", now)
     with host_zone(other_zone):
@@ -110,7 +140,9 @@ def test_bounds_do_not_depend_on_host_zone(policy: Policy, now: datetime, other_
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(policies(), instants, st.lists(st.integers(0, 4 * 24 * 3600 - 1), min_size=20, max_size=60))
-def test_calendar_transitions_are_exact(policy: Policy, start: datetime, offsets: list[int]) -> None:
+def test_calendar_transitions_are_exact(
+    policy: Policy, start: datetime, offsets: list[int]
+) -> None:
     """Between two transitions the bounds are constant, and each transition is a real change."""
     end = start + timedelta(days=4)
     rows = transitions(policy, start, end)

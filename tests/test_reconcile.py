@@ -29,7 +29,9 @@ def test_direct_mode_writes_the_copy_count(any_env: Env) -> None:
     out = env.invoke()["targets"]["llm"]
     assert (out["mode"], out["outcome"], out["to"]) == ("direct", "applied", 6)
     # the SageMaker write, and the state record inside the target's lock (put + release)
-    assert env.counter.writes == Counter({"UpdateInferenceComponentRuntimeConfig": 1, "PutItem": 2, "UpdateItem": 1})
+    assert env.counter.writes == Counter(
+        {"UpdateInferenceComponentRuntimeConfig": 1, "PutItem": 2, "UpdateItem": 1}
+    )
     assert env.copies()[1] == 6
 
 
@@ -39,7 +41,11 @@ def test_bounds_mode_writes_only_min_and_max(any_env: Env) -> None:
     env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))
     env.counter.reset()
     out = env.invoke()["targets"]["llm"]
-    assert (out["mode"], out["outcome"], out["to_bounds"]) == ("bounds", "applied", {"min": 6, "max": 8})
+    assert (out["mode"], out["outcome"], out["to_bounds"]) == (
+        "bounds",
+        "applied",
+        {"min": 6, "max": 8},
+    )
     assert "UpdateInferenceComponentRuntimeConfig" not in env.counter.calls
     assert env.counter.writes["RegisterScalableTarget"] == 1
     assert env.scalable() == (6, 8)
@@ -62,10 +68,17 @@ def test_second_run_makes_zero_writes(any_env: Env) -> None:
 def test_updating_target_is_deferred_then_converged(env: Env) -> None:
     env.emulator.update_delay = timedelta(minutes=10)
     env.clock.set(datetime(2026, 11, 24, 12, 0, tzinfo=NY))
-    env.clients.sagemaker.update_inference_component_runtime_config(InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 2})
+    env.clients.sagemaker.update_inference_component_runtime_config(
+        InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 2}
+    )
     assert env.copies()[0] == "Updating"
     env.clock.set(datetime(2026, 11, 24, 12, 5, tzinfo=NY))
-    env.runtime.store.set_override("llm", __import__("core.bounds", fromlist=["Override"]).Override(5, env.clock() + timedelta(hours=2), "test"))
+    env.runtime.store.set_override(
+        "llm",
+        __import__("core.bounds", fromlist=["Override"]).Override(
+            5, env.clock() + timedelta(hours=2), "test"
+        ),
+    )
     env.counter.reset()
     out = env.invoke()["targets"]["llm"]
     assert out["outcome"] == "deferred" and out["to"] == 5
@@ -88,7 +101,9 @@ def test_in_progress_error_is_a_deferral(env: Env) -> None:
         result = real_describe(**kwargs)
         reads.append(result)
         if len(reads) == 2:  # the read under the lock, just before the write
-            env.clients.sagemaker.update_inference_component_runtime_config(InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 1})
+            env.clients.sagemaker.update_inference_component_runtime_config(
+                InferenceComponentName="llm-ic", DesiredRuntimeConfig={"CopyCount": 1}
+            )
         return result
 
     env.clients.sagemaker.describe_inference_component = stale_describe  # type: ignore[method-assign]
@@ -176,10 +191,17 @@ def test_every_event_file_parses() -> None:
     from core.events import parse_reconcile_event, parse_work_item
 
     files = sorted(EVENTS.glob("reconcile-*.json"))
-    assert [p.name for p in files] == ["reconcile-dry-run.json", "reconcile-target.json", "reconcile-tick.json", "reconcile-work.json"]
+    assert [p.name for p in files] == [
+        "reconcile-dry-run.json",
+        "reconcile-target.json",
+        "reconcile-tick.json",
+        "reconcile-work.json",
+    ]
     for path in files[:3]:
         parse_reconcile_event(load_event(path))
-    for path in sorted(EVENTS.glob("*-work.json")):  # a work-queue batch: Lambda's SQS event (Powertools' model of it), work items inside
+    for path in sorted(
+        EVENTS.glob("*-work.json")
+    ):  # a work-queue batch: Lambda's SQS event (Powertools' model of it), work items inside
         batch = SqsModel.model_validate(load_event(path))
         assert [parse_work_item(r.body).action for r in batch.Records] == [path.name.split("-")[0]]
 
@@ -213,7 +235,9 @@ def test_settings_name_the_missing_variable() -> None:
         Settings.from_env({"SAGESCALE_STATE_TABLE": "t"})
     with pytest.raises(SettingsError, match="no file at"):
         Settings.from_env({"SAGESCALE_STATE_TABLE": "t", "SAGESCALE_POLICY_FILE": "nope.yaml"})
-    shipped = Settings.from_env({"SAGESCALE_STATE_TABLE": "t", "SAGESCALE_POLICY_FILE": "policy/policy.yaml"})
+    shipped = Settings.from_env(
+        {"SAGESCALE_STATE_TABLE": "t", "SAGESCALE_POLICY_FILE": "policy/policy.yaml"}
+    )
     assert shipped.policy_file is not None and shipped.policy_file.is_file()
 
 
@@ -258,14 +282,18 @@ def test_lock_acquire_retried_after_a_lost_response_does_not_deadlock(env: Env) 
         # in-process, moto's own stub still applies the request: the write lands, the answer is a 500
         if not lost:
             lost.append("PutItem")
-            return AWSResponse(request.url, 500, {"Content-Type": "application/x-amz-json-1.0"}, Body())
+            return AWSResponse(
+                request.url, 500, {"Content-Type": "application/x-amz-json-1.0"}, Body()
+            )
         return None
 
     env.clients.dynamodb.meta.events.register_first("before-send.dynamodb.PutItem", lose_first_put)
     with env.runtime.store.lock("llm", wait_seconds=2) as owner:
         assert owner
     assert lost == ["PutItem"]
-    item = env.clients.dynamodb.get_item(TableName=env.runtime.store.table, Key={"pk": {"S": "target#llm"}, "sk": {"S": "lock"}})["Item"]
+    item = env.clients.dynamodb.get_item(
+        TableName=env.runtime.store.table, Key={"pk": {"S": "target#llm"}, "sk": {"S": "lock"}}
+    )["Item"]
     assert item["lease_until"]["N"] == "0"  # released
 
 
@@ -274,7 +302,9 @@ def test_direct_mode_refuses_to_fight_a_scalable_target(env: Env) -> None:
     from core.policy import loads_policy
 
     env.register(1, 4)
-    env.runtime.policy = loads_policy(POLICY.replace("    min: 1\n", "    mode: direct\n    min: 1\n", 1))
+    env.runtime.policy = loads_policy(
+        POLICY.replace("    min: 1\n", "    mode: direct\n    min: 1\n", 1)
+    )
     env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))
     env.counter.reset()
     out = env.invoke()["targets"]["llm"]
@@ -282,12 +312,23 @@ def test_direct_mode_refuses_to_fight_a_scalable_target(env: Env) -> None:
     assert "UpdateInferenceComponentRuntimeConfig" not in env.counter.calls
 
 
-def test_handler_emits_metrics_in_embedded_metric_format(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+def test_handler_emits_metrics_in_embedded_metric_format(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
     env.clock.set(datetime(2026, 11, 26, 22, 0, tzinfo=NY))
     env.invoke()
-    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{") and '"_aws"' in line]
-    named = {m["Name"]: r for r in records for d in r["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
-    assert named["ScalingActions"]["ScalingActions"] == [1.0] or named["ScalingActions"]["ScalingActions"] == 1.0
+    records = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("{") and '"_aws"' in line
+    ]
+    named = {
+        m["Name"]: r for r in records for d in r["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]
+    }
+    assert (
+        named["ScalingActions"]["ScalingActions"] == [1.0]
+        or named["ScalingActions"]["ScalingActions"] == 1.0
+    )
     capacity = named["DesiredCapacity"]
     assert capacity["Target"] == "llm" and capacity["DesiredCapacity"] in (6, 6.0, [6.0])
     assert all(r["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "sagescale" for r in records)

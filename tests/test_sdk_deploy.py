@@ -30,13 +30,33 @@ def deploy(session: Any, role: str) -> None:
     from sagemaker.enums import EndpointType
     from sagemaker.huggingface import HuggingFaceModel
 
-    model = HuggingFaceModel(role=role, image_uri=IMAGE, env={"HF_MODEL_ID": "mlabonne/TwinLlama-3.1-8B"}, sagemaker_session=session)
-    resources = ResourceRequirements(requests={"copies": 4, "num_accelerators": 4, "num_cpus": 8, "memory": 5 * 1024})
-    model.deploy(instance_type="ml.g5.12xlarge", initial_instance_count=1, endpoint_name="twin", endpoint_type=EndpointType.INFERENCE_COMPONENT_BASED, resources=resources)
+    model = HuggingFaceModel(
+        role=role,
+        image_uri=IMAGE,
+        env={"HF_MODEL_ID": "mlabonne/TwinLlama-3.1-8B"},
+        sagemaker_session=session,
+    )
+    resources = ResourceRequirements(
+        requests={"copies": 4, "num_accelerators": 4, "num_cpus": 8, "memory": 5 * 1024}
+    )
+    model.deploy(
+        instance_type="ml.g5.12xlarge",
+        initial_instance_count=1,
+        endpoint_name="twin",
+        endpoint_type=EndpointType.INFERENCE_COMPONENT_BASED,
+        resources=resources,
+    )
 
 
-def test_a_handbook_deployment_and_its_redeploy(tmp_path: Path, aws_env: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    sagemaker = pytest.importorskip("sagemaker", reason="the sagemaker SDK (the 'sdk' extra) is not installed")
+def test_a_handbook_deployment_and_its_redeploy(
+    tmp_path: Path,
+    aws_env: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sagemaker = pytest.importorskip(
+        "sagemaker", reason="the sagemaker SDK (the 'sdk' extra) is not installed"
+    )
     import boto3
 
     from core.aws.clients import AwsClients
@@ -52,13 +72,21 @@ def test_a_handbook_deployment_and_its_redeploy(tmp_path: Path, aws_env: None, c
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY)
     with mock():
-        role = boto3.client("iam").create_role(RoleName="sagemaker", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        role = boto3.client("iam").create_role(RoleName="sagemaker", AssumeRolePolicyDocument="{}")[
+            "Role"
+        ]["Arn"]
         session = sagemaker.Session(boto_session=boto3.Session(region_name=REGION))
         deploy(session, role)
         sm = boto3.client("sagemaker", region_name=REGION)
-        (first,) = [c["InferenceComponentName"] for c in sm.list_inference_components()["InferenceComponents"]]
+        (first,) = [
+            c["InferenceComponentName"]
+            for c in sm.list_inference_components()["InferenceComponents"]
+        ]
         runtime = sm.describe_inference_component(InferenceComponentName=first)["RuntimeConfig"]
-        assert runtime == {"DesiredCopyCount": 4, "CurrentCopyCount": 1}  # one 4-GPU copy per 4-GPU instance, and one instance
+        assert runtime == {
+            "DesiredCopyCount": 4,
+            "CurrentCopyCount": 1,
+        }  # one 4-GPU copy per 4-GPU instance, and one instance
 
         capsys.readouterr()  # the SDK's progress dots
         code = main(["doctor", "--policy", str(policy), "--json"])
@@ -69,17 +97,35 @@ def test_a_handbook_deployment_and_its_redeploy(tmp_path: Path, aws_env: None, c
 
         clients = AwsClients()
         names = Stack(default_template()).create_resources(clients)
-        settings = Settings(names["StateTable"], policy, None, None, account_id=ACCOUNT, region=REGION, stack_name=NAME_PREFIX)
+        settings = Settings(
+            names["StateTable"],
+            policy,
+            None,
+            None,
+            account_id=ACCOUNT,
+            region=REGION,
+            stack_name=NAME_PREFIX,
+        )
         reset_runtime(Runtime(settings, clients))
         try:
-            out = reconcile.handler({"source": "sagescale.schedule", "action": "reconcile"}, context("reconcile"))["targets"]["twin"]
+            out = reconcile.handler(
+                {"source": "sagescale.schedule", "action": "reconcile"}, context("reconcile")
+            )["targets"]["twin"]
             assert out["resource"] == f"inference-component/{first}"
 
             deploy(session, role)  # the SDK's redeploy: a new component, the old one left
-            (newer,) = [c["InferenceComponentName"] for c in sm.list_inference_components()["InferenceComponents"] if c["InferenceComponentName"] != first]
-            out = reconcile.handler({"source": "sagescale.schedule", "action": "reconcile"}, context("reconcile"))["targets"]["twin"]
+            (newer,) = [
+                c["InferenceComponentName"]
+                for c in sm.list_inference_components()["InferenceComponents"]
+                if c["InferenceComponentName"] != first
+            ]
+            out = reconcile.handler(
+                {"source": "sagescale.schedule", "action": "reconcile"}, context("reconcile")
+            )["targets"]["twin"]
             assert out["resource"] == f"inference-component/{newer}" and out["outcome"] != "error"
-            assert [w["code"] for w in out["warnings"]] == ["superseded"] and first in out["warnings"][0]["message"]
+            assert [w["code"] for w in out["warnings"]] == ["superseded"] and first in out[
+                "warnings"
+            ][0]["message"]
         finally:
             reset_runtime()
         capsys.readouterr()

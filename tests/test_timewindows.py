@@ -101,6 +101,8 @@ def test_naive_datetimes_are_rejected() -> None:
 
 def test_window_lying_inside_a_gap_never_happens() -> None:
     """02:10-02:40 on the spring-forward Sunday in New York does not exist: no occurrence."""
-    window = DailyWindow(parse_days("Sun"), WallTime.parse("02:10"), WallTime.parse("02:40"), NY, "x")
+    window = DailyWindow(
+        parse_days("Sun"), WallTime.parse("02:10"), WallTime.parse("02:40"), NY, "x"
+    )
     assert window.occurrence(date(2026, 3, 8)) is None
     assert window.occurrence(date(2026, 3, 15)) is not None

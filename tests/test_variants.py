@@ -54,19 +54,35 @@ def venv_env(tmp_path: Path, aws_env: None) -> Iterator[Env]:
 
 
 def instances(env: Env, endpoint: str) -> int:
-    (variant,) = env.clients.sagemaker.describe_endpoint(EndpointName=endpoint)["ProductionVariants"]
+    (variant,) = env.clients.sagemaker.describe_endpoint(EndpointName=endpoint)[
+        "ProductionVariants"
+    ]
     return int(variant["CurrentInstanceCount"])
 
 
 def test_realtime_variant_alarm_adds_instances(venv_env: Env) -> None:
-    out = venv_env.alarm(alarm_sample("alarm-eventbridge-alarm.json", alarm="rt-latency-high", at="2026-11-27T12:00:00.000+0000"))
+    out = venv_env.alarm(
+        alarm_sample(
+            "alarm-eventbridge-alarm.json",
+            alarm="rt-latency-high",
+            at="2026-11-27T12:00:00.000+0000",
+        )
+    )
     (step,) = out["alarms"][0]["targets"]
     assert (step["target"], step["outcome"], step["to"]) == ("llm", "applied", 3)
     assert instances(venv_env, "rt-ep") == 3
 
 
-def test_idle_weekend_holds_a_realtime_variant_at_one_and_takes_async_to_zero(venv_env: Env) -> None:
-    venv_env.alarm(alarm_sample("alarm-eventbridge-alarm.json", alarm="rt-latency-high", at="2026-11-27T12:00:00.000+0000"))
+def test_idle_weekend_holds_a_realtime_variant_at_one_and_takes_async_to_zero(
+    venv_env: Env,
+) -> None:
+    venv_env.alarm(
+        alarm_sample(
+            "alarm-eventbridge-alarm.json",
+            alarm="rt-latency-high",
+            at="2026-11-27T12:00:00.000+0000",
+        )
+    )
     venv_env.invoke()  # Friday: records the applied minimum
     venv_env.clock.set(SATURDAY)
     targets: dict[str, Any] = venv_env.invoke()["targets"]
@@ -79,13 +95,30 @@ def test_idle_weekend_holds_a_realtime_variant_at_one_and_takes_async_to_zero(ve
 
 def test_async_wake_alarm_watches_the_backlog(venv_env: Env) -> None:
     venv_env.invoke()
-    (alarm,) = venv_env.clients.cloudwatch.describe_alarms(AlarmNames=["sagescale-wake-sagescale-batch"])["MetricAlarms"]
-    assert (alarm["MetricName"], alarm["Statistic"], alarm["Dimensions"]) == ("HasBacklogWithoutCapacity", "Maximum", [{"Name": "EndpointName", "Value": "async-ep"}])
-    assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == ("GreaterThanOrEqualToThreshold", 1.0, 1, 1)
+    (alarm,) = venv_env.clients.cloudwatch.describe_alarms(
+        AlarmNames=["sagescale-wake-sagescale-batch"]
+    )["MetricAlarms"]
+    assert (alarm["MetricName"], alarm["Statistic"], alarm["Dimensions"]) == (
+        "HasBacklogWithoutCapacity",
+        "Maximum",
+        [{"Name": "EndpointName", "Value": "async-ep"}],
+    )
+    assert (
+        alarm["ComparisonOperator"],
+        alarm["Threshold"],
+        alarm["EvaluationPeriods"],
+        alarm["DatapointsToAlarm"],
+    ) == ("GreaterThanOrEqualToThreshold", 1.0, 1, 1)
     venv_env.clock.set(SATURDAY)
     venv_env.invoke()
     assert instances(venv_env, "async-ep") == 0
     venv_env.clock.advance(timedelta(minutes=3))
-    out = venv_env.alarm(alarm_sample("alarm-wake.json", alarm="sagescale-wake-sagescale-batch", at="2026-11-28T12:03:00.000+0000"))
+    out = venv_env.alarm(
+        alarm_sample(
+            "alarm-wake.json",
+            alarm="sagescale-wake-sagescale-batch",
+            at="2026-11-28T12:03:00.000+0000",
+        )
+    )
     assert out["alarms"][0]["targets"][0]["to"] == 1
     assert instances(venv_env, "async-ep") == 1

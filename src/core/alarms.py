@@ -94,7 +94,9 @@ def _names_alarm(rule_alarm: str, record: AlarmRecord, home: tuple[str, str] | N
     if home is None:
         return True
     account, region = home
-    return (record.account is None or record.account == account) and (record.region is None or record.region == region)
+    return (record.account is None or record.account == account) and (
+        record.region is None or record.region == region
+    )
 
 
 def wake_copies(target: Target, record: AlarmRecord) -> int:
@@ -115,7 +117,9 @@ def origin(policy: Policy, name: str, home: tuple[str, str] | None) -> tuple[str
     return (policy.accounts[place.account].account_id, place.region)
 
 
-def match_alarm(policy: Policy, record: AlarmRecord, home: tuple[str, str] | None = None, stack: str = "") -> list[AlarmMatch]:
+def match_alarm(
+    policy: Policy, record: AlarmRecord, home: tuple[str, str] | None = None, stack: str = ""
+) -> list[AlarmMatch]:
     """Every (target, rule) the state change triggers; empty for an alarm the policy does not know.
 
     ``home`` is the controller's ``(account, region)``. A rule that names an alarm without an ARN,
@@ -128,18 +132,30 @@ def match_alarm(policy: Policy, record: AlarmRecord, home: tuple[str, str] | Non
     if record.alarm.startswith(prefix) and record.state == "ALARM":
         name = record.alarm.removeprefix(prefix)
         target = policy.targets.get(name)
-        if target is not None and target.wake and _names_alarm(record.alarm, record, origin(policy, name, home)):
-            matches.append(AlarmMatch(name, wake_copies(target, record), WAKE_HOLD_MINUTES, wake=True))
+        if (
+            target is not None
+            and target.wake
+            and _names_alarm(record.alarm, record, origin(policy, name, home))
+        ):
+            matches.append(
+                AlarmMatch(name, wake_copies(target, record), WAKE_HOLD_MINUTES, wake=True)
+            )
     prefix = burst_prefix(stack)
     if record.alarm.startswith(prefix) and record.state == "ALARM":
         name = record.alarm.removeprefix(prefix)
         target = policy.targets.get(name)
-        if target is not None and target.burst is not None and _names_alarm(record.alarm, record, origin(policy, name, home)):
+        if (
+            target is not None
+            and target.burst is not None
+            and _names_alarm(record.alarm, record, origin(policy, name, home))
+        ):
             excess = 1 if record.value is None else max(1, math.ceil(record.value - 1e-9))
             matches.append(AlarmMatch(name, excess, target.burst.hold, burst=True))
     for name, target in policy.targets.items():
         for rule in target.alarms:
-            if rule.state == record.state and _names_alarm(rule.alarm, record, origin(policy, name, home)):
+            if rule.state == record.state and _names_alarm(
+                rule.alarm, record, origin(policy, name, home)
+            ):
                 matches.append(AlarmMatch(name, rule.change, rule.hold))
     return matches
 
@@ -154,7 +170,9 @@ class AlarmStep:
     surges: tuple[Surge, ...] | None = None
 
 
-def cooldown_until(target: Target, state: TargetState, direction: Literal["out", "in"]) -> datetime | None:
+def cooldown_until(
+    target: Target, state: TargetState, direction: Literal["out", "in"]
+) -> datetime | None:
     """When the cooldown after the last alarm-driven change in ``direction`` ends, if one was made."""
     last = state.cooldowns.get(direction)
     if last is None:
@@ -174,15 +192,25 @@ def decide_alarm(
     """The step ``match`` makes on its target at ``now``. Pure."""
     name, target = match.target, policy.targets[match.target]
     if state.applied(record.key):
-        return AlarmStep(None, "duplicate", f"{record.alarm} {record.state} at {record.changed_at} already applied")
+        return AlarmStep(
+            None,
+            "duplicate",
+            f"{record.alarm} {record.state} at {record.changed_at} already applied",
+        )
     if not match.urgent:
         until = cooldown_until(target, state, match.direction)
         if until is not None and now < until:
-            return AlarmStep(None, "blocked", f"cooldown {match.direction} until {until.isoformat()}")
+            return AlarmStep(
+                None, "blocked", f"cooldown {match.direction} until {until.isoformat()}"
+            )
     if not observed.exists:
         return AlarmStep(None, "error", f"{target.resource} does not exist")
     if (observed.status or "") in FAILED:
-        return AlarmStep(None, "error", f"{target.resource} is {observed.status}: {observed.failure_reason or 'no reason given'}")
+        return AlarmStep(
+            None,
+            "error",
+            f"{target.resource} is {observed.status}: {observed.failure_reason or 'no reason given'}",
+        )
 
     mode = choose_mode(target, observed)
     current = observed.desired if observed.desired is not None else 0
@@ -191,7 +219,12 @@ def decide_alarm(
     reason = f"{'wake' if match.wake else 'burst' if match.burst else 'alarm'}:{record.alarm} {record.state}"
     needed = burst_copies(target, match, observed) if match.burst else match.change
 
-    def decision(action: Literal["set_count", "set_bounds", "none"], bounds: Bounds, count: int | None = None, scalable: ScalableBounds | None = None) -> Decision:
+    def decision(
+        action: Literal["set_count", "set_bounds", "none"],
+        bounds: Bounds,
+        count: int | None = None,
+        scalable: ScalableBounds | None = None,
+    ) -> Decision:
         with_reason = Bounds(bounds.min, bounds.max, (reason, *bounds.reasons))
         return Decision(name, target.resource, mode, action, with_reason, observed, count, scalable)
 
@@ -200,7 +233,11 @@ def decide_alarm(
         wanted = max(current, needed) if match.urgent else current + match.change
         count = min(max(wanted, bounds.min), bounds.max)
         if count == current:
-            return AlarmStep(decision("none", bounds), "unchanged", f"already at {current} within [{bounds.min}, {bounds.max}]")
+            return AlarmStep(
+                decision("none", bounds),
+                "unchanged",
+                f"already at {current} within [{bounds.min}, {bounds.max}]",
+            )
         return _ready(decision("set_count", bounds, count=count), observed, None)
 
     # bounds mode: move the surge floors, then the scalable target's limits follow. A surge
@@ -209,14 +246,22 @@ def decide_alarm(
     if match.urgent or match.change > 0:
         base = effective_bounds(policy, name, now, surges=live, override=override)
         floor = max(current, needed) if match.urgent else current + match.change
-        surges = (*live, Surge(max(floor, base.min), now + timedelta(minutes=match.hold), record.alarm))
+        surges = (
+            *live,
+            Surge(max(floor, base.min), now + timedelta(minutes=match.hold), record.alarm),
+        )
     else:
         surges = tuple(s for s in live if s.min <= current + match.change)
     bounds = effective_bounds(policy, name, now, surges=surges, override=override)
     floor_min = max(bounds.min, 1) if target.is_realtime else bounds.min
     scalable = ScalableBounds(floor_min, bounds.max)
     if scalable == observed.scalable:
-        return AlarmStep(decision("none", bounds), "unchanged", f"scalable target already {scalable.min}..{scalable.max}", surges)
+        return AlarmStep(
+            decision("none", bounds),
+            "unchanged",
+            f"scalable target already {scalable.min}..{scalable.max}",
+            surges,
+        )
     return _ready(decision("set_bounds", bounds, scalable=scalable), observed, surges)
 
 
@@ -251,10 +296,18 @@ class AlarmOutcome:
     burst: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"target": self.target, "outcome": self.outcome, "change": self.change, "wake": self.wake, "burst": self.burst}
+        out: dict[str, Any] = {
+            "target": self.target,
+            "outcome": self.outcome,
+            "change": self.change,
+            "wake": self.wake,
+            "burst": self.burst,
+        }
         if self.decision is not None:
             d = self.decision.as_dict()
-            out.update({k: d[k] for k in ("mode", "action", "min", "max", "reasons", "desired") if k in d})
+            out.update(
+                {k: d[k] for k in ("mode", "action", "min", "max", "reasons", "desired") if k in d}
+            )
             if "to" in d:
                 out["to"] = d["to"]
             if "to_bounds" in d:

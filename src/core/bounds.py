@@ -82,7 +82,10 @@ def calendar_events(calendar: Calendar, years: Iterable[int]) -> list[CalendarEv
     events: list[CalendarEvent] = []
     if calendar.country is not None:
         for year in sorted(wanted):
-            events.extend(CalendarEvent(d, d, n) for d, n in _holidays(calendar.country, calendar.subdivision, year))
+            events.extend(
+                CalendarEvent(d, d, n)
+                for d, n in _holidays(calendar.country, calendar.subdivision, year)
+            )
     for item in calendar.dates:
         if any(item.first.year <= y <= item.last.year for y in wanted):
             events.append(CalendarEvent(item.first, item.last, item.name))
@@ -92,7 +95,9 @@ def calendar_events(calendar: Calendar, years: Iterable[int]) -> list[CalendarEv
 class _CalendarFloor:
     """A floor on a calendar's event days, from ``lead`` minutes before each event."""
 
-    def __init__(self, floor: Floor, calendar_name: str, calendar: Calendar, zone: ZoneInfo) -> None:
+    def __init__(
+        self, floor: Floor, calendar_name: str, calendar: Calendar, zone: ZoneInfo
+    ) -> None:
         self.min = floor.min
         self.lead = timedelta(minutes=floor.lead)
         self.calendar_name = calendar_name
@@ -170,13 +175,19 @@ class TargetSchedule:
         self.target: Target = policy.targets[name]
         default_zone = load_zone(policy.timezone)
         self.idle = [_daily(w, default_zone, f"idle:{w.label}") for w in self.target.idle]
-        self.headroom = [(_daily(h, default_zone, f"headroom:{h.label}"), h) for h in self.target.headroom]
-        self.reads_peak = max((h.of_peak.days for h in self.target.headroom if h.of_peak is not None), default=0)  # days of demand to read
+        self.headroom = [
+            (_daily(h, default_zone, f"headroom:{h.label}"), h) for h in self.target.headroom
+        ]
+        self.reads_peak = max(
+            (h.of_peak.days for h in self.target.headroom if h.of_peak is not None), default=0
+        )  # days of demand to read
         self.floors: list[_Floor] = []
         for f in self.target.floors:
             zone = load_zone(f.timezone) if f.timezone else default_zone
             if f.calendar is not None:
-                self.floors.append(_CalendarFloor(f, f.calendar, policy.calendars[f.calendar], zone))
+                self.floors.append(
+                    _CalendarFloor(f, f.calendar, policy.calendars[f.calendar], zone)
+                )
             else:
                 self.floors.append(_WindowFloor(f, zone))
 
@@ -205,7 +216,13 @@ class TargetSchedule:
                 points.update(p for p in (iv.start, iv.end) if start < p < end)
         return sorted(points)
 
-    def bounds(self, now: datetime, surges: Sequence[Surge] = (), override: Override | None = None, peak: float | None = None) -> Bounds:
+    def bounds(
+        self,
+        now: datetime,
+        surges: Sequence[Surge] = (),
+        override: Override | None = None,
+        peak: float | None = None,
+    ) -> Bounds:
         """Effective bounds at ``now`` (aware), following DESIGN.md section 2 in order.
 
         ``peak``: the busiest minute of recent demand (requests), for headroom sized by it;
@@ -213,7 +230,11 @@ class TargetSchedule:
         require_aware(now, "now")
         target = self.target
         candidates = self.active_floors(now)
-        candidates += [(s.min, f"surge:{s.alarm}") for s in surges if require_aware(s.until, "surge.until") > now]
+        candidates += [
+            (s.min, f"surge:{s.alarm}")
+            for s in surges
+            if require_aware(s.until, "surge.until") > now
+        ]
         reasons: list[str]
         if override is not None and require_aware(override.until, "override.until") > now:
             min_eff = override.min
@@ -230,8 +251,16 @@ class TargetSchedule:
                 min_eff = target.min
                 reasons = ["min"]
         overridden = override is not None and override.until > now
-        extra = [] if overridden else [(h.extra(peak), w.label) for w, h in self.headroom if w.active_at(now) is not None]
-        if extra and max(extra)[0] > 0:  # on top of floors and idle windows, before the clamp; an override replaces it too
+        extra = (
+            []
+            if overridden
+            else [
+                (h.extra(peak), w.label) for w, h in self.headroom if w.active_at(now) is not None
+            ]
+        )
+        if (
+            extra and max(extra)[0] > 0
+        ):  # on top of floors and idle windows, before the clamp; an override replaces it too
             copies, label = max(extra)
             min_eff += copies
             reasons.append(f"{label} +{copies}")
@@ -282,7 +311,9 @@ class Transition:
     bounds: Bounds
 
 
-def transitions(policy: Policy, start: datetime, end: datetime, targets: Sequence[str] | None = None) -> list[Transition]:
+def transitions(
+    policy: Policy, start: datetime, end: datetime, targets: Sequence[str] | None = None
+) -> list[Transition]:
     """Bounds of every target at ``start``, then every instant in ``(start, end)`` where they change.
 
     Exact: bounds are piecewise constant between the starts and ends of floors and

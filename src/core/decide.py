@@ -41,7 +41,9 @@ class Observed:
     desired: int | None = None
     current: int | None = None
     scalable: ScalableBounds | None = None
-    identity: str | None = None  # the resource's ARN and creation time: a replaced resource has another
+    identity: str | None = (
+        None  # the resource's ARN and creation time: a replaced resource has another
+    )
     host: tuple[str, str] | None = None  # an inference component's endpoint and variant
 
 
@@ -68,11 +70,17 @@ class Decision:
         count in direct mode, as min/max in bounds mode."""
         before: Any = self.observed.desired
         after: Any = self.count
-        if self.mode == "bounds" and self.action != "set_count":  # a release writes the count in bounds mode too
+        if (
+            self.mode == "bounds" and self.action != "set_count"
+        ):  # a release writes the count in bounds mode too
             prev = self.observed.scalable
             before = {"min": prev.min, "max": prev.max} if prev else None
             after = {"min": self.scalable.min, "max": self.scalable.max} if self.scalable else None
-        action = self.action if self.action in ("set_count", "set_bounds", "none") else ("set_bounds" if self.mode == "bounds" else "set_count")
+        action = (
+            self.action
+            if self.action in ("set_count", "set_bounds", "none")
+            else ("set_bounds" if self.mode == "bounds" else "set_count")
+        )
         return {
             "at": now.isoformat(),
             "action": action,
@@ -100,7 +108,10 @@ class Decision:
         if self.scalable is not None:
             out["to_bounds"] = {"min": self.scalable.min, "max": self.scalable.max}
         if self.observed.scalable is not None:
-            out["from_bounds"] = {"min": self.observed.scalable.min, "max": self.observed.scalable.max}
+            out["from_bounds"] = {
+                "min": self.observed.scalable.min,
+                "max": self.observed.scalable.max,
+            }
         if self.notes:
             out["notes"] = list(self.notes)
         return out
@@ -114,7 +125,14 @@ def choose_mode(target: Target, observed: Observed) -> Literal["bounds", "direct
 
 
 def decide(
-    name: str, target: Target, bounds: Bounds, observed: Observed, previous_min: int | None = None, step: PendingStep | None = None, *, quiet: bool = False,
+    name: str,
+    target: Target,
+    bounds: Bounds,
+    observed: Observed,
+    previous_min: int | None = None,
+    step: PendingStep | None = None,
+    *,
+    quiet: bool = False,
 ) -> Decision:
     """The action that converges ``target`` towards ``bounds``.
 
@@ -136,23 +154,41 @@ def decide(
     """
     mode = choose_mode(target, observed)
 
-    def make(action: Action, *notes: str, count: int | None = None, scalable: ScalableBounds | None = None) -> Decision:
-        return Decision(name, target.resource, mode, action, bounds, observed, count, scalable, tuple(notes))
+    def make(
+        action: Action,
+        *notes: str,
+        count: int | None = None,
+        scalable: ScalableBounds | None = None,
+    ) -> Decision:
+        return Decision(
+            name, target.resource, mode, action, bounds, observed, count, scalable, tuple(notes)
+        )
 
     if not observed.exists:
         return make("error", f"{target.resource} does not exist")
     status = observed.status or ""
     if status in FAILED:
-        return make("error", f"{target.resource} is {status}: {observed.failure_reason or 'no reason given'}")
+        return make(
+            "error",
+            f"{target.resource} is {status}: {observed.failure_reason or 'no reason given'}",
+        )
     notes: list[str] = []
     if observed.failure_reason:
         notes.append(f"last update failed: {observed.failure_reason}")
 
     if mode == "direct" and observed.scalable is not None:
-        return make("error", *notes, f"mode direct, but {target.resource} has a scalable target: writing its count would fight Application Auto Scaling (use mode auto or bounds)")
+        return make(
+            "error",
+            *notes,
+            f"mode direct, but {target.resource} has a scalable target: writing its count would fight Application Auto Scaling (use mode auto or bounds)",
+        )
 
     wanted = _wanted(target, bounds, observed, mode, previous_min, step)
-    if quiet and releasable(target, bounds, observed) and (wanted is None or wanted.action == "set_bounds" or (wanted.count or 0) > 0):
+    if (
+        quiet
+        and releasable(target, bounds, observed)
+        and (wanted is None or wanted.action == "set_bounds" or (wanted.count or 0) > 0)
+    ):
         notes.append(f"released: no request for {QUIET_MINUTES} minutes")
         if wanted is None or wanted.action != "set_bounds":
             wanted = _Change("set_count", count=0)
@@ -168,7 +204,11 @@ def releasable(target: Target, bounds: Bounds, observed: Observed) -> bool:
     """Whether the target's copies may be released when it gets no requests: an inference
     component whose effective minimum is 0 (an idle window, or ``min: 0``, with no floor,
     surge or override holding it) and that holds copies."""
-    return target.resource_kind == "inference_component" and bounds.min == 0 and (observed.desired or 0) > 0
+    return (
+        target.resource_kind == "inference_component"
+        and bounds.min == 0
+        and (observed.desired or 0) > 0
+    )
 
 
 @dataclass(frozen=True)
@@ -178,13 +218,24 @@ class _Change:
     scalable: ScalableBounds | None = None
 
 
-def _wanted(target: Target, bounds: Bounds, observed: Observed, mode: str, previous_min: int | None, step: PendingStep | None = None) -> _Change | None:
+def _wanted(
+    target: Target,
+    bounds: Bounds,
+    observed: Observed,
+    mode: str,
+    previous_min: int | None,
+    step: PendingStep | None = None,
+) -> _Change | None:
     """The write that would converge the target, or ``None`` if it is converged."""
     if mode == "bounds":
         floor = max(bounds.min, 1) if target.is_realtime else bounds.min
         wanted = ScalableBounds(floor, bounds.max)
         outside = observed.desired is not None and not wanted.min <= observed.desired <= wanted.max
-        return None if observed.scalable == wanted and not outside else _Change("set_bounds", scalable=wanted)
+        return (
+            None
+            if observed.scalable == wanted and not outside
+            else _Change("set_bounds", scalable=wanted)
+        )
     current = observed.desired if observed.desired is not None else 0
     # a real-time variant holds at least 1 until the park function has parked it
     low = max(bounds.min, 1) if target.is_realtime else bounds.min

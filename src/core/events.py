@@ -25,7 +25,9 @@ class ReconcileRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    source: str = Field(default="manual", description="Who asked: sagescale.schedule for the scheduler's tick.")
+    source: str = Field(
+        default="manual", description="Who asked: sagescale.schedule for the scheduler's tick."
+    )
     action: str = Field(default="reconcile", pattern="^(reconcile|park|unpark)$")
     target: str | None = Field(default=None, min_length=1, description="Only this target.")
     dry_run: bool = Field(default=False, description="Decide and report, write nothing.")
@@ -37,9 +39,19 @@ class WorkItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     action: Literal["reconcile", "janitor"] = Field(description="What to do there.")
-    account: str = Field(default="", max_length=63, description="The member account's name in the policy; empty for the controller's own.")
-    region: str = Field(default="", max_length=32, description="The region; empty for the controller's own.")
-    tick: str = Field(min_length=1, max_length=40, description="The tick that enqueued it (an ISO 8601 time), for the logs.")
+    account: str = Field(
+        default="",
+        max_length=63,
+        description="The member account's name in the policy; empty for the controller's own.",
+    )
+    region: str = Field(
+        default="", max_length=32, description="The region; empty for the controller's own."
+    )
+    tick: str = Field(
+        min_length=1,
+        max_length=40,
+        description="The tick that enqueued it (an ISO 8601 time), for the logs.",
+    )
     dry_run: bool = Field(default=False, description="Decide and report, write nothing.")
 
 
@@ -58,10 +70,14 @@ class JanitorRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    source: str = Field(default="manual", description="Who asked: sagescale.schedule for the scheduler's tick.")
+    source: str = Field(
+        default="manual", description="Who asked: sagescale.schedule for the scheduler's tick."
+    )
     action: str = Field(default="janitor", pattern="^janitor$")
     endpoint: str | None = Field(default=None, min_length=1, description="Only this endpoint.")
-    dry_run: bool = Field(default=False, description="Report only, even if the policy says dry_run: false.")
+    dry_run: bool = Field(
+        default=False, description="Report only, even if the policy says dry_run: false."
+    )
 
 
 def parse_janitor_event(event: Any) -> JanitorRequest:
@@ -80,7 +96,10 @@ def _parse_model(model: type[_M], event: Any, what: str) -> _M:
     try:
         return model.model_validate(event)
     except ValidationError as exc:
-        problems = "; ".join(f"{format_location(tuple(e['loc'])) or 'event'}: {e['msg']}" for e in exc.errors(include_url=False))
+        problems = "; ".join(
+            f"{format_location(tuple(e['loc'])) or 'event'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
         raise EventError(f"bad {what} event: {problems}") from None
 
 
@@ -97,7 +116,9 @@ _TIMESTAMP = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?(Z|([+-])([0-9]{2}):?([0-9]{2}))",
     re.ASCII,
 )
-_ALARM_ARN = re.compile(r"arn:aws[a-z-]*:cloudwatch:([a-z0-9-]+):([0-9]{12}):alarm:(.+)", re.ASCII | re.DOTALL)
+_ALARM_ARN = re.compile(
+    r"arn:aws[a-z-]*:cloudwatch:([a-z0-9-]+):([0-9]{12}):alarm:(.+)", re.ASCII | re.DOTALL
+)
 _ACCOUNT = re.compile(r"[0-9]{12}", re.ASCII)
 _REGION = re.compile(r"[a-z]+(-[a-z]+)*-[0-9]+", re.ASCII)
 
@@ -129,7 +150,9 @@ class AlarmRecord:
     def key(self) -> str:
         """Identifies the state change itself, so a duplicate delivery, by any shape, acts once;
         with its origin, since alarms of one name live in many account-regions (StackSets)."""
-        return f"{self.account or ''}/{self.region or ''}/{self.alarm}|{self.state}|{self.changed_at}"
+        return (
+            f"{self.account or ''}/{self.region or ''}/{self.alarm}|{self.state}|{self.changed_at}"
+        )
 
 
 def _kind(value: Any) -> str:
@@ -224,11 +247,24 @@ def normalise_timestamp(value: str, path: str = "timestamp") -> str:
                 raise ValueError("bad offset")
             offset = timedelta(hours=int(off_h), minutes=int(off_m)) * (-1 if sign == "-" else 1)
         micro = int((fraction or "0").ljust(6, "0")[:6])
-        local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=timezone(offset))
+        local = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            micro,
+            tzinfo=timezone(offset),
+        )
         utc = local.astimezone(UTC)
     except (ValueError, OverflowError):
         raise EventError(problem) from None
-    sub = f"{utc.microsecond // 1000:03d}" if utc.microsecond % 1000 == 0 else f"{utc.microsecond:06d}"
+    sub = (
+        f"{utc.microsecond // 1000:03d}"
+        if utc.microsecond % 1000 == 0
+        else f"{utc.microsecond:06d}"
+    )
     return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{sub}+0000"
 
 
@@ -254,7 +290,9 @@ def _alarm_arn(value: Any, path: str) -> str | None:
     if not isinstance(value, str):
         raise EventError(f"{path} must be a string, got {_kind(value)}")
     if _ALARM_ARN.fullmatch(value) is None:
-        raise EventError(f"{path} must be a CloudWatch alarm ARN (arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME), got {value!r:.80}")
+        raise EventError(
+            f"{path} must be a CloudWatch alarm ARN (arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME), got {value!r:.80}"
+        )
     return value
 
 
@@ -262,7 +300,13 @@ def _placed(origin: tuple[str | None, str | None]) -> dict[str, str | None]:
     return {"account": origin[0], "region": origin[1]}
 
 
-def _origin(account: str | None, region: str | None, arn: str | None, account_path: str, region_path: str | None) -> tuple[str | None, str | None]:
+def _origin(
+    account: str | None,
+    region: str | None,
+    arn: str | None,
+    account_path: str,
+    region_path: str | None,
+) -> tuple[str | None, str | None]:
     """The alarm's account and region: its ARN's, which every other field that names them must
     agree with (a field alone is taken only when the shape carries no ARN)."""
     match = _ALARM_ARN.fullmatch(arn) if arn else None
@@ -270,9 +314,13 @@ def _origin(account: str | None, region: str | None, arn: str | None, account_pa
         return account, region
     arn_region, arn_account = match.group(1), match.group(2)
     if account is not None and account != arn_account:
-        raise EventError(f"{account_path} {account} is not the account of the alarm's ARN ({arn_account})")
+        raise EventError(
+            f"{account_path} {account} is not the account of the alarm's ARN ({arn_account})"
+        )
     if region_path is not None and region is not None and region != arn_region:
-        raise EventError(f"{region_path} {region} is not the region of the alarm's ARN ({arn_region})")
+        raise EventError(
+            f"{region_path} {region} is not the region of the alarm's ARN ({arn_region})"
+        )
     return arn_account, arn_region
 
 
@@ -331,7 +379,10 @@ def _configuration_dimensions(data: Any, at: str) -> tuple[tuple[str, str], ...]
     _optional_text(data, f"{at}.configuration.alarmRule")
     out: list[tuple[str, str]] = []
     for where, metric in _metric_list(data, f"{at}.configuration.metrics"):
-        out += _string_map_dimensions(_get(metric, "metricStat.metric.dimensions", where), f"{where}.metricStat.metric.dimensions")
+        out += _string_map_dimensions(
+            _get(metric, "metricStat.metric.dimensions", where),
+            f"{where}.metricStat.metric.dimensions",
+        )
     return tuple(dict.fromkeys(out))  # each once, in order: a metric-math alarm repeats them
 
 
@@ -357,12 +408,19 @@ def parse_eventbridge_alarm(event: dict[str, Any]) -> AlarmRecord:
         alarm=_text(event, "detail.alarmName", max_length=ALARM_NAME_MAX),
         state=_state(event, "detail.state.value"),
         previous_state=_optional_state(event, "detail.previousState.value"),
-        changed_at=_instant(event, "detail.state.timestamp" if _get(event, "detail.state.timestamp") is not None else "time"),
+        changed_at=_instant(
+            event,
+            "detail.state.timestamp"
+            if _get(event, "detail.state.timestamp") is not None
+            else "time",
+        ),
         reason=(reason := _optional_text(event, "detail.state.reason") or ""),
         value=datapoint(reason),
         dimensions=_configuration_dimensions(event, "detail"),
         shape="eventbridge",
-        **_placed(_origin(_account(event, "account"), _region(event, "region"), arn, "account", "region")),
+        **_placed(
+            _origin(_account(event, "account"), _region(event, "region"), arn, "account", "region")
+        ),
         arn=arn,
     )
 
@@ -375,12 +433,21 @@ def parse_lambda_alarm(event: dict[str, Any]) -> AlarmRecord:
         alarm=_text(event, "alarmData.alarmName", max_length=ALARM_NAME_MAX),
         state=_state(event, "alarmData.state.value"),
         previous_state=_optional_state(event, "alarmData.previousState.value"),
-        changed_at=_instant(event, "alarmData.state.timestamp" if _get(event, "alarmData.state.timestamp") is not None else "time"),
+        changed_at=_instant(
+            event,
+            "alarmData.state.timestamp"
+            if _get(event, "alarmData.state.timestamp") is not None
+            else "time",
+        ),
         reason=(reason := _optional_text(event, "alarmData.state.reason") or ""),
         value=datapoint(reason),
         dimensions=_configuration_dimensions(event, "alarmData"),
         shape="lambda-action",
-        **_placed(_origin(_account(event, "accountId"), _region(event, "region"), arn, "accountId", "region")),
+        **_placed(
+            _origin(
+                _account(event, "accountId"), _region(event, "region"), arn, "accountId", "region"
+            )
+        ),
         arn=arn,
     )
 
@@ -392,14 +459,19 @@ def _trigger_dimensions(message: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     trigger = _get(message, "Trigger")
     if trigger is None:
         if _get(message, "AlarmRule") is None:
-            raise EventError("missing field Trigger (a metric alarm) or AlarmRule (a composite alarm)")
+            raise EventError(
+                "missing field Trigger (a metric alarm) or AlarmRule (a composite alarm)"
+            )
         _text(message, "AlarmRule")
         return ()
     if not isinstance(trigger, dict):
         raise EventError(f"Trigger must be an object, got {_kind(trigger)}")
     out = _pair_list_dimensions(trigger.get("Dimensions"), "Trigger.Dimensions")
     for where, metric in _metric_list(message, "Trigger.Metrics"):
-        out += _pair_list_dimensions(_get(metric, "MetricStat.Metric.Dimensions", where), f"{where}.MetricStat.Metric.Dimensions")
+        out += _pair_list_dimensions(
+            _get(metric, "MetricStat.Metric.Dimensions", where),
+            f"{where}.MetricStat.Metric.Dimensions",
+        )
     return tuple(dict.fromkeys(out))
 
 
@@ -421,7 +493,9 @@ def _sns_message(message: dict[str, Any], published_at: Callable[[], str]) -> Al
         alarm=alarm,
         state=state,
         previous_state=_optional_state(message, "OldStateValue"),
-        changed_at=_instant(message, "StateChangeTime") if message.get("StateChangeTime") is not None else published_at(),
+        changed_at=_instant(message, "StateChangeTime")
+        if message.get("StateChangeTime") is not None
+        else published_at(),
         reason=(reason := _optional_text(message, "NewStateReason") or ""),
         value=datapoint(reason),
         dimensions=dimensions,
@@ -490,7 +564,9 @@ def parse_alarm_event(event: Any) -> list[AlarmRecord]:
     if "detail" in event or event.get("detail-type") == _STATE_CHANGE:
         _check_detail_type(event)
         return [parse_eventbridge_alarm(event)]
-    raise EventError("not an alarm event: expected EventBridge 'detail', a Lambda alarm action's 'alarmData', or SNS 'Records'")
+    raise EventError(
+        "not an alarm event: expected EventBridge 'detail', a Lambda alarm action's 'alarmData', or SNS 'Records'"
+    )
 
 
 def repeated_deliveries(records: Sequence[AlarmRecord]) -> list[int | None]:

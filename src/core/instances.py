@@ -40,7 +40,13 @@ class Instances:
         return self.managed and self.min == 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"current": self.current, "min": self.min, "max": self.max, "managed": self.managed, "instance_type": self.instance_type}
+        return {
+            "current": self.current,
+            "min": self.min,
+            "max": self.max,
+            "managed": self.managed,
+            "instance_type": self.instance_type,
+        }
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,9 @@ class TargetWarning:
 
 @cache
 def _prices() -> dict[str, float]:
-    data = json.loads(resources.files("core").joinpath("data/prices.json").read_text(encoding="utf-8"))
+    data = json.loads(
+        resources.files("core").joinpath("data/prices.json").read_text(encoding="utf-8")
+    )
     return {str(k): float(v) for k, v in data.get("prices", {}).items()}
 
 
@@ -79,7 +87,11 @@ def fix_command(instances: Instances) -> str:
         "VariantName": instances.variant,
         "InstanceType": instances.instance_type or "INSTANCE_TYPE",
         "InitialInstanceCount": 1,
-        "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": max(instances.max, instances.current, 1)},
+        "ManagedInstanceScaling": {
+            "Status": "ENABLED",
+            "MinInstanceCount": 0,
+            "MaxInstanceCount": max(instances.max, instances.current, 1),
+        },
         "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
     }
     return (
@@ -94,8 +106,16 @@ def instances_kept(instances: Instances | None, copies: int) -> TargetWarning | 
     endpoint's instances cannot follow it: they keep billing."""
     if instances is None or copies > 0 or instances.current <= 0 or instances.follow_to_zero:
         return None
-    why = "ManagedInstanceScaling is not enabled" if not instances.managed else f"ManagedInstanceScaling keeps MinInstanceCount {instances.min}"
-    kept = instances.current if not instances.managed else min(instances.current, max(instances.min, 1))
+    why = (
+        "ManagedInstanceScaling is not enabled"
+        if not instances.managed
+        else f"ManagedInstanceScaling keeps MinInstanceCount {instances.min}"
+    )
+    kept = (
+        instances.current
+        if not instances.managed
+        else min(instances.current, max(instances.min, 1))
+    )
     price = hourly_price(instances.instance_type)
     cost = f"${price * kept:,.2f}/h" if price is not None else "price unknown"
     return TargetWarning(
@@ -112,7 +132,9 @@ def instances_needed(copies: int, per_instance: int) -> int:
 
 def superseded(endpoint: str, names: list[str]) -> TargetWarning:
     """The warning for older components a redeploy left on the endpoint: they keep their copies."""
-    deletes = " && ".join(f"aws sagemaker delete-inference-component --inference-component-name {n}" for n in names)
+    deletes = " && ".join(
+        f"aws sagemaker delete-inference-component --inference-component-name {n}" for n in names
+    )
     return TargetWarning(
         SUPERSEDED,
         f"endpoint {endpoint} still hosts {len(names)} older deployment(s) of this target's model: {', '.join(names)}. "

@@ -58,7 +58,11 @@ class Verdict:
     due: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"endpoint": self.endpoint, "action": self.action, "reasons": list(self.reasons)}
+        out: dict[str, Any] = {
+            "endpoint": self.endpoint,
+            "action": self.action,
+            "reasons": list(self.reasons),
+        }
         if self.due is not None:
             out["delete_after"] = self.due.isoformat()
         return out
@@ -84,7 +88,11 @@ def protected_by(tags: dict[str, str], protect: dict[str, str]) -> list[str]:
     both compare without case and surrounding blanks (``Sagescale:Keep = TRUE`` protects), so a
     protect tag typed differently still protects; protection fails safe."""
     carried = {k.strip().lower(): v.strip().lower() for k, v in tags.items()}
-    return [f"{k}={v}" for k, v in protect.items() if carried.get(k.strip().lower()) == v.strip().lower()]
+    return [
+        f"{k}={v}"
+        for k, v in protect.items()
+        if carried.get(k.strip().lower()) == v.strip().lower()
+    ]
 
 
 def judge(facts: EndpointFacts, config: Janitor, now: datetime) -> Verdict:
@@ -97,13 +105,24 @@ def judge(facts: EndpointFacts, config: Janitor, now: datetime) -> Verdict:
     marked = JANITOR_TAG in facts.tags
     protected = protected_by(facts.tags, config.protect)
     if protected:
-        return Verdict(name, "unmark" if marked else "keep", (f"protected by tag {', '.join(protected)}",))
+        return Verdict(
+            name, "unmark" if marked else "keep", (f"protected by tag {', '.join(protected)}",)
+        )
     if facts.managed_by is not None and not config.include_managed:
-        return Verdict(name, "unmark" if marked else "keep", (f"managed by policy target {facts.managed_by}",))
+        return Verdict(
+            name, "unmark" if marked else "keep", (f"managed by policy target {facts.managed_by}",)
+        )
     if facts.invocations is None:
-        return Verdict(name, "skip", ("invocations could not be read completely: never deleted blind",), due)
+        return Verdict(
+            name, "skip", ("invocations could not be read completely: never deleted blind",), due
+        )
     if facts.status not in DELETABLE_STATES:
-        return Verdict(name, "skip", (f"status {facts.status}: only InService or Failed endpoints are collected",), due)
+        return Verdict(
+            name,
+            "skip",
+            (f"status {facts.status}: only InService or Failed endpoints are collected",),
+            due,
+        )
 
     reasons = _candidate_reasons(facts, config, now)
     if facts.invocations > 0:  # traffic vetoes deletion, whatever an expires-at tag says
@@ -127,7 +146,9 @@ def _candidate_reasons(facts: EndpointFacts, config: Janitor, now: datetime) -> 
         try:
             at = datetime.fromisoformat(expires.replace("Z", "+00:00"))
         except ValueError:
-            log.warning("endpoint %s: unreadable %s tag %r ignored", facts.name, EXPIRES_TAG, expires)
+            log.warning(
+                "endpoint %s: unreadable %s tag %r ignored", facts.name, EXPIRES_TAG, expires
+            )
             return reasons
         if (at if at.tzinfo is not None else at.replace(tzinfo=UTC)) <= now:
             reasons.append(f"{EXPIRES_TAG} {expires} has passed")
@@ -138,7 +159,11 @@ def managed_endpoints(policy: Policy, components: dict[str, list[str]]) -> dict[
     managed: dict[str, str] = {}
     owner = {ic: ep for ep, ics in components.items() for ic in ics}
     for name, target in policy.targets.items():
-        endpoint = target.endpoint or (target.selector.endpoint if target.selector is not None else owner.get(target.component or ""))
+        endpoint = target.endpoint or (
+            target.selector.endpoint
+            if target.selector is not None
+            else owner.get(target.component or "")
+        )
         if endpoint:
             managed[endpoint] = name
     return managed
@@ -155,7 +180,10 @@ class JanitorResult:
         return {
             "at": self.at.isoformat(),
             "dry_run": self.dry_run,
-            "endpoints": [v.as_dict() | ({"done": self.done[v.endpoint]} if v.endpoint in self.done else {}) for v in self.verdicts],
+            "endpoints": [
+                v.as_dict() | ({"done": self.done[v.endpoint]} if v.endpoint in self.done else {})
+                for v in self.verdicts
+            ],
         }
 
 

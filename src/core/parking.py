@@ -12,7 +12,9 @@ from typing import Any, Literal
 from core.decide import TRANSITIONAL
 
 PARK_TAG = "sagescale:park"
-ParkOutcome = Literal["parked", "still-parked", "unparking", "unparked", "waiting", "running", "refused", "error"]
+ParkOutcome = Literal[
+    "parked", "still-parked", "unparking", "unparked", "waiting", "running", "refused", "error"
+]
 
 
 @dataclass
@@ -21,11 +23,21 @@ class ParkingResult:
     outcomes: dict[str, tuple[ParkOutcome, str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"at": self.at.isoformat(), "targets": {n: {"outcome": o, "message": m} for n, (o, m) in self.outcomes.items()}}
+        return {
+            "at": self.at.isoformat(),
+            "targets": {n: {"outcome": o, "message": m} for n, (o, m) in self.outcomes.items()},
+        }
 
 
 def park_step(
-    endpoint: str, parked: dict[str, Any] | None, *, idle: bool, exists: bool, status: str | None, tags: dict[str, str], dry_run: bool
+    endpoint: str,
+    parked: dict[str, Any] | None,
+    *,
+    idle: bool,
+    exists: bool,
+    status: str | None,
+    tags: dict[str, str],
+    dry_run: bool,
 ) -> tuple[ParkOutcome | Literal["park", "unpark"], str]:
     """What the park function does next for one ``park: true`` target. Pure.
 
@@ -37,15 +49,22 @@ def park_step(
         if not idle or not exists:
             return "running", ""
         if tags.get(PARK_TAG) != "true":
-            return "refused", f"idle window, but {endpoint} is not tagged {PARK_TAG}=true: not parked"
+            return (
+                "refused",
+                f"idle window, but {endpoint} is not tagged {PARK_TAG}=true: not parked",
+            )
         if status != "InService":
             return "waiting", f"{endpoint} is {status}; parked once InService"
         if dry_run:
             return "waiting", "dry run: would park"
         return "park", ""
-    if parked.get("phase") == "parking" and exists:  # a park that stopped half-way: finish it, or undo it
+    if (
+        parked.get("phase") == "parking" and exists
+    ):  # a park that stopped half-way: finish it, or undo it
         if not idle:
-            return ("waiting", f"{endpoint} is {status}") if status in TRANSITIONAL else ("unpark", "")
+            return (
+                ("waiting", f"{endpoint} is {status}") if status in TRANSITIONAL else ("unpark", "")
+            )
         return ("waiting", "dry run: would finish parking") if dry_run else ("park", "")
     if idle and not exists:
         return "still-parked", f"parked since {parked.get('at')}"

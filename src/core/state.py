@@ -23,11 +23,18 @@ class PendingStep:
     alarm: str = ""
 
     def to_doc(self) -> dict[str, Any]:
-        return {"count": self.count, "direction": self.direction, "until": self.until.isoformat(), "alarm": self.alarm}
+        return {
+            "count": self.count,
+            "direction": self.direction,
+            "until": self.until.isoformat(),
+            "alarm": self.alarm,
+        }
 
     def applied_to(self, count: int) -> int:
         """``count`` moved by this step: at least its count for a scale-out, at most for a scale-in."""
-        return max(count, self.count) if self.direction == "out" else min(count, self.count)  # alarm steps kept per target: enough to recognise any duplicate delivery
+        return (
+            max(count, self.count) if self.direction == "out" else min(count, self.count)
+        )  # alarm steps kept per target: enough to recognise any duplicate delivery
 
 
 @dataclass(frozen=True)
@@ -44,17 +51,30 @@ class TargetState:
     applied_min: int | None = None
     steps: tuple[dict[str, Any], ...] = ()
     parked: dict[str, Any] | None = None
-    resource: str | None = None  # which resource this state is of (an inference component's ARN and creation time)
-    pending_step: dict[str, Any] | None = None  # an alarm step the resource could not take yet: {count, direction, until, alarm}
-    warned: tuple[str, ...] = ()  # the warning codes notified and still true (each is notified once while it lasts)
-    intent: dict[str, Any] | None = None  # an alarm step's write, recorded before it is made: {key, action, count, scalable, surges}
+    resource: str | None = (
+        None  # which resource this state is of (an inference component's ARN and creation time)
+    )
+    pending_step: dict[str, Any] | None = (
+        None  # an alarm step the resource could not take yet: {count, direction, until, alarm}
+    )
+    warned: tuple[
+        str, ...
+    ] = ()  # the warning codes notified and still true (each is notified once while it lasts)
+    intent: dict[str, Any] | None = (
+        None  # an alarm step's write, recorded before it is made: {key, action, count, scalable, surges}
+    )
 
     def step_pending(self, now: datetime) -> PendingStep | None:
         """The alarm step waiting for the resource, unless it has expired."""
         doc = self.pending_step
         if not doc:
             return None
-        step = PendingStep(int(doc["count"]), doc["direction"], datetime.fromisoformat(doc["until"]), str(doc.get("alarm", "")))
+        step = PendingStep(
+            int(doc["count"]),
+            doc["direction"],
+            datetime.fromisoformat(doc["until"]),
+            str(doc.get("alarm", "")),
+        )
         return step if step.until > now else None
 
     def with_step(self, step: PendingStep, now: datetime) -> TargetState:
@@ -62,7 +82,11 @@ class TargetState:
         (the larger scale-out, the smaller scale-in), replacing one in the other direction."""
         current = self.step_pending(now)
         if current is not None and current.direction == step.direction:
-            count = max(current.count, step.count) if step.direction == "out" else min(current.count, step.count)
+            count = (
+                max(current.count, step.count)
+                if step.direction == "out"
+                else min(current.count, step.count)
+            )
             step = PendingStep(count, step.direction, max(current.until, step.until), step.alarm)
         return replace(self, pending_step=step.to_doc())
 
@@ -78,13 +102,23 @@ class TargetState:
             return self
         if self.resource is None:
             return replace(self, resource=identity)
-        return replace(self, resource=identity, surges=(), cooldowns={}, pending=None, applied_min=None, pending_step=None)
+        return replace(
+            self,
+            resource=identity,
+            surges=(),
+            cooldowns={},
+            pending=None,
+            applied_min=None,
+            pending_step=None,
+        )
 
     def to_doc(self) -> dict[str, Any]:
         return {
             "last_action": self.last_action,
             "override": _override_doc(self.override),
-            "surges": [{"min": s.min, "until": s.until.isoformat(), "alarm": s.alarm} for s in self.surges],
+            "surges": [
+                {"min": s.min, "until": s.until.isoformat(), "alarm": s.alarm} for s in self.surges
+            ],
             "pending": self.pending,
             "cooldowns": self.cooldowns,
             "applied_min": self.applied_min,
@@ -103,8 +137,18 @@ class TargetState:
             name=name,
             version=version,
             last_action=doc.get("last_action"),
-            override=Override(ov["min"], datetime.fromisoformat(ov["until"]), ov.get("by", "operator"), ov.get("why", "")) if ov else None,
-            surges=tuple(Surge(s["min"], datetime.fromisoformat(s["until"]), s["alarm"]) for s in doc.get("surges", [])),
+            override=Override(
+                ov["min"],
+                datetime.fromisoformat(ov["until"]),
+                ov.get("by", "operator"),
+                ov.get("why", ""),
+            )
+            if ov
+            else None,
+            surges=tuple(
+                Surge(s["min"], datetime.fromisoformat(s["until"]), s["alarm"])
+                for s in doc.get("surges", [])
+            ),
             pending=doc.get("pending"),
             cooldowns=dict(doc.get("cooldowns", {})),
             applied_min=doc.get("applied_min"),

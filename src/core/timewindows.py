@@ -38,7 +38,9 @@ def load_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, IsADirectoryError) as exc:
-        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as America/New_York)") from exc
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name such as America/New_York)"
+        ) from exc
 
 
 def parse_days(spec: str) -> frozenset[int]:
@@ -81,7 +83,9 @@ class WallTime:
             raise ValueError(f"bad time {text!r}: use HH:MM, e.g. '20:00'")
         hours, minutes = int(m.group(1)), int(m.group(2))
         if minutes > 59 or hours > 24 or (hours == 24 and minutes != 0):
-            raise ValueError(f"bad time {text!r}: hours 00-23 (24:00 only as an end), minutes 00-59")
+            raise ValueError(
+                f"bad time {text!r}: hours 00-23 (24:00 only as an end), minutes 00-59"
+            )
         return cls(hours * 60 + minutes)
 
     def __str__(self) -> str:
@@ -154,7 +158,9 @@ class DailyWindow:
         start_wall = self.start or WallTime(0)
         end_wall = self.end or WallTime(1440)
         end_day = day if end_wall > start_wall else day + timedelta(days=1)
-        return local_to_instant(start_wall.on(day), self.zone), local_to_instant(end_wall.on(end_day), self.zone)
+        return local_to_instant(start_wall.on(day), self.zone), local_to_instant(
+            end_wall.on(end_day), self.zone
+        )
 
     def occurrence(self, day: date, lead: timedelta = timedelta(0)) -> Interval | None:
         """The occurrence that starts on local ``day`` (``lead`` earlier), or ``None`` if there is none."""
@@ -176,7 +182,9 @@ class DailyWindow:
                 return occ
         return None
 
-    def occurrences(self, start: datetime, end: datetime, lead: timedelta = timedelta(0)) -> Iterator[Interval]:
+    def occurrences(
+        self, start: datetime, end: datetime, lead: timedelta = timedelta(0)
+    ) -> Iterator[Interval]:
         """Every occurrence (each ``lead`` earlier) that overlaps ``[start, end)`` (aware instants)."""
         require_aware(start, "start")
         require_aware(end, "end")

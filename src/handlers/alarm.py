@@ -21,10 +21,19 @@ logger = Logger(service="sagescale")
 
 def _process(runtime: Runtime, record: dict[str, Any], request_id: str) -> dict[str, Any]:
     fields = {k: v for k, v in record.items() if k != "key"}
-    alarm = AlarmRecord(**fields | {"dimensions": tuple((str(n), str(v)) for n, v in record["dimensions"])})
+    alarm = AlarmRecord(
+        **fields | {"dimensions": tuple((str(n), str(v)) for n, v in record["dimensions"])}
+    )
     outcomes = run_alarm(
-        runtime.policy, alarm, runtime.clock, runtime.scaling, runtime.store,
-        home=runtime.settings.home, stack=runtime.settings.stack_name, dry_run=runtime.settings.paused, reach=runtime.reach,
+        runtime.policy,
+        alarm,
+        runtime.clock,
+        runtime.scaling,
+        runtime.store,
+        home=runtime.settings.home,
+        stack=runtime.settings.stack_name,
+        dry_run=runtime.settings.paused,
+        reach=runtime.reach,
     )
     return publish(AlarmReport(alarm, outcomes, request_id), runtime)
 
@@ -38,7 +47,9 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     persistence, config = runtime.idempotency()
     config.register_lambda_context(context)
 
-    @idempotent_function(data_keyword_argument="record", persistence_store=persistence, config=config)  # type: ignore[untyped-decorator]
+    @idempotent_function(
+        data_keyword_argument="record", persistence_store=persistence, config=config
+    )  # type: ignore[untyped-decorator]
     def process(record: dict[str, Any]) -> dict[str, Any]:
         return _process(runtime, record, context.aws_request_id)
 
@@ -46,12 +57,23 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     for alarm, first in zip(records, repeated_deliveries(records), strict=True):
         logger.append_keys(alarm=alarm.alarm, alarm_state=alarm.state, alarm_key=alarm.key)
         if first is not None:  # the same state change earlier in this event: listed once
-            results.append({"alarm": alarm.alarm, "state": alarm.state, "key": alarm.key, "duplicate": True, "duplicate_of": first})
+            results.append(
+                {
+                    "alarm": alarm.alarm,
+                    "state": alarm.state,
+                    "key": alarm.key,
+                    "duplicate": True,
+                    "duplicate_of": first,
+                }
+            )
             continue
         result = process(record={**asdict(alarm), "key": alarm.key})
         # a duplicate delivery gets the stored response of the invocation that acted
         duplicate = result.get("request_id") != context.aws_request_id
         if duplicate:
-            logger.info("duplicate delivery: already handled", extra={"handled_by": result.get("request_id")})
+            logger.info(
+                "duplicate delivery: already handled",
+                extra={"handled_by": result.get("request_id")},
+            )
         results.append({**result, "duplicate": duplicate})
     return {"alarms": results}

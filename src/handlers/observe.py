@@ -21,7 +21,9 @@ def count(name: str, value: int = 1) -> None:
 
 def capacity(target: str, value: int) -> None:
     """``DesiredCapacity`` of one target, with the target as a dimension (one EMF record now)."""
-    with single_metric(name="DesiredCapacity", unit=MetricUnit.Count, value=value, namespace=NAMESPACE) as metric:
+    with single_metric(
+        name="DesiredCapacity", unit=MetricUnit.Count, value=value, namespace=NAMESPACE
+    ) as metric:
         metric.add_dimension(name="Target", value=target)
 
 
@@ -52,7 +54,8 @@ def traced(handler: Handler) -> Handler:
 
                     logging.getLogger("sagescale").warning(
                         "PowertoolsTracer is on but %s; add aws-xray-sdk to src/requirements.txt "
-                        "or use the Powertools Lambda layer. Running without it.", exc
+                        "or use the Powertools Lambda layer. Running without it.",
+                        exc,
                     )
                     chosen.append(handler)
             else:

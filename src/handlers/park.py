@@ -27,10 +27,17 @@ def parking_handler(phases: frozenset[Phase]) -> Handler:
     @metrics.log_metrics
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        request = parse_reconcile_event(event)  # same shape as reconcile's: a tick, or {"target": NAME}
+        request = parse_reconcile_event(
+            event
+        )  # same shape as reconcile's: a tick, or {"target": NAME}
         runtime = get_runtime()
         result = run_parking(
-            runtime.policy, runtime.clock(), runtime.parking, targets=[request.target] if request.target else None, dry_run=request.dry_run or runtime.settings.paused, phases=phases
+            runtime.policy,
+            runtime.clock(),
+            runtime.parking,
+            targets=[request.target] if request.target else None,
+            dry_run=request.dry_run or runtime.settings.paused,
+            phases=phases,
         )
         return publish(result, runtime)
 

@@ -38,7 +38,13 @@ class AlarmReport:
 
     def as_dict(self) -> dict[str, Any]:
         r = self.record
-        return {"alarm": r.alarm, "state": r.state, "key": r.key, "request_id": self.request_id, "targets": [o.as_dict() for o in self.outcomes]}
+        return {
+            "alarm": r.alarm,
+            "state": r.state,
+            "key": r.key,
+            "request_id": self.request_id,
+            "targets": [o.as_dict() for o in self.outcomes],
+        }
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,11 @@ class FanOut:
     sent: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"at": self.at.isoformat(), "enqueued": self.sent, "places": [str(p) for p in self.places]}
+        return {
+            "at": self.at.isoformat(),
+            "enqueued": self.sent,
+            "places": [str(p) for p in self.places],
+        }
 
 
 def _change(decision: Decision) -> str:
@@ -66,14 +76,19 @@ def action_message(actions: list[tuple[str, Decision, str]], stack: str = "") ->
     """Subject and body of a scaling notification: what happened to which resource, why, and the
     commands to inspect or undo it."""
     first, decision, why = actions[0]
-    subject = f"sagescale: {first} {_change(decision)} ({why})" if len(actions) == 1 else f"sagescale: {len(actions)} scaling actions ({', '.join(a[0] for a in actions)})"
+    subject = (
+        f"sagescale: {first} {_change(decision)} ({why})"
+        if len(actions) == 1
+        else f"sagescale: {len(actions)} scaling actions ({', '.join(a[0] for a in actions)})"
+    )
     body = []
     for name, d, cause in actions:
         body += [
             f"{name} ({d.resource}): {_change(d)}",
             f"  triggered by: {cause}; bounds now {d.bounds.min}..{d.bounds.max} because {', '.join(d.bounds.reasons)}",
             f"  inspect: sagescale status --target {name}",
-            f"  hold it: sagescale override {name} --min N --until TIME --policy POLICY" + (f"   (stack {stack})" if stack else ""),
+            f"  hold it: sagescale override {name} --min N --until TIME --policy POLICY"
+            + (f"   (stack {stack})" if stack else ""),
         ]
     return subject, "\n".join(body)
 
@@ -99,19 +114,35 @@ def _publish(result: Any, runtime: Runtime) -> dict[str, Any]:
 
 @_publish.register
 def _(result: ReconcileResult, runtime: Runtime) -> dict[str, Any]:
-    applied = {n: o for n, o in result.outcomes.items() if o.outcome == "applied" and o.decision is not None}
+    applied = {
+        n: o
+        for n, o in result.outcomes.items()
+        if o.outcome == "applied" and o.decision is not None
+    }
     count("ScalingActions", len(applied))
-    _notify_actions(runtime, [(n, d, "schedule") for n, o in applied.items() if (d := o.decision) is not None])
+    _notify_actions(
+        runtime, [(n, d, "schedule") for n, o in applied.items() if (d := o.decision) is not None]
+    )
     count("Deferred", sum(o.outcome == "deferred" for o in result.outcomes.values()))
     count("ReconcileErrors", len(result.errors))
-    count("InstancesKept", sum(any(w.code == INSTANCES_KEPT for w in o.warnings) for o in result.outcomes.values()))
+    count(
+        "InstancesKept",
+        sum(any(w.code == INSTANCES_KEPT for w in o.warnings) for o in result.outcomes.values()),
+    )
     fresh = [(n, w) for n, o in result.outcomes.items() for w in o.fresh]
     if fresh:  # each is notified once while it holds (the state remembers it)
-        subject = f"sagescale: {fresh[0][0]}: {fresh[0][1].code}" if len(fresh) == 1 else f"sagescale: {len(fresh)} warnings"
+        subject = (
+            f"sagescale: {fresh[0][0]}: {fresh[0][1].code}"
+            if len(fresh) == 1
+            else f"sagescale: {len(fresh)} warnings"
+        )
         runtime.notify(subject, "\n\n".join(f"{n}: {w.message}" for n, w in fresh))
     for name, outcome in result.outcomes.items():
         for warning in outcome.warnings:
-            logger.warning("target warning", extra={"target": name, "code": warning.code, "detail": warning.message})
+            logger.warning(
+                "target warning",
+                extra={"target": name, "code": warning.code, "detail": warning.message},
+            )
         decision = outcome.decision
         if decision is not None and not result.dry_run:
             wanted = decision.count if decision.count is not None else decision.observed.desired
@@ -121,7 +152,9 @@ def _(result: ReconcileResult, runtime: Runtime) -> dict[str, Any]:
         if outcome.outcome == "error":
             logger.error("decision", extra={"decision": record})
         elif decision is not None and decision.observed.failure_reason:
-            logger.warning("decision: the last update of this resource failed", extra={"decision": record})
+            logger.warning(
+                "decision: the last update of this resource failed", extra={"decision": record}
+            )
         else:
             logger.info("decision", extra={"decision": record})
     return result.as_dict()
@@ -139,21 +172,35 @@ def _(report: AlarmReport, runtime: Runtime) -> dict[str, Any]:
     for outcome in report.outcomes:
         logger.info("alarm step", extra={"step": outcome.as_dict()})
         if outcome.outcome == "applied":
-            count("WakeFromZero" if outcome.wake else "Bursts" if outcome.burst else "ScalingActions")
+            count(
+                "WakeFromZero" if outcome.wake else "Bursts" if outcome.burst else "ScalingActions"
+            )
     alarm = report.record
 
     def kind(o: AlarmOutcome) -> str:
         return "wake" if o.wake else "burst" if o.burst else "alarm"
 
-    _notify_actions(runtime, [(o.target, o.decision, f"{kind(o)} {alarm.alarm} {alarm.state}") for o in report.outcomes if o.outcome == "applied" and o.decision is not None])
+    _notify_actions(
+        runtime,
+        [
+            (o.target, o.decision, f"{kind(o)} {alarm.alarm} {alarm.state}")
+            for o in report.outcomes
+            if o.outcome == "applied" and o.decision is not None
+        ],
+    )
     return report.as_dict()
 
 
 @_publish.register
 def _(result: JanitorResult, runtime: Runtime) -> dict[str, Any]:
     for verdict in result.verdicts:
-        logger.info("janitor verdict", extra={"verdict": verdict.as_dict(), "done": result.done.get(verdict.endpoint)})
-    logger.info("janitor summary", extra={"summary": summarize(result.verdicts), "dry_run": result.dry_run})
+        logger.info(
+            "janitor verdict",
+            extra={"verdict": verdict.as_dict(), "done": result.done.get(verdict.endpoint)},
+        )
+    logger.info(
+        "janitor summary", extra={"summary": summarize(result.verdicts), "dry_run": result.dry_run}
+    )
     count("JanitorMarked", sum(d.startswith("marked") for d in result.done.values()))
     count("JanitorDeleted", sum(d.startswith("deleted") for d in result.done.values()))
     count("JanitorErrors", sum(d.startswith("error") for d in result.done.values()))

@@ -34,13 +34,24 @@ def _work(record: SQSRecord) -> dict[str, Any]:
     item = parse_work_item(record.body)
     runtime = get_runtime()
     place = place_of(item)
-    logger.append_keys(account=item.account or "home", region=item.region or runtime.settings.region)
+    logger.append_keys(
+        account=item.account or "home", region=item.region or runtime.settings.region
+    )
     if not still_listed(runtime.policy, place):
-        logger.warning("stale work item: the policy no longer names this account-region", extra={"tick": item.tick})
+        logger.warning(
+            "stale work item: the policy no longer names this account-region",
+            extra={"tick": item.tick},
+        )
         return {"stale": True}
     result = reconcile_place(
-        runtime.policy, place, runtime.clock(), runtime.accounts, runtime.store, stack=runtime.settings.stack_name,
-        dry_run=item.dry_run or runtime.settings.paused, trigger=f"queue:{record.message_id}",
+        runtime.policy,
+        place,
+        runtime.clock(),
+        runtime.accounts,
+        runtime.store,
+        stack=runtime.settings.stack_name,
+        dry_run=item.dry_run or runtime.settings.paused,
+        trigger=f"queue:{record.message_id}",
     )
     return publish(result, runtime)
 
@@ -52,28 +63,50 @@ def _tick(runtime: Runtime, event: dict[str, Any], request_id: str) -> dict[str,
     trigger = f"{request.source}:{request_id}"
 
     def run(place: Place, targets: list[str] | None = None) -> dict[str, Any]:
-        result = reconcile_place(policy, place, now, runtime.accounts, runtime.store, stack=runtime.settings.stack_name, dry_run=dry_run, trigger=trigger, targets=targets)
+        result = reconcile_place(
+            policy,
+            place,
+            now,
+            runtime.accounts,
+            runtime.store,
+            stack=runtime.settings.stack_name,
+            dry_run=dry_run,
+            trigger=trigger,
+            targets=targets,
+        )
         return publish(result, runtime)
 
     if request.target is not None:
         if request.target not in policy.targets:
-            raise EventError(f"unknown target {request.target!r} (targets in the policy: {', '.join(sorted(policy.targets)) or 'none'})")
+            raise EventError(
+                f"unknown target {request.target!r} (targets in the policy: {', '.join(sorted(policy.targets)) or 'none'})"
+            )
         return run(policy.place(request.target), [request.target])
     if all(p.is_home for p in policy.places()):  # the controller's own account and region only
         return run(HOME)
     items = work_items(policy, now, dry_run=dry_run)
-    if runtime.settings.work_queue_url is None:  # no queue (a local run): every account-region here, one after another
-        logger.warning("no work queue configured: reconciling %d account-regions in this invocation", len(items))
+    if (
+        runtime.settings.work_queue_url is None
+    ):  # no queue (a local run): every account-region here, one after another
+        logger.warning(
+            "no work queue configured: reconciling %d account-regions in this invocation",
+            len(items),
+        )
         done: list[dict[str, Any]] = []
         unreached: list[str] = []
         for item in items:  # one account-region that cannot be reached does not stop the others
             try:
                 done.append(run(place_of(item)))
             except AccountError as exc:
-                logger.error("account-region not reached", extra={"account": item.account, "region": item.region, "error": str(exc)})
+                logger.error(
+                    "account-region not reached",
+                    extra={"account": item.account, "region": item.region, "error": str(exc)},
+                )
                 unreached.append(str(exc))
         if unreached:  # the invocation fails, so the scheduler's retry and dead-letter queue see it; the rest is done
-            raise AccountUnreached(f"{len(unreached)} account-region(s) not reached: " + "; ".join(unreached))
+            raise AccountUnreached(
+                f"{len(unreached)} account-region(s) not reached: " + "; ".join(unreached)
+            )
         return {"places": done}
     sent = enqueue(runtime.clients.client("sqs"), runtime.settings.work_queue_url, items)
     return publish(FanOut(now, [place_of(i) for i in items], sent), runtime)
@@ -88,7 +121,13 @@ class AccountUnreached(RuntimeError):
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if isinstance(event, dict) and isinstance(event.get("Records"), list):  # the work queue's batch
-        processor = BatchProcessor(event_type=EventType.SQS)  # per invocation: it keeps the batch's results
-        response: dict[str, Any] = dict(process_partial_response(event=event, record_handler=_work, processor=processor, context=context))
+        processor = BatchProcessor(
+            event_type=EventType.SQS
+        )  # per invocation: it keeps the batch's results
+        response: dict[str, Any] = dict(
+            process_partial_response(
+                event=event, record_handler=_work, processor=processor, context=context
+            )
+        )
         return response
     return _tick(get_runtime(), event, context.aws_request_id)

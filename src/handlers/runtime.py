@@ -49,18 +49,26 @@ class Runtime:
         name = self.settings.policy_parameter
         if name is None:
             if self._policy is None:
-                self._policy = self.settings.load_policy(self.clients).check_home(self.settings.home)
+                self._policy = self.settings.load_policy(self.clients).check_home(
+                    self.settings.home
+                )
             return self._policy
         text = self._parameters.get(name, max_age=self.settings.policy_max_age)
         if not isinstance(text, str):
             raise PolicyError([("", f"SSM parameter {name} does not hold text")], f"ssm:{name}")
         if text != self._policy_text:
             try:
-                self._policy = loads_policy(text, f"ssm:{name}").check_home(self.settings.home, f"ssm:{name}")
+                self._policy = loads_policy(text, f"ssm:{name}").check_home(
+                    self.settings.home, f"ssm:{name}"
+                )
             except PolicyError as exc:
                 if self._policy is None:
                     raise
-                logging.getLogger("sagescale").error("policy parameter %s changed to an invalid policy; the last valid one stays in force: %s", name, exc)
+                logging.getLogger("sagescale").error(
+                    "policy parameter %s changed to an invalid policy; the last valid one stays in force: %s",
+                    name,
+                    exc,
+                )
             self._policy_text = text
         assert self._policy is not None
         return self._policy
@@ -88,26 +96,41 @@ class Runtime:
 
     @cached_property
     def fleet(self) -> FleetReader:
-        return FleetReader(self.clients.sagemaker, self.clients.client("resourcegroupstaggingapi"), self.clients.cloudwatch)
+        return FleetReader(
+            self.clients.sagemaker,
+            self.clients.client("resourcegroupstaggingapi"),
+            self.clients.cloudwatch,
+        )
 
     @cached_property
     def snapshot_clients(self) -> SnapshotClients:
-        return SnapshotClients(self.clients.sagemaker, self.clients.autoscaling, self.clients.cloudwatch)
+        return SnapshotClients(
+            self.clients.sagemaker, self.clients.autoscaling, self.clients.cloudwatch
+        )
 
-    def janitor_actions(self, *, deadline: Callable[[], bool], place: Place = HOME) -> JanitorActions:
+    def janitor_actions(
+        self, *, deadline: Callable[[], bool], place: Place = HOME
+    ) -> JanitorActions:
         """The janitor's writes (marks, notifications, snapshot and teardown), stopping at ``deadline``;
         in a member account through its janitor role, with the snapshots' keys of that place."""
         if place.is_home:
             return JanitorActions(self.snapshot_clients, self.store, self.notify, deadline=deadline)
         clients = self.janitor_accounts.clients(place)
-        return JanitorActions(SnapshotClients(clients.sagemaker, clients.autoscaling, clients.cloudwatch), self.store.at(self.policy, place), self.notify, deadline=deadline)
+        return JanitorActions(
+            SnapshotClients(clients.sagemaker, clients.autoscaling, clients.cloudwatch),
+            self.store.at(self.policy, place),
+            self.notify,
+            deadline=deadline,
+        )
 
     def fleet_at(self, place: Place) -> FleetReader:
         """The janitor's reader of the fleet at ``place`` (a member account's through its janitor role)."""
         if place.is_home:
             return self.fleet
         clients = self.janitor_accounts.clients(place)
-        return FleetReader(clients.sagemaker, clients.client("resourcegroupstaggingapi"), clients.cloudwatch)
+        return FleetReader(
+            clients.sagemaker, clients.client("resourcegroupstaggingapi"), clients.cloudwatch
+        )
 
     @property
     def janitor_accounts(self) -> Accounts:
@@ -115,7 +138,11 @@ class Runtime:
         wanted = self.policy.accounts
         if self._janitor_accounts is None or self._janitor_accounts.accounts != wanted:
             self._janitor_accounts = Accounts(
-                self.clients, wanted, session_name=f"sagescale-{self.settings.stack_name or 'controller'}-janitor", endpoint_url=self.clients.endpoint_url, role_suffix="-janitor",
+                self.clients,
+                wanted,
+                session_name=f"sagescale-{self.settings.stack_name or 'controller'}-janitor",
+                endpoint_url=self.clients.endpoint_url,
+                role_suffix="-janitor",
             )
         return self._janitor_accounts
 
@@ -126,11 +153,15 @@ class Runtime:
     def notify(self, subject: str, message: str) -> None:
         """Publish to the notification topic, if one is configured."""
         if self.settings.topic_arn:
-            self.clients.sns.publish(TopicArn=self.settings.topic_arn, Subject=subject[:99], Message=message)
+            self.clients.sns.publish(
+                TopicArn=self.settings.topic_arn, Subject=subject[:99], Message=message
+            )
 
     @cached_property
     def wake_alarms(self) -> WakeAlarms:
-        return WakeAlarms(self.clients.cloudwatch, self.clients.autoscaling, self.settings.stack_name)
+        return WakeAlarms(
+            self.clients.cloudwatch, self.clients.autoscaling, self.settings.stack_name
+        )
 
     @property
     def accounts(self) -> Accounts:
@@ -138,7 +169,12 @@ class Runtime:
         role; built again when the policy's accounts change (credentials are kept meanwhile)."""
         wanted = self.policy.accounts
         if self._accounts is None or self._accounts.accounts != wanted:
-            self._accounts = Accounts(self.clients, wanted, session_name=f"sagescale-{self.settings.stack_name or 'controller'}", endpoint_url=self.clients.endpoint_url)
+            self._accounts = Accounts(
+                self.clients,
+                wanted,
+                session_name=f"sagescale-{self.settings.stack_name or 'controller'}",
+                endpoint_url=self.clients.endpoint_url,
+            )
         return self._accounts
 
     def reach(self, target: str) -> Reach:
@@ -169,7 +205,11 @@ class Runtime:
             expiry_attr="expires_at",
             boto3_client=self.clients.dynamodb,
         )
-        config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=24 * 3600, raise_on_no_idempotency_key=True)
+        config = IdempotencyConfig(
+            event_key_jmespath="key",
+            expires_after_seconds=24 * 3600,
+            raise_on_no_idempotency_key=True,
+        )
         return persistence, config
 
 

@@ -46,7 +46,9 @@ class Settings:
         parameter = env.get("SAGESCALE_POLICY_PARAMETER", "").strip() or None
         file_text = env.get("SAGESCALE_POLICY_FILE", "").strip()
         if not file_text and parameter is None:
-            raise SettingsError("set SAGESCALE_POLICY_FILE (a path in the package) or SAGESCALE_POLICY_PARAMETER (an SSM parameter)")
+            raise SettingsError(
+                "set SAGESCALE_POLICY_FILE (a path in the package) or SAGESCALE_POLICY_PARAMETER (an SSM parameter)"
+            )
         policy_file = None
         if file_text:
             policy_file = Path(file_text)
@@ -63,22 +65,43 @@ class Settings:
         topic = env.get("SAGESCALE_TOPIC_ARN", "").strip() or None
         account = env.get("SAGESCALE_ACCOUNT_ID", "").strip() or None
         if account is not None and not (len(account) == 12 and account.isdigit()):
-            raise SettingsError(f"SAGESCALE_ACCOUNT_ID must be a 12-digit account id, got {account!r}")
-        region = (env.get("SAGESCALE_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip() or None
+            raise SettingsError(
+                f"SAGESCALE_ACCOUNT_ID must be a 12-digit account id, got {account!r}"
+            )
+        region = (
+            env.get("SAGESCALE_REGION")
+            or env.get("AWS_REGION")
+            or env.get("AWS_DEFAULT_REGION")
+            or ""
+        ).strip() or None
         max_age_text = env.get("SAGESCALE_POLICY_MAX_AGE", "60").strip() or "60"
         if not max_age_text.isdigit() or int(max_age_text) > 86400:
-            raise SettingsError(f"SAGESCALE_POLICY_MAX_AGE must be seconds from 0 to 86400, got {max_age_text!r}")
+            raise SettingsError(
+                f"SAGESCALE_POLICY_MAX_AGE must be seconds from 0 to 86400, got {max_age_text!r}"
+            )
         stack = env.get("SAGESCALE_STACK_NAME", "").strip()
         queue = env.get("SAGESCALE_WORK_QUEUE_URL", "").strip() or None
         if queue is not None and not queue.startswith(("https://", "http://")):
             raise SettingsError(f"SAGESCALE_WORK_QUEUE_URL must be an SQS queue URL, got {queue!r}")
         return cls(
-            table, policy_file, parameter, topic, flags["SAGESCALE_NOTIFY_ACTIONS"], flags["SAGESCALE_TRACER"], account, region, int(max_age_text), stack,
-            flags["SAGESCALE_PAUSED"], queue,
+            table,
+            policy_file,
+            parameter,
+            topic,
+            flags["SAGESCALE_NOTIFY_ACTIONS"],
+            flags["SAGESCALE_TRACER"],
+            account,
+            region,
+            int(max_age_text),
+            stack,
+            flags["SAGESCALE_PAUSED"],
+            queue,
         )
 
     def load_policy(self, clients: AwsClients) -> Policy:
         """The policy from the package file (the SSM parameter is the runtime's, with its cache)."""
         if self.policy_file is None:
-            raise SettingsError("no policy file: the policy is in SSM parameter " + str(self.policy_parameter))
+            raise SettingsError(
+                "no policy file: the policy is in SSM parameter " + str(self.policy_parameter)
+            )
         return load_policy(self.policy_file)

@@ -28,7 +28,9 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="sagescale", description="Scaling controller for Amazon SageMaker real-time inference.")
+    parser = Parser(
+        prog="sagescale", description="Scaling controller for Amazon SageMaker real-time inference."
+    )
     parser.add_argument("--version", action="version", version=f"sagescale {_version()}")
     parser.add_argument("--debug", action="store_true", help="on an error, print the traceback")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -64,7 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        print(f"sagescale: failed: {type(exc).__name__}: {exc}" + ("" if getattr(args, "debug", False) else " (--debug shows the traceback)"), file=sys.stderr)
+        print(
+            f"sagescale: failed: {type(exc).__name__}: {exc}"
+            + ("" if getattr(args, "debug", False) else " (--debug shows the traceback)"),
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -37,7 +37,9 @@ def parse_instant(text: str, what: str = "time") -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(f"{what} {text!r} is not ISO 8601, e.g. 2026-11-27T05:00:00-05:00") from None
+        raise UsageError(
+            f"{what} {text!r} is not ISO 8601, e.g. 2026-11-27T05:00:00-05:00"
+        ) from None
     if value.tzinfo is None:
         raise UsageError(f"{what} {text!r} has no UTC offset; write e.g. {text}-05:00 or {text}Z")
     return value
@@ -82,7 +84,9 @@ def state_table(args: argparse.Namespace, required: bool) -> str | None:
     """The state table from ``--table`` or ``SAGESCALE_STATE_TABLE``; with ``required``, a usage error if neither."""
     table: str | None = getattr(args, "table", None) or os.environ.get("SAGESCALE_STATE_TABLE")
     if required and not table:
-        raise UsageError("name the state table with --table or SAGESCALE_STATE_TABLE (the stack output StateTableName)")
+        raise UsageError(
+            "name the state table with --table or SAGESCALE_STATE_TABLE (the stack output StateTableName)"
+        )
     return table
 
 
@@ -98,7 +102,9 @@ def percent(fraction: float) -> str:
 class ProgressBar:
     """A one-line progress bar on a terminal (nothing otherwise); no dependency."""
 
-    def __init__(self, stream: IO[str], label: str, *, width: int = 30, force: bool = False) -> None:
+    def __init__(
+        self, stream: IO[str], label: str, *, width: int = 30, force: bool = False
+    ) -> None:
         self.stream = stream
         self.label = label
         self.width = width
@@ -115,7 +121,9 @@ class ProgressBar:
         self._shown = percent
         filled = self.width * percent // 100
         elapsed = time.monotonic() - self._started
-        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {percent:3d}% {elapsed:5.1f}s")
+        self.stream.write(
+            f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] {percent:3d}% {elapsed:5.1f}s"
+        )
         if percent >= 100:
             self.stream.write("\n")
         self.stream.flush()
@@ -135,7 +143,9 @@ class Waiting:
     def __call__(self, seconds: float) -> None:
         if self.enabled:
             self._drawn = True
-            self.stream.write(f"\r{self.label}: waiting on SageMaker, {time.monotonic() - self._started:5.0f} s")
+            self.stream.write(
+                f"\r{self.label}: waiting on SageMaker, {time.monotonic() - self._started:5.0f} s"
+            )
             self.stream.flush()
         time.sleep(seconds)
 
@@ -145,7 +155,14 @@ class Waiting:
             self.stream.flush()
 
 
-def add_policy(parser: argparse.ArgumentParser, *, positional: bool, default: str | None = None, required: bool = False, help: str = "the policy file") -> None:
+def add_policy(
+    parser: argparse.ArgumentParser,
+    *,
+    positional: bool,
+    default: str | None = None,
+    required: bool = False,
+    help: str = "the policy file",
+) -> None:
     """The policy, passed the same way to every command: ``--policy FILE`` everywhere (and, where
     DESIGN.md's command line has it, as the first argument too)."""
     if positional:
@@ -164,7 +181,9 @@ def settle_arguments(args: argparse.Namespace) -> None:
     """After parsing: the policy given either way, and not both ways differently."""
     if hasattr(args, "policy_option"):
         if args.policy and args.policy_option and args.policy != args.policy_option:
-            raise UsageError(f"two policies given ({args.policy} and --policy {args.policy_option}); give one")
+            raise UsageError(
+                f"two policies given ({args.policy} and --policy {args.policy_option}); give one"
+            )
         args.policy = args.policy or args.policy_option
         if not args.policy:
             raise UsageError("give the policy file: POLICY or --policy FILE")
@@ -175,7 +194,10 @@ def settle_arguments(args: argparse.Namespace) -> None:
 
 def add_place(parser: argparse.ArgumentParser, what: str = "act") -> None:
     """``--account NAME`` and ``--region REGION``: a member account (a name under ``accounts:``) and one of its regions."""
-    parser.add_argument("--account", help=f"{what} in this member account (its name under accounts: in the policy; default: the controller's own)")
+    parser.add_argument(
+        "--account",
+        help=f"{what} in this member account (its name under accounts: in the policy; default: the controller's own)",
+    )
     parser.add_argument("--region", help="the member account's region (needed when it has several)")
 
 
@@ -185,37 +207,53 @@ def chosen_place(args: argparse.Namespace, policy: Policy, target: str | None = 
     account, region = getattr(args, "account", None), getattr(args, "region", None)
     if target is not None:
         place = policy.place(target)
-        if account is not None and (account, region or place.region) != (place.account, place.region):
-            raise UsageError(f"target {target} lives in {place}, not in {account}/{region or '?'} (drop --account/--region: the policy says where it is)")
+        if account is not None and (account, region or place.region) != (
+            place.account,
+            place.region,
+        ):
+            raise UsageError(
+                f"target {target} lives in {place}, not in {account}/{region or '?'} (drop --account/--region: the policy says where it is)"
+            )
         if account is None and region is not None and region != place.region:
             raise UsageError(f"target {target} lives in {place}; --region {region} does not match")
         return place
     if account is None:
         if region is not None:
-            raise UsageError("--region needs --account: the controller's own account is used in its own region")
+            raise UsageError(
+                "--region needs --account: the controller's own account is used in its own region"
+            )
         return HOME
     known = ", ".join(sorted(policy.accounts)) or "none"
     if account not in policy.accounts:
-        raise UsageError(f"--account {account!r} is not under accounts: in the policy (accounts: {known})")
+        raise UsageError(
+            f"--account {account!r} is not under accounts: in the policy (accounts: {known})"
+        )
     regions = policy.accounts[account].regions
     if region is None:
         if len(regions) > 1:
-            raise UsageError(f"--account {account} has several regions ({', '.join(regions)}): give --region")
+            raise UsageError(
+                f"--account {account} has several regions ({', '.join(regions)}): give --region"
+            )
         region = regions[0]
     if region not in regions:
-        raise UsageError(f"--region {region!r} is not listed for account {account} (its regions: {', '.join(regions)})")
+        raise UsageError(
+            f"--region {region!r} is not listed for account {account} (its regions: {', '.join(regions)})"
+        )
     return Place(account, region)
 
 
 def add_member_profile(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
-        "--member-profile", metavar="PROFILE",
+        "--member-profile",
+        metavar="PROFILE",
         help=f"with --account: {what} with your own credentials in the member account (this AWS profile); "
         "sagescale's member roles cannot, on purpose. The state table stays the controller's (your default credentials)",
     )
 
 
-def place_clients(policy: Policy, place: Place, *, janitor: bool = False, profile: str | None = None) -> AwsClients:
+def place_clients(
+    policy: Policy, place: Place, *, janitor: bool = False, profile: str | None = None
+) -> AwsClients:
     """The clients of ``place``: the caller's own; or a member account's through its member role
     (``janitor``: the member janitor role, which may mark, snapshot and delete what carries the
     mark); or, with ``profile``, the caller's own credentials there, checked to be that account's."""
@@ -231,16 +269,29 @@ def place_clients(policy: Policy, place: Place, *, janitor: bool = False, profil
         import boto3
 
         try:
-            clients = AwsClients(boto3.Session(profile_name=profile, region_name=place.region), endpoint_url=home.endpoint_url)
+            clients = AwsClients(
+                boto3.Session(profile_name=profile, region_name=place.region),
+                endpoint_url=home.endpoint_url,
+            )
             found = clients.client("sts").get_caller_identity()["Account"]
         except (ClientError, BotoCoreError) as exc:
             raise UsageError(f"--member-profile {profile}: {exc}") from None
         wanted = policy.accounts[place.account].account_id
         if found != wanted:
-            raise UsageError(f"--member-profile {profile} is account {found}, not {place.account} ({wanted})")
+            raise UsageError(
+                f"--member-profile {profile} is account {found}, not {place.account} ({wanted})"
+            )
         return clients
     try:
-        reach = Accounts(home, policy.accounts, session_name="sagescale-cli", endpoint_url=home.endpoint_url, role_suffix="-janitor" if janitor else "")
+        reach = Accounts(
+            home,
+            policy.accounts,
+            session_name="sagescale-cli",
+            endpoint_url=home.endpoint_url,
+            role_suffix="-janitor" if janitor else "",
+        )
         return reach.clients(place)
     except AccountError as exc:
-        raise UsageError(f"{exc} (is member-role.yaml deployed there, trusting these credentials?)") from None
+        raise UsageError(
+            f"{exc} (is member-role.yaml deployed there, trusting these credentials?)"
+        ) from None

@@ -31,7 +31,11 @@ from sagescale.stack import NAME_PREFIX
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "policy" / "policy.yaml"
 TICK = {"source": "sagescale.schedule", "action": "reconcile"}
-DEMO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+DEMO_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 @dataclass
@@ -81,11 +85,21 @@ class DemoWeek:
         names = Stack(default_template()).create_resources(self.clients)
         # a test endpoint someone forgot on Monday: one ml.g5.12xlarge, never called since
         self.clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=self.zone))
-        forgotten = loads_policy("version: 1\ntargets:\n  t: {endpoint: llm-test-forgotten, min: 1, max: 1}\n").targets["t"]
+        forgotten = loads_policy(
+            "version: 1\ntargets:\n  t: {endpoint: llm-test-forgotten, min: 1, max: 1}\n"
+        ).targets["t"]
         seed_target(self.clients.sagemaker, forgotten)
         self.clock.set(datetime(2026, 11, 25, 18, 0, tzinfo=self.zone))
         seed_target(self.clients.sagemaker, self.target, copies=1)
-        settings = Settings(names["StateTable"], policy_path, None, names.get("NotificationTopic"), account_id=ACCOUNT, region=REGION, stack_name=NAME_PREFIX)
+        settings = Settings(
+            names["StateTable"],
+            policy_path,
+            None,
+            names.get("NotificationTopic"),
+            account_id=ACCOUNT,
+            region=REGION,
+            stack_name=NAME_PREFIX,
+        )
         self.runtime = Runtime(settings, self.clients, clock=self.clock)
         reset_runtime(self.runtime)
 
@@ -108,17 +122,24 @@ class DemoWeek:
         from handlers import reconcile
         from sagescale.replay import LambdaContext
 
-        response = reconcile.handler(dict(TICK), cast(Any, LambdaContext("sagescale-ReconcileFunction", 256, 120)))
+        response = reconcile.handler(
+            dict(TICK), cast(Any, LambdaContext("sagescale-ReconcileFunction", 256, 120))
+        )
         self.result.runs += 1
         for name, state in response["wake_alarms"].items():
             if state != "ok":
-                self.note("wake alarm", f"{name}: {wake_alarm_name(name, NAME_PREFIX)} {state} (NoCapacityInvocationFailures >= 1 in 1 minute)")
+                self.note(
+                    "wake alarm",
+                    f"{name}: {wake_alarm_name(name, NAME_PREFIX)} {state} (NoCapacityInvocationFailures >= 1 in 1 minute)",
+                )
         for name, rec in response["targets"].items():
             if rec["outcome"] in ("applied", "deferred", "error"):
                 self.result.writes += rec["outcome"] == "applied"
                 self.note(rec["outcome"], f"{_describe_decision(name, rec)}  {self.copies()}")
 
-    def alarm(self, sample: str, what: str, *, at: datetime | None = None, alarm: str | None = None) -> Callable[[], None]:
+    def alarm(
+        self, sample: str, what: str, *, at: datetime | None = None, alarm: str | None = None
+    ) -> Callable[[], None]:
         """A scene: an alarm state change, as ``events/SAMPLE`` shapes it, reaches the alarm function."""
 
         def scene() -> None:
@@ -127,9 +148,14 @@ class DemoWeek:
             from sagescale.samples import alarm_sample
 
             doc = alarm_sample(sample, at=_stamp(at or self.clock()), alarm=alarm)
-            response = alarm_handler.handler(doc, cast(Any, LambdaContext("sagescale-AlarmFunction", 256, 60)))["alarms"][0]
+            response = alarm_handler.handler(
+                doc, cast(Any, LambdaContext("sagescale-AlarmFunction", 256, 60))
+            )["alarms"][0]
             if response["duplicate"]:
-                self.note("alarm", f"{what}: a duplicate delivery, already handled; nothing written  {self.copies()}")
+                self.note(
+                    "alarm",
+                    f"{what}: a duplicate delivery, already handled; nothing written  {self.copies()}",
+                )
                 return
             for step in response["targets"] or [{"outcome": "ignored"}]:
                 self.result.writes += step["outcome"] == "applied"
@@ -141,22 +167,35 @@ class DemoWeek:
         """The hourly janitor, applying (the demo's stand-in for ``dry_run: false``)."""
         from core.aws.janitor import JanitorActions, run_janitor
 
-        actions = JanitorActions(self.runtime.snapshot_clients, self.runtime.store, self.runtime.notify, sleep=lambda _s: None)
+        actions = JanitorActions(
+            self.runtime.snapshot_clients,
+            self.runtime.store,
+            self.runtime.notify,
+            sleep=lambda _s: None,
+        )
         result = run_janitor(self.policy, self.clock(), self.runtime.fleet, actions)
         for verdict in result.verdicts:
             if verdict.action in ("mark", "delete", "unmark"):
                 self.result.writes += 1
-                self.note("janitor", f"{verdict.endpoint}: {verdict.action} ({'; '.join(verdict.reasons)}) -> {result.done.get(verdict.endpoint, '')}")
+                self.note(
+                    "janitor",
+                    f"{verdict.endpoint}: {verdict.action} ({'; '.join(verdict.reasons)}) -> {result.done.get(verdict.endpoint, '')}",
+                )
 
     # -- other actors ----------------------------------------------------------------------
 
     def deploy(self) -> None:
         """A model deployment that keeps the inference component Updating for 12 minutes."""
-        spec = self.clients.sagemaker.describe_inference_component(InferenceComponentName=self.ic)["Specification"]
+        spec = self.clients.sagemaker.describe_inference_component(InferenceComponentName=self.ic)[
+            "Specification"
+        ]
         self.emulator.update_delay = timedelta(minutes=12)
         self.clients.sagemaker.update_inference_component(
             InferenceComponentName=self.ic,
-            Specification={"ModelName": spec.get("ModelName", ""), "ComputeResourceRequirements": spec["ComputeResourceRequirements"]},
+            Specification={
+                "ModelName": spec.get("ModelName", ""),
+                "ComputeResourceRequirements": spec["ComputeResourceRequirements"],
+            },
         )
         self.emulator.update_delay = timedelta(minutes=2)
         self.note("deploy", "team deploys a new model version: llm-ic is Updating for 12 minutes")
@@ -164,14 +203,26 @@ class DemoWeek:
     def reject(self) -> None:
         """A request at 0 copies: SageMaker counts it in NoCapacityInvocationFailures (what wakes the
         target, and what keeps reconcile from releasing the copy it wakes for the next 15 minutes)."""
-        self.clients.cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=[
-            {"MetricName": "NoCapacityInvocationFailures", "Dimensions": [{"Name": "InferenceComponentName", "Value": self.ic}], "Value": 1.0, "Timestamp": self.clock()},
-        ])
+        self.clients.cloudwatch.put_metric_data(
+            Namespace="AWS/SageMaker",
+            MetricData=[
+                {
+                    "MetricName": "NoCapacityInvocationFailures",
+                    "Dimensions": [{"Name": "InferenceComponentName", "Value": self.ic}],
+                    "Value": 1.0,
+                    "Timestamp": self.clock(),
+                },
+            ],
+        )
 
     def override(self) -> None:
         until = self.clock() + timedelta(hours=1)
-        self.runtime.store.set_override("llm", Override(min=8, until=until, by="alice", why="load test"))
-        self.note("override", f"operator: llm min 8 until {until.astimezone(self.zone):%H:%M} (load test)")
+        self.runtime.store.set_override(
+            "llm", Override(min=8, until=until, by="alice", why="load test")
+        )
+        self.note(
+            "override", f"operator: llm min 8 until {until.astimezone(self.zone):%H:%M} (load test)"
+        )
 
     def register_scalable_target(self) -> None:
         self.clients.autoscaling.register_scalable_target(
@@ -181,7 +232,10 @@ class DemoWeek:
             MinCapacity=1,
             MaxCapacity=4,
         )
-        self.note("autoscaling", "team registers an Application Auto Scaling target (1..4): sagescale switches to bounds mode")
+        self.note(
+            "autoscaling",
+            "team registers an Application Auto Scaling target (1..4): sagescale switches to bounds mode",
+        )
 
     # -- the week ------------------------------------------------------------------------
 
@@ -192,10 +246,23 @@ class DemoWeek:
         latency_change = local(27, 10)
         return {
             local(25, 21, 9): self.reject,
-            local(25, 21, 10): self.alarm("alarm-wake.json", f"a request hits 0 copies, {wake_alarm_name('llm', NAME_PREFIX)} fires"),
-            latency_change: self.alarm("alarm-eventbridge-alarm.json", "llm-latency-high ALARM (EventBridge)", at=latency_change),
-            local(27, 10, 1): self.alarm("alarm-sns-alarm.json", "the same state change again, by SNS", at=latency_change),
-            local(27, 11): self.alarm("alarm-eventbridge-alarm.json", "llm-invocations-low ALARM", alarm="llm-invocations-low"),
+            local(25, 21, 10): self.alarm(
+                "alarm-wake.json",
+                f"a request hits 0 copies, {wake_alarm_name('llm', NAME_PREFIX)} fires",
+            ),
+            latency_change: self.alarm(
+                "alarm-eventbridge-alarm.json",
+                "llm-latency-high ALARM (EventBridge)",
+                at=latency_change,
+            ),
+            local(27, 10, 1): self.alarm(
+                "alarm-sns-alarm.json", "the same state change again, by SNS", at=latency_change
+            ),
+            local(27, 11): self.alarm(
+                "alarm-eventbridge-alarm.json",
+                "llm-invocations-low ALARM",
+                alarm="llm-invocations-low",
+            ),
             local(27, 13, 55): self.deploy,
             local(27, 14): self.override,
             local(27, 16, 30): self.register_scalable_target,
@@ -203,7 +270,9 @@ class DemoWeek:
 
     def play(self, end: datetime) -> DemoResult:
         b = effective_bounds(self.policy, "llm", self.clock())
-        self.note("start", f"{self.copies()}; policy: min {b.min} max {b.max} ({', '.join(b.reasons)})")
+        self.note(
+            "start", f"{self.copies()}; policy: min {b.min} max {b.max} ({', '.join(b.reasons)})"
+        )
         scenes = self.scenes()
         while self.clock() <= end:
             tick = self.clock()
@@ -232,21 +301,47 @@ def run_demo(out: TextIO, *, as_json: bool = False, policy_path: Path = EXAMPLE)
         alarm.logger.setLevel(logging.WARNING)
         logging.getLogger("sagescale.janitor").setLevel(logging.WARNING)
         if not as_json:
-            print(f"sagescale demo: policy {policy_path.name}, target llm = inference component llm-ic, emulator {server.url}", file=out)
-            print("reconcile is the Lambda handler on each 5-minute scheduler tick; SageMaker updates take 2 emulated minutes", file=out)
+            print(
+                f"sagescale demo: policy {policy_path.name}, target llm = inference component llm-ic, emulator {server.url}",
+                file=out,
+            )
+            print(
+                "reconcile is the Lambda handler on each 5-minute scheduler tick; SageMaker updates take 2 emulated minutes",
+                file=out,
+            )
             print(f"times are the policy's zone, {policy.timezone}\n", file=out)
         week = DemoWeek(policy, policy_path, server.url, None if as_json else out)
         try:
-            with redirect_stdout(io.StringIO()), warnings.catch_warnings():  # EMF metrics are log output, not the timeline
-                warnings.simplefilter("ignore", UserWarning)  # "no application metrics" on quiet ticks
-                result = week.play(end=datetime(2026, 11, 28, 0, 30, tzinfo=ZoneInfo(policy.timezone)))
+            with (
+                redirect_stdout(io.StringIO()),
+                warnings.catch_warnings(),
+            ):  # EMF metrics are log output, not the timeline
+                warnings.simplefilter(
+                    "ignore", UserWarning
+                )  # "no application metrics" on quiet ticks
+                result = week.play(
+                    end=datetime(2026, 11, 28, 0, 30, tzinfo=ZoneInfo(policy.timezone))
+                )
         finally:
             reset_runtime()
             control.reset()
     if as_json:
-        print(json.dumps({"runs": result.runs, "writes": result.writes, "timeline": [r.as_dict() for r in result.rows]}, indent=2), file=out)
+        print(
+            json.dumps(
+                {
+                    "runs": result.runs,
+                    "writes": result.writes,
+                    "timeline": [r.as_dict() for r in result.rows],
+                },
+                indent=2,
+            ),
+            file=out,
+        )
     else:
-        print(f"\n{result.runs} reconcile runs, {result.writes} writes; every other run changed nothing and wrote nothing.", file=out)
+        print(
+            f"\n{result.runs} reconcile runs, {result.writes} writes; every other run changed nothing and wrote nothing.",
+            file=out,
+        )
     return result
 
 

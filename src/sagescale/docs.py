@@ -65,7 +65,13 @@ def policy_reference() -> str:
     """Markdown tables, one per model, of every policy field with its default and meaning."""
     out = [BEGIN]
     for title, model in SECTIONS:
-        out += ["", f"**{title}** — {(model.__doc__ or '').strip().splitlines()[0]}", "", "| key | default | meaning |", "|---|---|---|"]
+        out += [
+            "",
+            f"**{title}** — {(model.__doc__ or '').strip().splitlines()[0]}",
+            "",
+            "| key | default | meaning |",
+            "|---|---|---|",
+        ]
         for name, field in model.model_fields.items():
             key = field.alias or name
             out.append(f"| `{key}` | {_default(field)} | {field.description or ''} |")

@@ -18,7 +18,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     try:
         done = replay(
-            args.function, args.event, endpoint_url=args.endpoint_url, policy=args.policy, template=args.template, populate=args.populate, deliver_queues=args.deliver,
+            args.function,
+            args.event,
+            endpoint_url=args.endpoint_url,
+            policy=args.policy,
+            template=args.template,
+            populate=args.populate,
+            deliver_queues=args.deliver,
         )
     except (EventFileError, TemplateError) as exc:
         raise UsageError(str(exc)) from None
@@ -27,14 +33,24 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(json.dumps(done.as_dict(), indent=2, default=str))
     invocation = done.invocation
     if not invocation.ok:
-        print(f"sagescale: {args.function} failed: {invocation.error_type}: {invocation.error_message}", file=sys.stderr)
+        print(
+            f"sagescale: {args.function} failed: {invocation.error_type}: {invocation.error_message}",
+            file=sys.stderr,
+        )
     for error in done.target_errors:
         print(f"sagescale: {args.function}: target in error: {error}", file=sys.stderr)
     for delivery in done.deliveries or []:
         if delivery.failed:
             where = ", ".join(_where(b) for b in delivery.failed)
-            share = "" if len(delivery.bodies) == 1 else f" ({len(delivery.failed)} of {len(delivery.bodies)} in the batch)"
-            print(f"sagescale: {delivery.source.function_id}: failed for {where}{share}; its {delivery.source.queue_id} message is left on the queue for the next try", file=sys.stderr)
+            share = (
+                ""
+                if len(delivery.bodies) == 1
+                else f" ({len(delivery.failed)} of {len(delivery.bodies)} in the batch)"
+            )
+            print(
+                f"sagescale: {delivery.source.function_id}: failed for {where}{share}; its {delivery.source.queue_id} message is left on the queue for the next try",
+                file=sys.stderr,
+            )
     return 0 if done.ok else 1
 
 
@@ -75,7 +91,14 @@ def cmd_local(args: argparse.Namespace) -> int:
     stack = Stack(args.template or default_template())
     if args.env:  # for `eval "$(sagescale local --env)"` against an emulator already running
         lines = env_lines(f"http://127.0.0.1:{args.port}", stack)
-        print(json.dumps(dict(line.removeprefix("export ").split("=", 1) for line in lines.splitlines()), indent=2) if args.json else lines)
+        print(
+            json.dumps(
+                dict(line.removeprefix("export ").split("=", 1) for line in lines.splitlines()),
+                indent=2,
+            )
+            if args.json
+            else lines
+        )
         return 0
     policy = load_policy(args.populate) if args.populate else None
     stop = threading.Event()
@@ -85,15 +108,32 @@ def cmd_local(args: argparse.Namespace) -> int:
         server = start_server(port=args.port)
     except OSError as exc:
         raise UsageError(f"cannot listen on port {args.port}: {exc.strerror}") from None
-    with server, patched_environ({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}):
+    with (
+        server,
+        patched_environ(
+            {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": REGION,
+            }
+        ),
+    ):
         clients = AwsClients(endpoint_url=server.url)
         created = stack.create_resources(clients)
         seeded = seed_policy(clients, policy, trusted_account=ACCOUNT) if policy is not None else []
         print(server.url, flush=True)
-        print(f"emulator listening on {server.url} (region {REGION}); stack resources: " + ", ".join(f"{k}={v}" for k, v in created.items()), file=sys.stderr, flush=True)
+        print(
+            f"emulator listening on {server.url} (region {REGION}); stack resources: "
+            + ", ".join(f"{k}={v}" for k, v in created.items()),
+            file=sys.stderr,
+            flush=True,
+        )
         if seeded:
             print(f"seeded: {', '.join(seeded)}", file=sys.stderr, flush=True)
-        print(f"point tools at it (paste these, or eval \"$(sagescale local --env --port {server.port})\" in another shell); stop with Ctrl-C:", file=sys.stderr)
+        print(
+            f'point tools at it (paste these, or eval "$(sagescale local --env --port {server.port})" in another shell); stop with Ctrl-C:',
+            file=sys.stderr,
+        )
         print(env_lines(server.url, stack), file=sys.stderr, flush=True)
         while not stop.wait(0.5):
             pass

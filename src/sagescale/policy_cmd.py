@@ -34,7 +34,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     }
     targets = ", ".join(sorted(policy.targets)) or "none"
     calendars = ", ".join(sorted(policy.calendars)) or "none"
-    emit(args, summary, lambda: f"{args.policy}: valid (targets: {targets}; calendars: {calendars})")
+    emit(
+        args, summary, lambda: f"{args.policy}: valid (targets: {targets}; calendars: {calendars})"
+    )
     return 0
 
 
@@ -47,11 +49,22 @@ def cmd_plan(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     for name in _at_place(args, policy, selected_targets(policy, args.target)):
         b = effective_bounds(policy, name, now)
-        rows.append({"target": name, "min": b.min, "max": b.max, "reasons": list(b.reasons), **_where(policy, name)})
+        rows.append(
+            {
+                "target": name,
+                "min": b.min,
+                "max": b.max,
+                "reasons": list(b.reasons),
+                **_where(policy, name),
+            }
+        )
 
     def human() -> str:
         head = f"effective bounds at {now.astimezone(zone).isoformat()} ({policy.timezone})"
-        body = table(["TARGET", "MIN", "MAX", "REASONS"], [[r["target"], str(r["min"]), str(r["max"]), ", ".join(r["reasons"])] for r in rows])
+        body = table(
+            ["TARGET", "MIN", "MAX", "REASONS"],
+            [[r["target"], str(r["min"]), str(r["max"]), ", ".join(r["reasons"])] for r in rows],
+        )
         return f"{head}\n{body}"
 
     emit(args, rows, human)
@@ -97,7 +110,13 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 
     def human() -> str:
         head = f"bounds from {start.isoformat()} to {end.isoformat()} ({policy.timezone}); the first row of each target is its state at the start"
-        body = table(["AT", "TARGET", "MIN", "MAX", "REASONS"], [[r["at"], r["target"], str(r["min"]), str(r["max"]), ", ".join(r["reasons"])] for r in rows])
+        body = table(
+            ["AT", "TARGET", "MIN", "MAX", "REASONS"],
+            [
+                [r["at"], r["target"], str(r["min"]), str(r["max"]), ", ".join(r["reasons"])]
+                for r in rows
+            ],
+        )
         return f"{head}\n{body}"
 
     if args.plot:
@@ -106,7 +125,9 @@ def cmd_calendar(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plot_calendar(policy: Any, start: datetime, end: datetime, targets: list[str], path: str) -> None:
+def _plot_calendar(
+    policy: Any, start: datetime, end: datetime, targets: list[str], path: str
+) -> None:
     try:
         import matplotlib.pyplot as plt
     except ImportError:
@@ -138,15 +159,38 @@ def cmd_override(args: argparse.Namespace) -> int:
         until = parse_instant(args.until, "--until")
         if until <= datetime.now(until.tzinfo):
             raise UsageError(f"--until {args.until} is in the past")
-        override = Override(args.min, until, by=args.by or os.environ.get("USER", "operator"), why=args.why or "")
-    store = StateStore(table_name, AwsClients().dynamodb).at(policy, chosen_place(args, policy, args.target))
+        override = Override(
+            args.min, until, by=args.by or os.environ.get("USER", "operator"), why=args.why or ""
+        )
+    store = StateStore(table_name, AwsClients().dynamodb).at(
+        policy, chosen_place(args, policy, args.target)
+    )
     state = store.set_override(args.target, override)
     if override is None:
-        payload: dict[str, Any] = {"target": args.target, "override": None, "version": state.version}
+        payload: dict[str, Any] = {
+            "target": args.target,
+            "override": None,
+            "version": state.version,
+        }
         emit(args, payload, lambda: f"{args.target}: override cleared")
         return 0
-    payload = {"target": args.target, "override": {"min": override.min, "until": override.until.isoformat(), "by": override.by, "why": override.why}, "version": state.version}
-    emit(args, payload, lambda: f"{args.target}: min {override.min} until {override.until.isoformat()} (the next reconcile applies it)")
+    payload = {
+        "target": args.target,
+        "override": {
+            "min": override.min,
+            "until": override.until.isoformat(),
+            "by": override.by,
+            "why": override.why,
+        },
+        "version": state.version,
+    }
+    emit(
+        args,
+        payload,
+        lambda: (
+            f"{args.target}: min {override.min} until {override.until.isoformat()} (the next reconcile applies it)"
+        ),
+    )
     return 0
 
 
@@ -155,14 +199,21 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from core.policy import Policy
 
     schema = Policy.model_json_schema(by_alias=True)
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema"} | schema | {"title": "sagescale policy (version 1)"}
+    schema = (
+        {"$schema": "https://json-schema.org/draft/2020-12/schema"}
+        | schema
+        | {"title": "sagescale policy (version 1)"}
+    )
     text = json.dumps(schema, indent=2) + "\n"
     if args.out and args.out != "-":
         try:
             Path(args.out).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write {args.out}: {exc.strerror}") from None
-        print(f"{args.out}: JSON Schema of the policy; start a policy file with  # yaml-language-server: $schema={args.out}", file=sys.stderr)
+        print(
+            f"{args.out}: JSON Schema of the policy; start a policy file with  # yaml-language-server: $schema={args.out}",
+            file=sys.stderr,
+        )
     else:
         sys.stdout.write(text)
     return 0

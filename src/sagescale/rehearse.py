@@ -57,7 +57,12 @@ METRICS: dict[str, tuple[str, float]] = {
     "invocations_per_copy": ("InvocationsPerCopy", 1.0),
     "latency_ms": ("ModelLatency", 1000.0),  # ModelLatency is in microseconds
 }
-_COMPARISON = {">": "GreaterThanThreshold", ">=": "GreaterThanOrEqualToThreshold", "<": "LessThanThreshold", "<=": "LessThanOrEqualToThreshold"}
+_COMPARISON = {
+    ">": "GreaterThanThreshold",
+    ">=": "GreaterThanOrEqualToThreshold",
+    "<": "LessThanThreshold",
+    "<=": "LessThanOrEqualToThreshold",
+}
 
 
 class RehearsalError(ValueError):
@@ -117,15 +122,43 @@ def alarm_metric(definition: AlarmDef, component: str, per_copy: float) -> dict[
     }
     period = definition.period * 60
     if definition.metric == "excess_copies":
+
         def stat(metric_id: str, name: str) -> dict[str, Any]:
-            return {"Id": metric_id, "MetricStat": {"Metric": {"Namespace": "AWS/SageMaker", "MetricName": name, "Dimensions": dims}, "Period": period, "Stat": "Sum"}, "ReturnData": False}
+            return {
+                "Id": metric_id,
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/SageMaker",
+                        "MetricName": name,
+                        "Dimensions": dims,
+                    },
+                    "Period": period,
+                    "Stat": "Sum",
+                },
+                "ReturnData": False,
+            }
+
         expression = f"(FILL(inv, 0) + FILL(rejected, 0)) / {per_copy:g} - IF(FILL(per, 0) > 0, FILL(inv, 0) / FILL(per, 1), 0)"
-        return common | {"Threshold": definition.threshold, "Metrics": [stat("inv", "Invocations"), stat("rejected", "NoCapacityInvocationFailures"), stat("per", "InvocationsPerCopy"), {"Id": "excess", "Expression": expression, "ReturnData": True}]}
+        return common | {
+            "Threshold": definition.threshold,
+            "Metrics": [
+                stat("inv", "Invocations"),
+                stat("rejected", "NoCapacityInvocationFailures"),
+                stat("per", "InvocationsPerCopy"),
+                {"Id": "excess", "Expression": expression, "ReturnData": True},
+            ],
+        }
     if definition.metric not in METRICS:
-        raise RehearsalError(f"alarm metric {definition.metric!r} has no SageMaker metric to rehearse on (use {', '.join(sorted(METRICS))} or excess_copies)")
+        raise RehearsalError(
+            f"alarm metric {definition.metric!r} has no SageMaker metric to rehearse on (use {', '.join(sorted(METRICS))} or excess_copies)"
+        )
     name, factor = METRICS[definition.metric]
     return common | {
-        "Namespace": "AWS/SageMaker", "MetricName": name, "Dimensions": dims, "Statistic": definition.stat, "Period": period,
+        "Namespace": "AWS/SageMaker",
+        "MetricName": name,
+        "Dimensions": dims,
+        "Statistic": definition.stat,
+        "Period": period,
         "Threshold": definition.threshold * factor,
     }
 
@@ -133,7 +166,16 @@ def alarm_metric(definition: AlarmDef, component: str, per_copy: float) -> dict[
 class Loop:
     """The closed loop: emulator, stack, functions, clock."""
 
-    def __init__(self, policy_path: Path, policy: Policy, name: str, start: datetime, r: Resolved, template: Path | None, notes: list[str]) -> None:
+    def __init__(
+        self,
+        policy_path: Path,
+        policy: Policy,
+        name: str,
+        start: datetime,
+        r: Resolved,
+        template: Path | None,
+        notes: list[str],
+    ) -> None:
         self.policy_path = policy_path
         self.policy = policy
         self.name = name
@@ -160,20 +202,35 @@ class Loop:
         endpoint = f"{component}-endpoint"
         per_instance = self.r.per_instance
         max_instances = max(1, math.ceil(self.target.max / per_instance))
-        sm.create_model(ModelName=f"{component}-model", ExecutionRoleArn=INSTANCE_ROLE, PrimaryContainer={"Image": IMAGE})
+        sm.create_model(
+            ModelName=f"{component}-model",
+            ExecutionRoleArn=INSTANCE_ROLE,
+            PrimaryContainer={"Image": IMAGE},
+        )
         sm.create_endpoint_config(
-            EndpointConfigName=endpoint, ExecutionRoleArn=INSTANCE_ROLE,
-            ProductionVariants=[{
-                "VariantName": "AllTraffic", "InstanceType": c.instance_type, "InitialInstanceCount": 1,
-                "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": max_instances},
-                "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
-            }],
+            EndpointConfigName=endpoint,
+            ExecutionRoleArn=INSTANCE_ROLE,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "InstanceType": c.instance_type,
+                    "InitialInstanceCount": 1,
+                    "ManagedInstanceScaling": {
+                        "Status": "ENABLED",
+                        "MinInstanceCount": 0,
+                        "MaxInstanceCount": max_instances,
+                    },
+                    "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
+                }
+            ],
         )
         sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=endpoint)
         first = effective_bounds(self.policy, self.name, self.start).min
         self.initial = first
         sm.create_inference_component(
-            InferenceComponentName=component, EndpointName=endpoint, VariantName="AllTraffic",
+            InferenceComponentName=component,
+            EndpointName=endpoint,
+            VariantName="AllTraffic",
             Specification={
                 "ModelName": f"{component}-model",
                 "ComputeResourceRequirements": {
@@ -185,7 +242,9 @@ class Loop:
             RuntimeConfig={"CopyCount": max(first, 1)},
         )
         if first == 0:  # CopyCount must be at least 1 at creation: scaled to 0 once it is up
-            sm.update_inference_component_runtime_config(InferenceComponentName=component, DesiredRuntimeConfig={"CopyCount": 0})
+            sm.update_inference_component_runtime_config(
+                InferenceComponentName=component, DesiredRuntimeConfig={"CopyCount": 0}
+            )
         self.component = component
         mode = self.c.mode if self.target.mode == "auto" else self.target.mode
         self.mode = mode
@@ -193,28 +252,55 @@ class Loop:
             aas = clients.autoscaling
             resource = f"inference-component/{component}"
             dim = "sagemaker:inference-component:DesiredCopyCount"
-            aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=dim, MinCapacity=first, MaxCapacity=self.target.max)
+            aas.register_scalable_target(
+                ServiceNamespace="sagemaker",
+                ResourceId=resource,
+                ScalableDimension=dim,
+                MinCapacity=first,
+                MaxCapacity=self.target.max,
+            )
             tt = c.target_tracking
             if tt.scale_in_protection:
-                self.notes.append(f"target_tracking.scale_in_protection ({tt.scale_in_protection} min) is a simulator setting Application Auto Scaling does not have; the functions run without it")
+                self.notes.append(
+                    f"target_tracking.scale_in_protection ({tt.scale_in_protection} min) is a simulator setting Application Auto Scaling does not have; the functions run without it"
+                )
             if tt.metric != "invocations_per_copy":
-                self.notes.append("rehearse runs target tracking on InvocationsPerCopy (the emulator executes no high-resolution policy); the config asks for " + tt.metric)
+                self.notes.append(
+                    "rehearse runs target tracking on InvocationsPerCopy (the emulator executes no high-resolution policy); the config asks for "
+                    + tt.metric
+                )
             aas.put_scaling_policy(
-                PolicyName=f"{component}-invocations", ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=dim, PolicyType="TargetTrackingScaling",
+                PolicyName=f"{component}-invocations",
+                ServiceNamespace="sagemaker",
+                ResourceId=resource,
+                ScalableDimension=dim,
+                PolicyType="TargetTrackingScaling",
                 TargetTrackingScalingPolicyConfiguration={
-                    "TargetValue": c.tt_target if tt.metric == "invocations_per_copy" else 0.7 * c.capacity_per_copy,
-                    "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"},
-                    "ScaleOutCooldown": tt.scale_out_cooldown, "ScaleInCooldown": tt.scale_in_cooldown, "DisableScaleIn": tt.disable_scale_in,
+                    "TargetValue": c.tt_target
+                    if tt.metric == "invocations_per_copy"
+                    else 0.7 * c.capacity_per_copy,
+                    "PredefinedMetricSpecification": {
+                        "PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"
+                    },
+                    "ScaleOutCooldown": tt.scale_out_cooldown,
+                    "ScaleInCooldown": tt.scale_in_cooldown,
+                    "DisableScaleIn": tt.disable_scale_in,
                 },
             )
-        per_copy = self.target.burst.per_copy if self.target.burst is not None else c.capacity_per_copy
+        per_copy = (
+            self.target.burst.per_copy if self.target.burst is not None else c.capacity_per_copy
+        )
         made: set[str] = set()
         for rule in self.target.alarms:
             if rule.alarm in made:
                 continue
             made.add(rule.alarm)
             definition = c.alarms.get(rule.alarm) or default_alarm(rule.change, c)
-            clients.cloudwatch.put_metric_alarm(AlarmName=rule.alarm, AlarmDescription="the operator's alarm (rehearsal)", **alarm_metric(definition, component, per_copy))
+            clients.cloudwatch.put_metric_alarm(
+                AlarmName=rule.alarm,
+                AlarmDescription="the operator's alarm (rehearsal)",
+                **alarm_metric(definition, component, per_copy),
+            )
 
     # -- the functions -----------------------------------------------------------------------
 
@@ -230,7 +316,9 @@ class Loop:
             if ok:
                 continue
             if q.attempt < retries.get(q.function, 2):
-                wait = 1 if q.attempt == 0 else 2  # Lambda: one minute before the first retry, two before the second
+                wait = (
+                    1 if q.attempt == 0 else 2
+                )  # Lambda: one minute before the first retry, two before the second
                 self.enqueue(i + wait, q.function, q.event, q.attempt + 1)
             else:
                 self.stats.dead_letters += 1
@@ -272,9 +360,13 @@ def rehearse(
         raise RehearsalError(f"unknown target {name!r}")
     target = policy.targets[name]
     if target.resource_kind != "inference_component" or target.selector is not None:
-        raise RehearsalError(f"target {name}: rehearse runs inference-component targets named exactly (inference_component: NAME)")
+        raise RehearsalError(
+            f"target {name}: rehearse runs inference-component targets named exactly (inference_component: NAME)"
+        )
     if not policy.place(name).is_home:
-        raise RehearsalError(f"target {name} lives in a member account; rehearse runs the controller's own account")
+        raise RehearsalError(
+            f"target {name} lives in a member account; rehearse runs the controller's own account"
+        )
     if start.second or start.microsecond:
         raise RehearsalError("the trace must start on a whole minute")
     if any(not d >= 0 for d in demand):
@@ -282,12 +374,31 @@ def rehearse(
     r = Resolved(config, prices)
     notes: list[str] = []
     loop = Loop(path, policy, name, start, r, template, notes)
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL")}
-    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION})
+    saved = {
+        k: os.environ.get(k)
+        for k in (
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_DEFAULT_REGION",
+            "AWS_REGION",
+            "AWS_ENDPOINT_URL",
+        )
+    }
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+        }
+    )
     os.environ.pop("AWS_ENDPOINT_URL", None)
     import logging
 
-    loggers = [logging.getLogger(n) for n in ("sagescale", "sagescale.reconcile", "sagescale.alarms", "sagescale.burst")]
+    loggers = [
+        logging.getLogger(n)
+        for n in ("sagescale", "sagescale.reconcile", "sagescale.alarms", "sagescale.burst")
+    ]
     levels = [lg.level for lg in loggers]
     try:
         return _run(loop, list(demand), progress)
@@ -326,14 +437,24 @@ def _run(loop: Loop, demand: list[float], progress: Progress | None) -> Rehearsa
         names = stack.create_resources(clients)
         loop.deploy(clients, stack)
         emulator.startup = StartupModel(
-            copy_start=timedelta(minutes=c.copy_start_minutes), instance_start=timedelta(minutes=c.instance_start_minutes),
-            scale_in=timedelta(minutes=c.scale_in_minutes), instance_release=timedelta(minutes=c.instance_idle_minutes),
+            copy_start=timedelta(minutes=c.copy_start_minutes),
+            instance_start=timedelta(minutes=c.instance_start_minutes),
+            scale_in=timedelta(minutes=c.scale_in_minutes),
+            instance_release=timedelta(minutes=c.instance_idle_minutes),
         )
         sm_backend = sagemaker_backends[ACCOUNT][REGION]
         sagemaker_ext.adopt_placements(sm_backend)
         placement = sagemaker_ext.endpoint_placements(sm_backend)[f"{loop.component}-endpoint"]
         env = dict(stack.function("ReconcileFunction").environment)
-        env.update({"SAGESCALE_POLICY_FILE": str(loop.policy_path.resolve()), "SAGESCALE_POLICY_PARAMETER": "", "SAGESCALE_WORK_QUEUE_URL": "", "SAGESCALE_TOPIC_ARN": "", "SAGESCALE_NOTIFY_ACTIONS": "false"})
+        env.update(
+            {
+                "SAGESCALE_POLICY_FILE": str(loop.policy_path.resolve()),
+                "SAGESCALE_POLICY_PARAMETER": "",
+                "SAGESCALE_WORK_QUEUE_URL": "",
+                "SAGESCALE_TOPIC_ARN": "",
+                "SAGESCALE_NOTIFY_ACTIONS": "false",
+            }
+        )
         env["SAGESCALE_STATE_TABLE"] = names["StateTable"]
         settings = Settings.from_env(env)
         runtime = Runtime(settings, clients, clock=clock)
@@ -343,12 +464,24 @@ def _run(loop: Loop, demand: list[float], progress: Progress | None) -> Rehearsa
         from handlers import reconcile as reconcile_handler
         from handlers import unpark as unpark_handler
 
-        quiet = [getattr(m, "logger", None) for m in (alarm_handler, park_handler, reconcile_handler, unpark_handler)]
+        quiet = [
+            getattr(m, "logger", None)
+            for m in (alarm_handler, park_handler, reconcile_handler, unpark_handler)
+        ]
         quiet_levels = [(q, q.log_level) for q in quiet if q is not None]
         for q, _ in quiet_levels:
             q.setLevel(logging.ERROR)  # the functions' log lines: not on the rehearsal's terminal
-        handlers = {"AlarmFunction": alarm_handler.handler, "ReconcileFunction": reconcile_handler.handler, "ParkFunction": park_handler.handler, "UnparkFunction": unpark_handler.handler}
-        tick = load_event(Path(__file__).resolve().parents[2] / "events" / "reconcile-tick.json") if (Path(__file__).resolve().parents[2] / "events").is_dir() else {"source": "aws.scheduler", "action": "reconcile"}
+        handlers = {
+            "AlarmFunction": alarm_handler.handler,
+            "ReconcileFunction": reconcile_handler.handler,
+            "ParkFunction": park_handler.handler,
+            "UnparkFunction": unpark_handler.handler,
+        }
+        tick = (
+            load_event(Path(__file__).resolve().parents[2] / "events" / "reconcile-tick.json")
+            if (Path(__file__).resolve().parents[2] / "events").is_dir()
+            else {"source": "aws.scheduler", "action": "reconcile"}
+        )
         retries = {fid: _retries(stack, fid) for fid in handlers}
         prefixes = _rule_prefixes(stack)
         parks = any(t.park for t in loop.policy.targets.values())
@@ -359,7 +492,10 @@ def _run(loop: Loop, demand: list[float], progress: Progress | None) -> Rehearsa
             spec = stack.function(function)
             context = LambdaContext(stack.physical_name(function), spec.memory, spec.timeout)
             try:
-                with redirect_stdout(io.StringIO()), warnings.catch_warnings():  # EMF metrics and log lines the function prints
+                with (
+                    redirect_stdout(io.StringIO()),
+                    warnings.catch_warnings(),
+                ):  # EMF metrics and log lines the function prints
                     warnings.simplefilter("ignore")
                     handlers[function](event, context)
             except Exception as exc:  # Lambda reports it and retries the asynchronous invocation
@@ -415,27 +551,54 @@ def _run(loop: Loop, demand: list[float], progress: Progress | None) -> Rehearsa
         from core.aws.state import StateStore
 
         state = StateStore(names["StateTable"], clients.dynamodb).get(loop.name)
-        pending = (1 if state.pending is not None else 0) + (1 if getattr(state, "pending_step", None) is not None else 0)
+        pending = (1 if state.pending is not None else 0) + (
+            1 if getattr(state, "pending_step", None) is not None else 0
+        )
         reset_runtime()
         for q, level in quiet_levels:
             q.setLevel(level)
-    result.params = {"mode": loop.mode, "min": loop.target.min, "max": loop.target.max, "initial": loop.initial}
+    result.params = {
+        "mode": loop.mode,
+        "min": loop.target.min,
+        "max": loop.target.max,
+        "initial": loop.initial,
+    }
     loop.notes += [f"function error: {e}" for e in loop.stats.errors[:5]]
     return Rehearsal(result, loop.stats, pending, loop.notes, loop.scaling)
 
 
-def _publish(now: datetime, demand: float, ready: int, dims: list[dict[str, str]], c: SimConfig) -> None:
+def _publish(
+    now: datetime, demand: float, ready: int, dims: list[dict[str, str]], c: SimConfig
+) -> None:
     """The minute's SageMaker metrics, as the endpoint publishes them: nothing without requests."""
     from sagescale.emulator.cloudwatch_ext import put_metric
 
     if demand <= 0:
         return
     if ready == 0:
-        put_metric(ACCOUNT, REGION, "AWS/SageMaker", "NoCapacityInvocationFailures", dims, demand, now)
+        put_metric(
+            ACCOUNT, REGION, "AWS/SageMaker", "NoCapacityInvocationFailures", dims, demand, now
+        )
         return
     put_metric(ACCOUNT, REGION, "AWS/SageMaker", "Invocations", dims, demand, now)
     put_metric(ACCOUNT, REGION, "AWS/SageMaker", "InvocationsPerCopy", dims, demand / ready, now)
-    put_metric(ACCOUNT, REGION, "AWS/SageMaker", "ModelLatency", dims, latency_ms(demand, ready, c) * 1000, now)
+    put_metric(
+        ACCOUNT,
+        REGION,
+        "AWS/SageMaker",
+        "ModelLatency",
+        dims,
+        latency_ms(demand, ready, c) * 1000,
+        now,
+    )
     concurrency = concurrency_per_copy(demand, ready, c)
     for k in range(6):  # 10-second datapoints
-        put_metric(ACCOUNT, REGION, "AWS/SageMaker", "ConcurrentRequestsPerCopy", dims, concurrency, now + timedelta(seconds=10 * k))
+        put_metric(
+            ACCOUNT,
+            REGION,
+            "AWS/SageMaker",
+            "ConcurrentRequestsPerCopy",
+            dims,
+            concurrency,
+            now + timedelta(seconds=10 * k),
+        )

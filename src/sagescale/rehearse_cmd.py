@@ -32,16 +32,47 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     if args.plot:
         check_plot_target(args.plot)
     try:
-        rehearsal = rehearse(args.policy, name, trace.start, trace.requests, config, prices=prices, progress=ProgressBar(sys.stderr, "rehearsing"))
-        predicted = simulate(policy, name, trace.start, trace.requests, config, prices=prices, strategies=("policy", "oracle"))
+        rehearsal = rehearse(
+            args.policy,
+            name,
+            trace.start,
+            trace.requests,
+            config,
+            prices=prices,
+            progress=ProgressBar(sys.stderr, "rehearsing"),
+        )
+        predicted = simulate(
+            policy,
+            name,
+            trace.start,
+            trace.requests,
+            config,
+            prices=prices,
+            strategies=("policy", "oracle"),
+        )
     except (SimConfigError, RehearsalError) as exc:
         raise UsageError(str(exc)) from None
     rehearsed = rehearsal.result
     sim = Simulation(
-        name, predicted.start, predicted.demand, {"policy": rehearsed, "simulated": predicted.strategies["policy"], "oracle": predicted.strategies["oracle"]},
-        predicted.parameters, predicted.bounds, rehearsal.notes + predicted.notes, predicted.reactive_dropped,
+        name,
+        predicted.start,
+        predicted.demand,
+        {
+            "policy": rehearsed,
+            "simulated": predicted.strategies["policy"],
+            "oracle": predicted.strategies["oracle"],
+        },
+        predicted.parameters,
+        predicted.bounds,
+        rehearsal.notes + predicted.notes,
+        predicted.reactive_dropped,
     )
-    agreement = _agreement(rehearsed.dropped, predicted.strategies["policy"].dropped, rehearsed.cost_usd, predicted.strategies["policy"].cost_usd)
+    agreement = _agreement(
+        rehearsed.dropped,
+        predicted.strategies["policy"].dropped,
+        rehearsed.cost_usd,
+        predicted.strategies["policy"].cost_usd,
+    )
     if args.json:
         doc: dict[str, Any] = sim.as_dict()
         doc["strategies"]["policy"] = rehearsal.as_dict()
@@ -54,18 +85,25 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
             f"functions: {f.invocations:,} invocations ({', '.join(f'{k} {v:,}' for k, v in sorted(f.by_function.items()))}), "
             f"{f.failed} failed, {f.dead_letters} dead letters, {rehearsal.pending_steps} steps pending at the end"
         )
-        print(f"simulate vs the functions: dropped {agreement['dropped_difference']:+.1%}, cost {agreement['cost_difference']:+.1%}")
+        print(
+            f"simulate vs the functions: dropped {agreement['dropped_difference']:+.1%}, cost {agreement['cost_difference']:+.1%}"
+        )
     if args.plot:
         plot(sim, args.plot, policy.timezone)
         print(f"plot written to {args.plot}", file=sys.stderr)
     return 0
 
 
-def _agreement(dropped: float, sim_dropped: float, cost: float, sim_cost: float) -> dict[str, float]:
+def _agreement(
+    dropped: float, sim_dropped: float, cost: float, sim_cost: float
+) -> dict[str, float]:
     """Relative differences of simulate's figures from the rehearsal's (0 when both are 0)."""
 
     def diff(predicted: float, actual: float) -> float:
         scale = max(abs(actual), abs(predicted))
         return 0.0 if scale == 0 else (predicted - actual) / scale
 
-    return {"dropped_difference": round(diff(sim_dropped, dropped), 6), "cost_difference": round(diff(sim_cost, cost), 6)}
+    return {
+        "dropped_difference": round(diff(sim_dropped, dropped), 6),
+        "cost_difference": round(diff(sim_cost, cost), 6),
+    }

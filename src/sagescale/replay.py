@@ -24,7 +24,9 @@ from typing import Any
 
 from sagescale.stack import ACCOUNT, REGION, QueueSource, Stack, TemplateError, default_template
 
-MAX_DELIVERIES = 1000  # batches per replay: a worker that keeps enqueuing work is stopped, not followed forever
+MAX_DELIVERIES = (
+    1000  # batches per replay: a worker that keeps enqueuing work is stopped, not followed forever
+)
 
 
 class EventFileError(ValueError):
@@ -91,7 +93,9 @@ def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def function_environment(stack: Stack, function_id: str, endpoint_url: str, policy: Path | None) -> dict[str, str]:
+def function_environment(
+    stack: Stack, function_id: str, endpoint_url: str, policy: Path | None
+) -> dict[str, str]:
     """The template's environment for the function, pointed at the emulator."""
     env = dict(stack.function(function_id).environment)
     if policy is not None:
@@ -127,7 +131,9 @@ def invoke(stack: Stack, function_id: str, event: Any, env: Mapping[str, str]) -
             handler = getattr(module, attr)
             _logs_to_stderr(module, restore)
             context = LambdaContext(stack.physical_name(function_id), spec.memory, spec.timeout)
-            with redirect_stdout(sys.stderr):  # what the function prints (EMF metrics) is log output
+            with redirect_stdout(
+                sys.stderr
+            ):  # what the function prints (EMF metrics) is log output
                 return Invocation(result=handler(event, context))
         except Exception as exc:  # reported the way Lambda reports a failed invocation
             return Invocation(error_type=type(exc).__name__, error_message=str(exc))
@@ -140,7 +146,9 @@ def _logs_to_stderr(module: Any, restore: ExitStack) -> None:
     from aws_lambda_powertools import Logger
 
     for value in vars(module).values():
-        if isinstance(value, Logger) and isinstance(value.registered_handler, logging.StreamHandler):
+        if isinstance(value, Logger) and isinstance(
+            value.registered_handler, logging.StreamHandler
+        ):
             stream_handler = value.registered_handler
             previous = stream_handler.setStream(sys.stderr)
             if previous is not None:
@@ -177,7 +185,11 @@ class Replay:
 
     @property
     def ok(self) -> bool:
-        return self.invocation.ok and not any(d.failed for d in self.deliveries or []) and not self.target_errors
+        return (
+            self.invocation.ok
+            and not any(d.failed for d in self.deliveries or [])
+            and not self.target_errors
+        )
 
     @property
     def target_errors(self) -> list[str]:
@@ -192,7 +204,10 @@ class Replay:
     def as_dict(self) -> Any:
         if self.deliveries is None:
             return self.invocation.as_dict()
-        return {"result": self.invocation.as_dict(), "deliveries": [d.as_dict() for d in self.deliveries]}
+        return {
+            "result": self.invocation.as_dict(),
+            "deliveries": [d.as_dict() for d in self.deliveries],
+        }
 
 
 def _target_errors(result: Any) -> list[str]:
@@ -204,7 +219,9 @@ def _target_errors(result: Any) -> list[str]:
     targets = result.get("targets")
     for name in result.get("errors") or []:
         detail = targets.get(name, {}) if isinstance(targets, dict) else {}
-        found.append(f"{name}: {detail.get('message') or '; '.join(detail.get('notes', [])) or 'error'}")
+        found.append(
+            f"{name}: {detail.get('message') or '; '.join(detail.get('notes', [])) or 'error'}"
+        )
     for place in result.get("places") or []:
         found += _target_errors(place)
     for alarm in result.get("alarms") or []:
@@ -225,22 +242,38 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     """ReceiveMessage's messages as Lambda's SQS event source mapping hands them to the function."""
     records = []
     for m in messages:
-        attributes = {k: m.get("Attributes", {}).get(k) for k in ("ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp")}
+        attributes = {
+            k: m.get("Attributes", {}).get(k)
+            for k in (
+                "ApproximateReceiveCount",
+                "SentTimestamp",
+                "SenderId",
+                "ApproximateFirstReceiveTimestamp",
+            )
+        }
         message_attributes = {
-            name: {"stringValue": a.get("StringValue"), "binaryValue": a.get("BinaryValue"), "stringListValues": [], "binaryListValues": [], "dataType": a["DataType"]}
+            name: {
+                "stringValue": a.get("StringValue"),
+                "binaryValue": a.get("BinaryValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": a["DataType"],
+            }
             for name, a in m.get("MessageAttributes", {}).items()
         }
-        records.append({
-            "messageId": m["MessageId"],
-            "receiptHandle": m["ReceiptHandle"],
-            "body": m["Body"],
-            "attributes": {k: v for k, v in attributes.items() if v is not None},
-            "messageAttributes": message_attributes,
-            "md5OfBody": m["MD5OfBody"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": queue_arn.split(":")[3],
-        })
+        records.append(
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {k: v for k, v in attributes.items() if v is not None},
+                "messageAttributes": message_attributes,
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": queue_arn.split(":")[3],
+            }
+        )
     return {"Records": records}
 
 
@@ -254,30 +287,56 @@ def deliver(stack: Stack, endpoint_url: str, policy: Path | None) -> list[Delive
     if not sources:
         return []
     with patched_environ(function_environment(stack, sources[0].function_id, endpoint_url, policy)):
-        sqs = AwsClients(endpoint_url=endpoint_url).client("sqs")  # keeps the region and credentials it was made with
-    urls = {s.queue_id: sqs.get_queue_url(QueueName=stack.physical_name(s.queue_id))["QueueUrl"] for s in sources}
+        sqs = AwsClients(endpoint_url=endpoint_url).client(
+            "sqs"
+        )  # keeps the region and credentials it was made with
+    urls = {
+        s.queue_id: sqs.get_queue_url(QueueName=stack.physical_name(s.queue_id))["QueueUrl"]
+        for s in sources
+    }
     deliveries: list[Delivery] = []
-    retry: list[tuple[str, str]] = []  # (queue url, receipt handle) of the failed messages, hidden until the end
+    retry: list[
+        tuple[str, str]
+    ] = []  # (queue url, receipt handle) of the failed messages, hidden until the end
     try:
         while len(deliveries) < MAX_DELIVERIES:
             batches = 0
             for source in sources:
                 url = urls[source.queue_id]
                 messages = sqs.receive_message(
-                    QueueUrl=url, MaxNumberOfMessages=min(source.batch_size, 10), VisibilityTimeout=43200, AttributeNames=["All"], MessageAttributeNames=["All"],
+                    QueueUrl=url,
+                    MaxNumberOfMessages=min(source.batch_size, 10),
+                    VisibilityTimeout=43200,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
                 ).get("Messages", [])
                 if not messages:
                     continue
                 batches += 1
                 env = function_environment(stack, source.function_id, endpoint_url, policy)
-                invocation = invoke(stack, source.function_id, sqs_event(messages, stack.arn(source.queue_id)), env)
+                invocation = invoke(
+                    stack, source.function_id, sqs_event(messages, stack.arn(source.queue_id)), env
+                )
                 failed_ids = _failed_ids(source, invocation, messages)
                 failed = [m for m in messages if m["MessageId"] in failed_ids]
                 done = [m for m in messages if m["MessageId"] not in failed_ids]
                 if done:
-                    sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+                    sqs.delete_message_batch(
+                        QueueUrl=url,
+                        Entries=[
+                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                            for i, m in enumerate(done)
+                        ],
+                    )
                 retry += [(url, m["ReceiptHandle"]) for m in failed]
-                deliveries.append(Delivery(source, [_body(m["Body"]) for m in messages], invocation, [_body(m["Body"]) for m in failed]))
+                deliveries.append(
+                    Delivery(
+                        source,
+                        [_body(m["Body"]) for m in messages],
+                        invocation,
+                        [_body(m["Body"]) for m in failed],
+                    )
+                )
             if batches == 0:
                 break
     finally:
@@ -286,13 +345,19 @@ def deliver(stack: Stack, endpoint_url: str, policy: Path | None) -> list[Delive
     return deliveries
 
 
-def _failed_ids(source: QueueSource, invocation: Invocation, messages: list[dict[str, Any]]) -> set[str]:
+def _failed_ids(
+    source: QueueSource, invocation: Invocation, messages: list[dict[str, Any]]
+) -> set[str]:
     """The messages Lambda leaves on the queue: all of a failed invocation, else those it reported."""
     if not invocation.ok:
         return {m["MessageId"] for m in messages}
     if not source.reports_failures or not isinstance(invocation.result, dict):
         return set()
-    return {str(f.get("itemIdentifier")) for f in invocation.result.get("batchItemFailures") or [] if isinstance(f, dict)}
+    return {
+        str(f.get("itemIdentifier"))
+        for f in invocation.result.get("batchItemFailures") or []
+        if isinstance(f, dict)
+    }
 
 
 def replay(
@@ -315,7 +380,9 @@ def replay(
     if policy_path is not None and not policy_path.is_file():
         raise EventFileError(f"no policy file at {policy_path}")
     if populate and (policy_path is None or endpoint_url is not None):
-        raise EventFileError("--populate needs --policy and the embedded emulator (for a running one: sagescale local --populate POLICY)")
+        raise EventFileError(
+            "--populate needs --policy and the embedded emulator (for a running one: sagescale local --populate POLICY)"
+        )
     with ExitStack() as stack_ctx:
         if endpoint_url is None:
             from sagescale.emulator import start_server
@@ -342,4 +409,16 @@ def replay(
         return Replay(invocation, deliver(stack, endpoint_url, policy_path), seeded=seeded)
 
 
-__all__ = ["Delivery", "EventFileError", "Invocation", "LambdaContext", "Replay", "TemplateError", "deliver", "invoke", "load_event", "replay", "sqs_event"]
+__all__ = [
+    "Delivery",
+    "EventFileError",
+    "Invocation",
+    "LambdaContext",
+    "Replay",
+    "TemplateError",
+    "deliver",
+    "invoke",
+    "load_event",
+    "replay",
+    "sqs_event",
+]

@@ -22,12 +22,29 @@ def _renamed(arn: str, alarm: str) -> str:
     return f"{head}{sep}{alarm}" if sep else arn
 
 
-def alarm_sample(name: str, *, at: str | None = None, alarm: str | None = None, state: str | None = None, events: Path = EVENTS) -> Any:
+def alarm_sample(
+    name: str,
+    *,
+    at: str | None = None,
+    alarm: str | None = None,
+    state: str | None = None,
+    events: Path = EVENTS,
+) -> Any:
     """``events/NAME`` with another state-change time (``...+0000``), alarm name (in its ARN too) or state."""
     doc = copy.deepcopy(load_event(events / name))
     if "Records" in doc:
         message = json.loads(doc["Records"][0]["Sns"]["Message"])
-        message.update({k: v for k, v in {"StateChangeTime": at, "AlarmName": alarm, "NewStateValue": state}.items() if v})
+        message.update(
+            {
+                k: v
+                for k, v in {
+                    "StateChangeTime": at,
+                    "AlarmName": alarm,
+                    "NewStateValue": state,
+                }.items()
+                if v
+            }
+        )
         if alarm and "AlarmArn" in message:
             message["AlarmArn"] = _renamed(message["AlarmArn"], alarm)
         doc["Records"][0]["Sns"]["Message"] = json.dumps(message)

@@ -18,16 +18,27 @@ ROLE = "arn:aws:iam::123456789012:role/sagescale-emulated-sagemaker"
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4-tgi3.0-gpu-py311-cu124-ubuntu22.04"
 
 
-def seed_target(sagemaker: Any, target: Target, *, copies: int | None = None, instance_type: str = "ml.g5.12xlarge") -> None:
+def seed_target(
+    sagemaker: Any,
+    target: Target,
+    *,
+    copies: int | None = None,
+    instance_type: str = "ml.g5.12xlarge",
+) -> None:
     """Create the endpoint (and inference component) behind ``target``, ``copies`` copies/instances."""
     count = target.min if copies is None else copies
     if target.resource_kind == "inference_component":
         selector = target.selector
         # a selector stands for a component the sagemaker SDK named with a timestamp
-        name = target.component or f"{selector.model if selector and selector.model else 'llm'}-2026-11-24-12-00-00-000"
+        name = (
+            target.component
+            or f"{selector.model if selector and selector.model else 'llm'}-2026-11-24-12-00-00-000"
+        )
         endpoint = selector.endpoint if selector else f"{name}-endpoint"
         model = selector.model if selector and selector.model else f"{name}-model"
-        sagemaker.create_model(ModelName=model, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+        sagemaker.create_model(
+            ModelName=model, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE}
+        )
         sagemaker.create_endpoint_config(
             EndpointConfigName=endpoint,
             ExecutionRoleArn=ROLE,
@@ -36,7 +47,11 @@ def seed_target(sagemaker: Any, target: Target, *, copies: int | None = None, in
                     "VariantName": "AllTraffic",
                     "InstanceType": instance_type,
                     "InitialInstanceCount": 1,
-                    "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 4},
+                    "ManagedInstanceScaling": {
+                        "Status": "ENABLED",
+                        "MinInstanceCount": 0,
+                        "MaxInstanceCount": 4,
+                    },
                     "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
                 }
             ],
@@ -59,7 +74,9 @@ def seed_target(sagemaker: Any, target: Target, *, copies: int | None = None, in
         return
     endpoint = target.endpoint or ""
     model = f"{endpoint}-model"
-    sagemaker.create_model(ModelName=model, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE})
+    sagemaker.create_model(
+        ModelName=model, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE}
+    )
     variant: dict[str, Any] = {
         "VariantName": target.variant_name,
         "ModelName": model,
@@ -68,7 +85,9 @@ def seed_target(sagemaker: Any, target: Target, *, copies: int | None = None, in
     }
     config: dict[str, Any] = {"EndpointConfigName": endpoint, "ProductionVariants": [variant]}
     if target.kind == "async":
-        config["AsyncInferenceConfig"] = {"OutputConfig": {"S3OutputPath": f"s3://sagescale-emulated/{endpoint}/"}}
+        config["AsyncInferenceConfig"] = {
+            "OutputConfig": {"S3OutputPath": f"s3://sagescale-emulated/{endpoint}/"}
+        }
     sagemaker.create_endpoint_config(**config)
     sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=endpoint)
 
@@ -84,7 +103,14 @@ def seed_members(policy: Policy, trusted_account: str) -> list[str]:
     for name, account in policy.accounts.items():
         role_name = account.role.rsplit("/", 1)[-1]
         for suffix in ("", "-janitor") if name in swept else ("",):
-            made.append(control.create_member_role(account.account_id, role_name + suffix, trusted_account, external_id=account.external_id))
+            made.append(
+                control.create_member_role(
+                    account.account_id,
+                    role_name + suffix,
+                    trusted_account,
+                    external_id=account.external_id,
+                )
+            )
     return made
 
 
@@ -92,9 +118,15 @@ def seed_policy(clients: AwsClients, policy: Policy, *, trusted_account: str) ->
     """Seed every target of ``policy`` where it lives, after the member roles that reach it;
     returns what was created, member roles first, targets as ``[account/region/]resource``."""
     made = seed_members(policy, trusted_account)
-    accounts = Accounts(clients, policy.accounts, endpoint_url=clients.endpoint_url)  # the emulator's, in every account
+    accounts = Accounts(
+        clients, policy.accounts, endpoint_url=clients.endpoint_url
+    )  # the emulator's, in every account
     for name, target in policy.targets.items():
         place = policy.place(name)
         seed_target(accounts.clients(place).sagemaker, target)
-        made.append(target.resource if place.is_home else f"{place.account}/{place.region}/{target.resource}")
+        made.append(
+            target.resource
+            if place.is_home
+            else f"{place.account}/{place.region}/{target.resource}"
+        )
     return made

@@ -23,7 +23,9 @@ def choose_target(policy: Policy, wanted: str | None) -> str:
         return wanted
     if len(policy.targets) != 1:
         known = ", ".join(sorted(policy.targets)) or "none"
-        raise UsageError(f"the policy has {len(policy.targets)} targets; choose one with --target ({known})")
+        raise UsageError(
+            f"the policy has {len(policy.targets)} targets; choose one with --target ({known})"
+        )
     return next(iter(policy.targets))
 
 
@@ -33,18 +35,28 @@ def sim_config(args: argparse.Namespace) -> tuple[SimConfig, dict[str, float] | 
     try:
         config = load_sim_config(args.sim_config) if args.sim_config else parse_sim_config({})
         overrides: dict[str, Any] = {}
-        for key in ("capacity_per_copy", "instance_type", "price_per_hour", "copy_start_minutes", "instance_start_minutes"):
+        for key in (
+            "capacity_per_copy",
+            "instance_type",
+            "price_per_hour",
+            "copy_start_minutes",
+            "instance_start_minutes",
+        ):
             value = getattr(args, key, None)
             if value is not None:
                 overrides[key] = value
         if overrides:
-            config = parse_sim_config(config.model_dump(exclude_none=True) | overrides, "command line")
+            config = parse_sim_config(
+                config.model_dump(exclude_none=True) | overrides, "command line"
+            )
         prices = None
         if args.prices:
             try:
                 data = json.loads(Path(args.prices).read_text(encoding="utf-8"))
             except OSError as exc:
-                raise SimConfigError(f"{args.prices}: cannot read price table: {exc.strerror}") from None
+                raise SimConfigError(
+                    f"{args.prices}: cannot read price table: {exc.strerror}"
+                ) from None
             except ValueError as exc:
                 raise SimConfigError(f"{args.prices}: not JSON: {exc}") from None
             prices = parse_prices(data, args.prices)

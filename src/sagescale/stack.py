@@ -86,7 +86,9 @@ class Stack:
             raise TemplateError(f"template {template} has no Resources mapping")
         self.doc: dict[str, Any] = doc
         self.resources: dict[str, Any] = self.doc.get("Resources", {})
-        self.parameters = {k: str(v.get("Default", "")) for k, v in self.doc.get("Parameters", {}).items()}
+        self.parameters = {
+            k: str(v.get("Default", "")) for k, v in self.doc.get("Parameters", {}).items()
+        }
 
     # -- names -----------------------------------------------------------------
 
@@ -109,11 +111,19 @@ class Stack:
     def ref(self, logical_id: str) -> str:
         if logical_id in self.parameters:
             return self.parameters[logical_id]
-        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": PARTITION, "AWS::StackName": NAME_PREFIX, "AWS::NoValue": NO_VALUE}
+        pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": PARTITION,
+            "AWS::StackName": NAME_PREFIX,
+            "AWS::NoValue": NO_VALUE,
+        }
         if logical_id in pseudo:
             return pseudo[logical_id]
         if logical_id not in self.resources:
-            raise TemplateError(f"!Ref {logical_id}: no such parameter or resource in {self.path.name}")
+            raise TemplateError(
+                f"!Ref {logical_id}: no such parameter or resource in {self.path.name}"
+            )
         kind = self.resources[logical_id]["Type"]
         if kind in ("AWS::SNS::Topic",):
             return self.arn(logical_id)
@@ -137,13 +147,19 @@ class Stack:
             intrinsic = self._intrinsics().get(key)
             if intrinsic is not None:
                 return intrinsic(arg)
-        return {k: r for k, r in ((k, self.resolve(v)) for k, v in value.items()) if r is not NO_VALUE}
+        return {
+            k: r for k, r in ((k, self.resolve(v)) for k, v in value.items()) if r is not NO_VALUE
+        }
 
     def _intrinsics(self) -> dict[str, Callable[[Any], Any]]:
         return {
             "Ref": self.ref,
             "Fn::GetAtt": self._get_att,
-            "Fn::Sub": lambda arg: self._substitute(arg, {}) if isinstance(arg, str) else self._substitute(arg[0], self.resolve(arg[1])),
+            "Fn::Sub": lambda arg: (
+                self._substitute(arg, {})
+                if isinstance(arg, str)
+                else self._substitute(arg[0], self.resolve(arg[1]))
+            ),
             "Fn::If": lambda arg: self.resolve(arg[1] if self.condition(arg[0]) else arg[2]),
             "Fn::Not": lambda arg: not self.resolve(arg[0]),
             "Fn::Equals": lambda arg: self.resolve(arg[0]) == self.resolve(arg[1]),
@@ -181,12 +197,19 @@ class Stack:
     # -- functions ---------------------------------------------------------------
 
     def function_ids(self) -> list[str]:
-        return [k for k, v in self.resources.items() if v.get("Type") == "AWS::Serverless::Function"]
+        return [
+            k for k, v in self.resources.items() if v.get("Type") == "AWS::Serverless::Function"
+        ]
 
     def function(self, logical_id: str) -> FunctionSpec:
-        if logical_id not in self.resources or self.resources[logical_id].get("Type") != "AWS::Serverless::Function":
+        if (
+            logical_id not in self.resources
+            or self.resources[logical_id].get("Type") != "AWS::Serverless::Function"
+        ):
             known = ", ".join(self.function_ids()) or "none"
-            raise TemplateError(f"no function {logical_id!r} in {self.path.name} (functions: {known})")
+            raise TemplateError(
+                f"no function {logical_id!r} in {self.path.name} (functions: {known})"
+            )
         globals_ = self.doc.get("Globals", {}).get("Function", {})
         props = self.resources[logical_id].get("Properties", {})
         env = dict(globals_.get("Environment", {}).get("Variables", {}))
@@ -205,16 +228,27 @@ class Stack:
         """Every SQS event of the template's functions, as Lambda polls them."""
         out = []
         for function_id in self.function_ids():
-            for event in (self.resources[function_id].get("Properties", {}).get("Events") or {}).values():
+            for event in (
+                self.resources[function_id].get("Properties", {}).get("Events") or {}
+            ).values():
                 if event.get("Type") != "SQS":
                     continue
                 props = event.get("Properties", {})
                 queue = props.get("Queue")
                 target = queue.get("Fn::GetAtt") if isinstance(queue, dict) else None
                 if target is None:
-                    raise TemplateError(f"{function_id}: an SQS event's Queue is not !GetAtt <queue>.Arn of this template")
+                    raise TemplateError(
+                        f"{function_id}: an SQS event's Queue is not !GetAtt <queue>.Arn of this template"
+                    )
                 queue_id = target[0] if isinstance(target, list) else str(target).split(".", 1)[0]
-                out.append(QueueSource(function_id, queue_id, int(props.get("BatchSize", 10)), "ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or [])))
+                out.append(
+                    QueueSource(
+                        function_id,
+                        queue_id,
+                        int(props.get("BatchSize", 10)),
+                        "ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+                    )
+                )
         return out
 
     # -- emulated resources -----------------------------------------------------

@@ -23,7 +23,9 @@ from core.janitor import JANITOR_TAG, parse_mark
 from core.policy import Policy
 
 
-def target_status(policy: Policy, now: datetime, adapter: ScalingAdapter, store: StateStore, names: list[str]) -> list[dict[str, Any]]:
+def target_status(
+    policy: Policy, now: datetime, adapter: ScalingAdapter, store: StateStore, names: list[str]
+) -> list[dict[str, Any]]:
     """One object per target with the fields of DESIGN.md section 11."""
     resolved, unresolved = adapter.resolve({n: policy.targets[n] for n in names})
     states = store.load(names)
@@ -32,12 +34,24 @@ def target_status(policy: Policy, now: datetime, adapter: ScalingAdapter, store:
     out: list[dict[str, Any]] = []
     for name in names:
         state = states[name]
-        override = state.override if state.override is not None and state.override.until > now else None
+        override = (
+            state.override if state.override is not None and state.override.until > now else None
+        )
         surges = [s for s in state.surges if s.until > now]
         entry: dict[str, Any] = {
             "target": name,
-            "override": {"min": override.min, "until": override.until.isoformat(), "by": override.by, "why": override.why} if override else None,
-            "surge": [{"min": s.min, "until": s.until.isoformat(), "alarm": s.alarm} for s in surges] or None,
+            "override": {
+                "min": override.min,
+                "until": override.until.isoformat(),
+                "by": override.by,
+                "why": override.why,
+            }
+            if override
+            else None,
+            "surge": [
+                {"min": s.min, "until": s.until.isoformat(), "alarm": s.alarm} for s in surges
+            ]
+            or None,
             "last_action": state.last_action,
             "pending": state.pending,
             "parked": state.parked,
@@ -47,8 +61,20 @@ def target_status(policy: Policy, now: datetime, adapter: ScalingAdapter, store:
         entry["next_change"] = _next_change(policy, name, now, override, surges)
         target = resolved.get(name)
         if target is None:
-            entry |= {"resource": policy.targets[name].resource, "mode": None, "desired": None, "current": None, "status": "error", "error": unresolved[name]}
-            entry |= {"instances": None, "cost_per_hour_usd": None, "warnings": [], "superseded": []}
+            entry |= {
+                "resource": policy.targets[name].resource,
+                "mode": None,
+                "desired": None,
+                "current": None,
+                "status": "error",
+                "error": unresolved[name],
+            }
+            entry |= {
+                "instances": None,
+                "cost_per_hour_usd": None,
+                "warnings": [],
+                "superseded": [],
+            }
             out.append(entry)
             continue
         observed = adapter.observe(target, scalable.get(target.resource))
@@ -66,12 +92,20 @@ def target_status(policy: Policy, now: datetime, adapter: ScalingAdapter, store:
         if not observed.exists and state.parked is None:
             entry["error"] = f"{target.resource} does not exist"
         elif (observed.status or "") in FAILED:
-            entry["error"] = f"{target.resource} is {observed.status}: {observed.failure_reason or 'no reason given'}"
+            entry["error"] = (
+                f"{target.resource} is {observed.status}: {observed.failure_reason or 'no reason given'}"
+            )
         out.append(entry)
     return out
 
 
-def _instances(policy: Policy, name: str, adapter: ScalingAdapter, observed: Observed, hosts: dict[str, Instances | None]) -> dict[str, Any]:
+def _instances(
+    policy: Policy,
+    name: str,
+    adapter: ScalingAdapter,
+    observed: Observed,
+    hosts: dict[str, Instances | None],
+) -> dict[str, Any]:
     """An inference component's instances, what they bill per hour, and the warning when the
     target can be at 0 copies (now, or in an idle window, or with ``min: 0``) but they cannot."""
     found = adapter.instances(observed.host, hosts) if observed.host is not None else None
@@ -81,13 +115,21 @@ def _instances(policy: Policy, name: str, adapter: ScalingAdapter, observed: Obs
     may_sleep = (observed.desired or 0) == 0 or target.min == 0 or bool(target.idle)
     kept = instances_kept(found, 0) if may_sleep else None
     return {
-        "instances": {"current": found.current, "min": found.min, "max": found.max, "managed": found.managed, "instance_type": found.instance_type},
+        "instances": {
+            "current": found.current,
+            "min": found.min,
+            "max": found.max,
+            "managed": found.managed,
+            "instance_type": found.instance_type,
+        },
         "cost_per_hour_usd": cost_per_hour(found),
         "warnings": [kept.as_dict()] if kept is not None else [],
     }
 
 
-def _next_change(policy: Policy, name: str, now: datetime, override: Any, surges: list[Any]) -> dict[str, Any] | None:
+def _next_change(
+    policy: Policy, name: str, now: datetime, override: Any, surges: list[Any]
+) -> dict[str, Any] | None:
     """The next instant in 14 days at which the bounds change: a scheduled edge (floor, idle window,
     headroom) or the end of the override or of a surge, with the bounds from then on."""
     edges = [t.at for t in transitions(policy, now, now + timedelta(days=14), [name]) if t.at > now]
@@ -95,25 +137,54 @@ def _next_change(policy: Policy, name: str, now: datetime, override: Any, surges
     edges += [s.until for s in surges]
     current = effective_bounds(policy, name, now, surges=tuple(surges), override=override)
     for at in sorted(edges):
-        then = effective_bounds(policy, name, at, surges=tuple(s for s in surges if s.until > at), override=override if override is not None and override.until > at else None)
+        then = effective_bounds(
+            policy,
+            name,
+            at,
+            surges=tuple(s for s in surges if s.until > at),
+            override=override if override is not None and override.until > at else None,
+        )
         if (then.min, then.max) != (current.min, current.max):
-            return {"at": at.isoformat(), "min": then.min, "max": then.max, "reasons": list(then.reasons)}
+            return {
+                "at": at.isoformat(),
+                "min": then.min,
+                "max": then.max,
+                "reasons": list(then.reasons),
+            }
     return None
 
 
 def janitor_status(clients: AwsClients, store: StateStore | None, policy: Policy) -> dict[str, Any]:
     """The endpoints the janitor has marked (and when they go), and the parked ones."""
-    tagged = FleetReader(clients.sagemaker, clients.client("resourcegroupstaggingapi"), clients.cloudwatch).endpoint_tags()
+    tagged = FleetReader(
+        clients.sagemaker, clients.client("resourcegroupstaggingapi"), clients.cloudwatch
+    ).endpoint_tags()
     if tagged is None:
         raise RuntimeError("cannot read the endpoints' tags, so the janitor's marks are unknown")
     marked = []
     for arn, tags in tagged.items():
         if JANITOR_TAG in tags:
             due = parse_mark(tags[JANITOR_TAG])
-            marked.append({"endpoint": arn.rsplit("/", 1)[-1], "delete_after": due.isoformat() if due else tags[JANITOR_TAG]})
+            marked.append(
+                {
+                    "endpoint": arn.rsplit("/", 1)[-1],
+                    "delete_after": due.isoformat() if due else tags[JANITOR_TAG],
+                }
+            )
     parked = []
     if store is not None:
         for name, state in store.load([n for n, t in policy.targets.items() if t.park]).items():
             if state.parked is not None:
-                parked.append({"target": name, "endpoint": policy.targets[name].endpoint, "since": state.parked.get("at"), "snapshot": state.parked.get("snapshot")})
-    return {"marked": sorted(marked, key=lambda m: m["delete_after"]), "parked": parked, "dry_run": policy.janitor.dry_run}
+                parked.append(
+                    {
+                        "target": name,
+                        "endpoint": policy.targets[name].endpoint,
+                        "since": state.parked.get("at"),
+                        "snapshot": state.parked.get("snapshot"),
+                    }
+                )
+    return {
+        "marked": sorted(marked, key=lambda m: m["delete_after"]),
+        "parked": parked,
+        "dry_run": policy.janitor.dry_run,
+    }

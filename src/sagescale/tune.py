@@ -46,7 +46,12 @@ class Outcome:
         return min(self.served, default=1.0)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"trial": self.number, "cost_usd": round(self.cost_usd, 2), "served_fraction": round(self.served_fraction, 6), "params": self.params}
+        return {
+            "trial": self.number,
+            "cost_usd": round(self.cost_usd, 2),
+            "served_fraction": round(self.served_fraction, 6),
+            "params": self.params,
+        }
 
 
 @dataclass
@@ -57,7 +62,9 @@ class TuneResult:
 
     def shortfall(self, outcome: Outcome) -> float:
         """How far the trial falls short of its trace's fraction on the worst trace (<= 0: feasible)."""
-        return max((f - s for f, s in zip(self.min_served, outcome.served, strict=True)), default=0.0)
+        return max(
+            (f - s for f, s in zip(self.min_served, outcome.served, strict=True)), default=0.0
+        )
 
     @property
     def feasible(self) -> list[Outcome]:
@@ -74,16 +81,27 @@ class TuneResult:
     def pareto(self) -> list[Outcome]:
         """Trials no other trial beats on both cost and served, cheapest first."""
         front = [
-            t for t in self.trials
-            if not any(o.cost_usd <= t.cost_usd and o.served_fraction >= t.served_fraction and (o.cost_usd, o.served_fraction) != (t.cost_usd, t.served_fraction) for o in self.trials)
+            t
+            for t in self.trials
+            if not any(
+                o.cost_usd <= t.cost_usd
+                and o.served_fraction >= t.served_fraction
+                and (o.cost_usd, o.served_fraction) != (t.cost_usd, t.served_fraction)
+                for o in self.trials
+            )
         ]
-        unique = {(round(t.cost_usd, 6), round(t.served_fraction, 9)): t for t in sorted(front, key=lambda t: -t.number)}
+        unique = {
+            (round(t.cost_usd, 6), round(t.served_fraction, 9)): t
+            for t in sorted(front, key=lambda t: -t.number)
+        }
         return sorted(unique.values(), key=lambda t: (t.cost_usd, t.served_fraction))
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "target": self.target,
-            "min_served": self.min_served[0] if len(set(self.min_served)) == 1 else list(self.min_served),
+            "min_served": self.min_served[0]
+            if len(set(self.min_served)) == 1
+            else list(self.min_served),
             "trials": len(self.trials),
             "feasible": bool(self.feasible),
             "best": self.best.as_dict(),
@@ -93,7 +111,11 @@ class TuneResult:
 
 def original_params(target: Target) -> dict[str, Any]:
     """The parameters as the policy file has them (the first trial)."""
-    params: dict[str, Any] = {"min": target.min, "cooldown.out": target.cooldown.out, "cooldown.in": target.cooldown.in_}
+    params: dict[str, Any] = {
+        "min": target.min,
+        "cooldown.out": target.cooldown.out,
+        "cooldown.in": target.cooldown.in_,
+    }
     for i, f in enumerate(target.floors):
         params[f"floors[{i}].min"] = f.min
         params[f"floors[{i}].lead"] = f.lead
@@ -130,41 +152,76 @@ def suggest(trial: Any, target: Target, config: SimConfig) -> dict[str, Any]:
     ranges or the narrower ones of the sim config's ``tune:`` section."""
     narrow = config.tune
 
-    def between(name: str, default: tuple[int, int], given: tuple[int, int] | None, step: int = 1) -> int:
+    def between(
+        name: str, default: tuple[int, int], given: tuple[int, int] | None, step: int = 1
+    ) -> int:
         low, high = given if given is not None else default
         if given is None and step > 1:
             high = low + (high - low) // step * step
         value: int = trial.suggest_int(name, low, high, step=step if given is None else 1)
         return value
 
-    params: dict[str, Any] = {"min": between("min", (1 if target.is_realtime else 0, target.max), narrow.min)}
-    for i, floor in enumerate(target.floors):  # default ranges hold the file's own values (the first trial)
-        params[f"floors[{i}].min"] = between(f"floors[{i}].min", (1, max(target.max, floor.min)), narrow.floor_min)
-        params[f"floors[{i}].lead"] = between(f"floors[{i}].lead", (0, 240), narrow.floor_lead, step=15)
+    params: dict[str, Any] = {
+        "min": between("min", (1 if target.is_realtime else 0, target.max), narrow.min)
+    }
+    for i, floor in enumerate(
+        target.floors
+    ):  # default ranges hold the file's own values (the first trial)
+        params[f"floors[{i}].min"] = between(
+            f"floors[{i}].min", (1, max(target.max, floor.min)), narrow.floor_min
+        )
+        params[f"floors[{i}].lead"] = between(
+            f"floors[{i}].lead", (0, 240), narrow.floor_lead, step=15
+        )
     for i in range(len(target.idle)):
-        params[f"idle[{i}].keep"] = narrow.keep_idle if narrow.keep_idle is not None else trial.suggest_categorical(f"idle[{i}].keep", [True, False])
+        params[f"idle[{i}].keep"] = (
+            narrow.keep_idle
+            if narrow.keep_idle is not None
+            else trial.suggest_categorical(f"idle[{i}].keep", [True, False])
+        )
     for i, rule in enumerate(target.alarms):
-        params[f"alarms[{i}].change"] = between(f"alarms[{i}].change", (1, max(target.max, abs(rule.change))), narrow.alarm_change)
-        params[f"alarms[{i}].hold"] = between(f"alarms[{i}].hold", (5, 120), narrow.alarm_hold, step=5)
+        params[f"alarms[{i}].change"] = between(
+            f"alarms[{i}].change", (1, max(target.max, abs(rule.change))), narrow.alarm_change
+        )
+        params[f"alarms[{i}].hold"] = between(
+            f"alarms[{i}].hold", (5, 120), narrow.alarm_hold, step=5
+        )
     params["cooldown.out"] = between("cooldown.out", (0, 600), narrow.cooldown_out, step=30)
     params["cooldown.in"] = between("cooldown.in", (0, 1800), narrow.cooldown_in, step=60)
-    if target.wake:  # 0: a wake orders 1 copy; else the copies the rejected rate needs at this per-copy rate
-        params["wake.per_copy"] = trial.suggest_categorical("wake.per_copy", [0.0, round(config.capacity_per_copy, 3)])
+    if (
+        target.wake
+    ):  # 0: a wake orders 1 copy; else the copies the rejected rate needs at this per-copy rate
+        params["wake.per_copy"] = trial.suggest_categorical(
+            "wake.per_copy", [0.0, round(config.capacity_per_copy, 3)]
+        )
     for i, window in enumerate(target.headroom):  # 0: the window is dropped
         if window.of_peak is not None:
-            params[f"headroom[{i}].fraction"] = trial.suggest_categorical(f"headroom[{i}].fraction", _choices(_FRACTIONS, window.of_peak.fraction))
+            params[f"headroom[{i}].fraction"] = trial.suggest_categorical(
+                f"headroom[{i}].fraction", _choices(_FRACTIONS, window.of_peak.fraction)
+            )
         else:
-            params[f"headroom[{i}].copies"] = between(f"headroom[{i}].copies", (0, max(target.max, window.copies or 0)), narrow.headroom_copies)
-    if target.resource_kind != "async":  # 0: no burst rule; else demand / per_copy is what it orders
+            params[f"headroom[{i}].copies"] = between(
+                f"headroom[{i}].copies",
+                (0, max(target.max, window.copies or 0)),
+                narrow.headroom_copies,
+            )
+    if (
+        target.resource_kind != "async"
+    ):  # 0: no burst rule; else demand / per_copy is what it orders
         cap = config.capacity_per_copy
         own = target.burst
         if narrow.burst is False:
             params["burst.per_copy"] = 0.0
         else:
-            choices = _choices([round(0.8 * cap, 3), round(cap, 3)] + ([] if narrow.burst else [0.0]), own.per_copy if own is not None else None)
+            choices = _choices(
+                [round(0.8 * cap, 3), round(cap, 3)] + ([] if narrow.burst else [0.0]),
+                own.per_copy if own is not None else None,
+            )
             params["burst.per_copy"] = trial.suggest_categorical("burst.per_copy", choices)
         if params["burst.per_copy"]:
-            params["burst.panic"] = trial.suggest_categorical("burst.panic", _choices(_PANIC, own.panic if own is not None else None))
+            params["burst.panic"] = trial.suggest_categorical(
+                "burst.panic", _choices(_PANIC, own.panic if own is not None else None)
+            )
     return params
 
 
@@ -178,7 +235,10 @@ def apply(policy_doc: MutableMapping[str, Any], target: str, params: Mapping[str
         floor["min"], floor["lead"] = params[f"floors[{i}].min"], params[f"floors[{i}].lead"]
     for i, rule in enumerate(t.get("alarms", [])):
         sign = 1 if rule["change"] > 0 else -1
-        rule["change"], rule["hold"] = sign * params[f"alarms[{i}].change"], params[f"alarms[{i}].hold"]
+        rule["change"], rule["hold"] = (
+            sign * params[f"alarms[{i}].change"],
+            params[f"alarms[{i}].hold"],
+        )
     if "wake.per_copy" in params:
         if params["wake.per_copy"]:
             _flow_map(t, "wake")["per_copy"] = params["wake.per_copy"]
@@ -186,7 +246,13 @@ def apply(policy_doc: MutableMapping[str, Any], target: str, params: Mapping[str
             t["wake"] = True
     if "burst.per_copy" in params:
         _apply_burst(t, params)
-    _drop_or_set(t, "headroom", lambda i, window: _headroom(window, params.get(f"headroom[{i}].copies"), params.get(f"headroom[{i}].fraction")))
+    _drop_or_set(
+        t,
+        "headroom",
+        lambda i, window: _headroom(
+            window, params.get(f"headroom[{i}].copies"), params.get(f"headroom[{i}].fraction")
+        ),
+    )
     _drop_or_set(t, "idle", lambda i, _window: params.get(f"idle[{i}].keep", True))
 
 
@@ -246,7 +312,14 @@ def _init(config: SimConfig, traces: Sequence[Trace], target: str) -> None:
 def _evaluate(doc_json: str, index: int) -> tuple[float, float]:
     policy = parse_policy(json.loads(doc_json))
     trace: Trace = _WORKER["traces"][index]
-    sim = simulate(policy, _WORKER["target"], trace.start, trace.requests, _WORKER["config"], strategies=["policy"])
+    sim = simulate(
+        policy,
+        _WORKER["target"],
+        trace.start,
+        trace.requests,
+        _WORKER["config"],
+        strategies=["policy"],
+    )
     result = sim.strategies["policy"]
     return result.cost_usd, result.served_fraction
 
@@ -275,21 +348,36 @@ def tune(
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(trials // 4, 1)))
     study = optuna.create_study(directions=["minimize", "maximize"], sampler=sampler)
     study.enqueue_trial(original_params(spec))
-    floors = (float(min_served),) * len(traces) if isinstance(min_served, int | float) else tuple(float(f) for f in min_served)
+    floors = (
+        (float(min_served),) * len(traces)
+        if isinstance(min_served, int | float)
+        else tuple(float(f) for f in min_served)
+    )
     if len(floors) != len(traces):
-        raise ValueError(f"min_served: one fraction, or one per trace ({len(traces)}); got {len(floors)}")
+        raise ValueError(
+            f"min_served: one fraction, or one per trace ({len(traces)}); got {len(floors)}"
+        )
     result = TuneResult(target, floors)
     # spawn, not fork: optuna's threads in this process must not be forked half-way
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=max(jobs, 1), mp_context=context, initializer=_init, initargs=(config, list(traces), target)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=max(jobs, 1),
+        mp_context=context,
+        initializer=_init,
+        initargs=(config, list(traces), target),
+    ) as pool:
         asked = 0
         while len(result.trials) < trials and asked < 4 * trials:
             batch = [study.ask() for _ in range(min(max(jobs, 1), trials - len(result.trials)))]
             asked += len(batch)
             docs = []
             for trial in batch:
-                with warnings.catch_warnings():  # the first trial's own values may lie outside narrowed ranges
-                    warnings.filterwarnings("ignore", message="Fixed parameter", category=UserWarning)
+                with (
+                    warnings.catch_warnings()
+                ):  # the first trial's own values may lie outside narrowed ranges
+                    warnings.filterwarnings(
+                        "ignore", message="Fixed parameter", category=UserWarning
+                    )
                     params = suggest(trial, spec, config)
                 doc = json.loads(json.dumps(policy_doc, default=str))
                 apply(doc, target, params)
@@ -299,10 +387,16 @@ def tune(
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
                     continue
                 docs.append((trial, params, json.dumps(doc)))
-            futures = {(k, i): pool.submit(_evaluate, d, i) for k, (_, _, d) in enumerate(docs) for i in range(len(traces))}
+            futures = {
+                (k, i): pool.submit(_evaluate, d, i)
+                for k, (_, _, d) in enumerate(docs)
+                for i in range(len(traces))
+            }
             for k, (trial, params, _) in enumerate(docs):
                 scores = [futures[(k, i)].result() for i in range(len(traces))]
-                outcome = Outcome(trial.number, params, sum(c for c, _ in scores), tuple(s for _, s in scores))
+                outcome = Outcome(
+                    trial.number, params, sum(c for c, _ in scores), tuple(s for _, s in scores)
+                )
                 trial.set_constraint("served", result.shortfall(outcome))  # feasible when <= 0
                 study.tell(trial, [outcome.cost_usd, outcome.served_fraction])
                 result.trials.append(outcome)
@@ -329,7 +423,11 @@ def dump_round_trip(doc: Any, header: str) -> str:
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)  # lists indented under their key, as policies are written
+    yaml.indent(
+        mapping=2, sequence=4, offset=2
+    )  # lists indented under their key, as policies are written
     out = io.StringIO()
     yaml.dump(doc, out)
-    return "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()) + out.getvalue()
+    return (
+        "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()) + out.getvalue()
+    )

@@ -47,10 +47,18 @@ class Accounts:
     """Clients per place (account-region): the controller's own, or a member account's through its role."""
 
     def __init__(
-        self, home: AwsClients, accounts: Mapping[str, Account], *, session_name: str = "sagescale", endpoint_url: str | None = None, role_suffix: str = "",
+        self,
+        home: AwsClients,
+        accounts: Mapping[str, Account],
+        *,
+        session_name: str = "sagescale",
+        endpoint_url: str | None = None,
+        role_suffix: str = "",
     ) -> None:
         self.home = home
-        self.role_suffix = role_suffix  # "-janitor": the janitor's own member role, beside the member role
+        self.role_suffix = (
+            role_suffix  # "-janitor": the janitor's own member role, beside the member role
+        )
         self.accounts = dict(accounts)
         self.session_name = session_name[:64]
         self.endpoint_url = endpoint_url
@@ -66,7 +74,9 @@ class Accounts:
         with self._lock:
             found = self._clients.get(place)
             if found is None:
-                session = boto3.Session(botocore_session=self._session(place), region_name=place.region)
+                session = boto3.Session(
+                    botocore_session=self._session(place), region_name=place.region
+                )
                 found = self._clients[place] = AwsClients(session, endpoint_url=self.endpoint_url)
             return found
 
@@ -76,22 +86,39 @@ class Accounts:
             raise AccountError(f"unknown account {place.account!r}")
         credentials = self._credentials.get(place.account)
         if credentials is None:
-            credentials = self._credentials[place.account] = RefreshableCredentials.create_from_metadata(
-                metadata=self._assume(place.account, account), refresh_using=lambda: self._assume(place.account, account), method=f"sts-assume-role{self.role_suffix}:{self.session_name}",
+            credentials = self._credentials[place.account] = (
+                RefreshableCredentials.create_from_metadata(
+                    metadata=self._assume(place.account, account),
+                    refresh_using=lambda: self._assume(place.account, account),
+                    method=f"sts-assume-role{self.role_suffix}:{self.session_name}",
+                )
             )
         botocore_session = get_session()
         # shared by every region of the account, refreshed before expiry; ahead of the environment's own
-        botocore_session.get_component("credential_provider").insert_before("env", _Given(credentials))
+        botocore_session.get_component("credential_provider").insert_before(
+            "env", _Given(credentials)
+        )
         return botocore_session
 
     def _assume(self, name: str, account: Account) -> dict[str, str]:
         role = account.role + self.role_suffix
-        kwargs: dict[str, Any] = {"RoleArn": role, "RoleSessionName": self.session_name, "DurationSeconds": SESSION_SECONDS}
+        kwargs: dict[str, Any] = {
+            "RoleArn": role,
+            "RoleSessionName": self.session_name,
+            "DurationSeconds": SESSION_SECONDS,
+        }
         if account.external_id:
             kwargs["ExternalId"] = account.external_id
         try:
             found = self.home.client("sts").assume_role(**kwargs)["Credentials"]
         except (ClientError, BotoCoreError) as exc:
-            raise AccountError(f"account {name} ({account.account_id}): cannot assume {role}: {exc}") from exc
+            raise AccountError(
+                f"account {name} ({account.account_id}): cannot assume {role}: {exc}"
+            ) from exc
         self.assumed += 1
-        return {"access_key": found["AccessKeyId"], "secret_key": found["SecretAccessKey"], "token": found["SessionToken"], "expiry_time": found["Expiration"].isoformat()}
+        return {
+            "access_key": found["AccessKeyId"],
+            "secret_key": found["SecretAccessKey"],
+            "token": found["SessionToken"],
+            "expiry_time": found["Expiration"].isoformat(),
+        }

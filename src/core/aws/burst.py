@@ -38,7 +38,11 @@ REARM_REASON = "sagescale: scaled for the burst; re-armed so that a burst still 
 def _metric(metric_id: str, name: str, dimensions: list[dict[str, str]]) -> dict[str, Any]:
     return {
         "Id": metric_id,
-        "MetricStat": {"Metric": {"Namespace": "AWS/SageMaker", "MetricName": name, "Dimensions": dimensions}, "Period": 60, "Stat": "Sum"},
+        "MetricStat": {
+            "Metric": {"Namespace": "AWS/SageMaker", "MetricName": name, "Dimensions": dimensions},
+            "Period": 60,
+            "Stat": "Sum",
+        },
         "ReturnData": False,
     }
 
@@ -50,14 +54,31 @@ def burst_alarm_definition(name: str, target: Target, stack: str = "") -> dict[s
     per_copy = f"{target.burst.per_copy:g}"
     if target.resource_kind == "inference_component":
         dims = [{"Name": "InferenceComponentName", "Value": component_name(target)}]
-        metrics = [_metric("inv", "Invocations", dims), _metric("rejected", "NoCapacityInvocationFailures", dims), _metric("per", "InvocationsPerCopy", dims)]
+        metrics = [
+            _metric("inv", "Invocations", dims),
+            _metric("rejected", "NoCapacityInvocationFailures", dims),
+            _metric("per", "InvocationsPerCopy", dims),
+        ]
         demand = "FILL(inv, 0) + FILL(rejected, 0)"
     else:
-        dims = [{"Name": "EndpointName", "Value": target.endpoint or ""}, {"Name": "VariantName", "Value": target.variant_name}]
-        metrics = [_metric("inv", "Invocations", dims), _metric("per", "InvocationsPerInstance", dims)]
+        dims = [
+            {"Name": "EndpointName", "Value": target.endpoint or ""},
+            {"Name": "VariantName", "Value": target.variant_name},
+        ]
+        metrics = [
+            _metric("inv", "Invocations", dims),
+            _metric("per", "InvocationsPerInstance", dims),
+        ]
         demand = "FILL(inv, 0)"
     serving = "IF(FILL(per, 0) > 0, FILL(inv, 0) / FILL(per, 1), 0)"
-    metrics.append({"Id": "excess", "Expression": f"({demand}) / {per_copy} - {serving}", "Label": "copies needed beyond those serving", "ReturnData": True})
+    metrics.append(
+        {
+            "Id": "excess",
+            "Expression": f"({demand}) / {per_copy} - {serving}",
+            "Label": "copies needed beyond those serving",
+            "ReturnData": True,
+        }
+    )
     return {
         "AlarmName": burst_alarm_name(name, stack),
         "AlarmDescription": f"sagescale: {target.resource} needs at least one copy more than serves (demand / {per_copy} per copy)",
@@ -72,7 +93,14 @@ def burst_alarm_definition(name: str, target: Target, stack: str = "") -> dict[s
     }
 
 
-_COMPARED = ("Metrics", "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData")
+_COMPARED = (
+    "Metrics",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
+)
 
 
 def _same(existing: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
@@ -95,7 +123,9 @@ class BurstAlarms:
         out: dict[str, str] = {}
         for name, target in wanted.items():
             definition = burst_alarm_definition(name, target, self.stack)
-            out[name] = keep_alarm(self.cloudwatch, existing.get(definition["AlarmName"]), definition, _same)
+            out[name] = keep_alarm(
+                self.cloudwatch, existing.get(definition["AlarmName"]), definition, _same
+            )
         return out
 
     def rearm(self, alarm: str) -> None:
@@ -103,7 +133,9 @@ class BurstAlarms:
 
         An alarm deleted meanwhile (its endpoint parked or deleted) is only logged."""
         try:
-            self.cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason=REARM_REASON)
+            self.cloudwatch.set_alarm_state(
+                AlarmName=alarm, StateValue="OK", StateReason=REARM_REASON
+            )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ResourceNotFound":
                 raise

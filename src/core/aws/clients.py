@@ -15,13 +15,21 @@ if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sns import SNSClient
 
-RETRY_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=30)
+RETRY_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=30
+)
 
 
 class AwsClients:
     """Lazily created clients sharing one session. Honours AWS_REGION, profiles and AWS_ENDPOINT_URL."""
 
-    def __init__(self, session: boto3.Session | None = None, *, endpoint_url: str | None = None, config: Config | None = None) -> None:
+    def __init__(
+        self,
+        session: boto3.Session | None = None,
+        *,
+        endpoint_url: str | None = None,
+        config: Config | None = None,
+    ) -> None:
         self._session = session
         self._endpoint_url = endpoint_url
         self._config = config or RETRY_CONFIG

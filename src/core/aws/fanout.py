@@ -32,22 +32,46 @@ class EnqueueFailed(RuntimeError):
 
 def work_items(policy: Policy, tick: datetime, *, dry_run: bool = False) -> list[WorkItem]:
     """One item per account-region with targets, the controller's own first."""
-    return [WorkItem(action="reconcile", account=p.account, region=p.region, tick=tick.isoformat(), dry_run=dry_run) for p in policy.places()]
+    return [
+        WorkItem(
+            action="reconcile",
+            account=p.account,
+            region=p.region,
+            tick=tick.isoformat(),
+            dry_run=dry_run,
+        )
+        for p in policy.places()
+    ]
 
 
 def janitor_items(policy: Policy, tick: datetime, *, dry_run: bool = False) -> list[WorkItem]:
     """One janitor item per account-region it sweeps: its own, then the accounts' it names."""
-    return [WorkItem(action="janitor", account=p.account, region=p.region, tick=tick.isoformat(), dry_run=dry_run) for p in policy.janitor_places()]
+    return [
+        WorkItem(
+            action="janitor",
+            account=p.account,
+            region=p.region,
+            tick=tick.isoformat(),
+            dry_run=dry_run,
+        )
+        for p in policy.janitor_places()
+    ]
 
 
 def enqueue(sqs: Any, queue_url: str, items: Sequence[WorkItem]) -> int:
     """Send ``items`` to the work queue, ten a call; the number sent."""
     for start in range(0, len(items), 10):
         batch = items[start : start + 10]
-        entries = [{"Id": str(i), "MessageBody": json.dumps(item.model_dump())} for i, item in enumerate(batch)]
+        entries = [
+            {"Id": str(i), "MessageBody": json.dumps(item.model_dump())}
+            for i, item in enumerate(batch)
+        ]
         failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed", [])
         if failed:
-            reasons = "; ".join(f"{batch[int(f['Id'])].account or 'home'}/{batch[int(f['Id'])].region}: {f.get('Code')} {f.get('Message', '')}" for f in failed)
+            reasons = "; ".join(
+                f"{batch[int(f['Id'])].account or 'home'}/{batch[int(f['Id'])].region}: {f.get('Code')} {f.get('Message', '')}"
+                for f in failed
+            )
             raise EnqueueFailed(f"{len(failed)} of {len(batch)} work items refused: {reasons}")
     return len(items)
 
@@ -80,14 +104,28 @@ def reconcile_place(
     names = list(targets) if targets is not None else policy.places().get(place, [])
     clients = accounts.clients(place)
     result = run_reconcile(
-        policy, now, ScalingAdapter(clients.sagemaker, clients.autoscaling), store.at(policy, place), targets=names, dry_run=dry_run, trigger=trigger,
-        wake=WakeAlarms(clients.cloudwatch, clients.autoscaling, stack), burst=BurstAlarms(clients.cloudwatch, stack), peaks=PeakReader(clients.cloudwatch),
+        policy,
+        now,
+        ScalingAdapter(clients.sagemaker, clients.autoscaling),
+        store.at(policy, place),
+        targets=names,
+        dry_run=dry_run,
+        trigger=trigger,
+        wake=WakeAlarms(clients.cloudwatch, clients.autoscaling, stack),
+        burst=BurstAlarms(clients.cloudwatch, stack),
+        peaks=PeakReader(clients.cloudwatch),
     )
     return result.at_place(place)
 
 
-def reach_at(policy: Policy, place: Place, accounts: Accounts, store: StateStore, stack: str = "") -> Reach:
+def reach_at(
+    policy: Policy, place: Place, accounts: Accounts, store: StateStore, stack: str = ""
+) -> Reach:
     """What the alarm function uses on a target of ``place``: that account-region's adapter,
     the state keys of the place, and its burst alarms' re-arm."""
     clients = accounts.clients(place)
-    return Reach(ScalingAdapter(clients.sagemaker, clients.autoscaling), store.at(policy, place), BurstAlarms(clients.cloudwatch, stack).rearm)
+    return Reach(
+        ScalingAdapter(clients.sagemaker, clients.autoscaling),
+        store.at(policy, place),
+        BurstAlarms(clients.cloudwatch, stack).rearm,
+    )

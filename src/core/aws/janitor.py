@@ -26,7 +26,15 @@ log = logging.getLogger("sagescale.janitor")
 class JanitorActions:
     """The janitor's writes: tags, notifications, snapshot and teardown."""
 
-    def __init__(self, clients: Clients, store: Any, notify: Callable[[str, str], None], *, deadline: Callable[[], bool] = lambda: False, sleep: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self,
+        clients: Clients,
+        store: Any,
+        notify: Callable[[str, str], None],
+        *,
+        deadline: Callable[[], bool] = lambda: False,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
         self.clients = clients
         self.store = store
         self.notify = notify
@@ -35,7 +43,9 @@ class JanitorActions:
 
     def mark(self, facts: EndpointFacts, verdict: Verdict) -> str:
         assert verdict.due is not None
-        self.clients.sagemaker.add_tags(ResourceArn=facts.arn, Tags=[{"Key": JANITOR_TAG, "Value": format_mark(verdict.due)}])
+        self.clients.sagemaker.add_tags(
+            ResourceArn=facts.arn, Tags=[{"Key": JANITOR_TAG, "Value": format_mark(verdict.due)}]
+        )
         self.notify(
             f"sagescale janitor: {facts.name} will be deleted after {verdict.due:%Y-%m-%d %H:%M} UTC",
             f"Endpoint {facts.name} is marked for deletion because: {'; '.join(verdict.reasons)}.\n"
@@ -49,8 +59,14 @@ class JanitorActions:
         self.clients.sagemaker.delete_tags(ResourceArn=facts.arn, TagKeys=[JANITOR_TAG])
         if self.store.record("janitor", facts.name):  # a deletion that began and was abandoned
             self.store.put_record("janitor", facts.name, None)
-            self.notify(f"sagescale janitor: {facts.name} was partly torn down", f"A deletion of {facts.name} began and stopped; it is kept now. Check its inference components, scaling and alarms; `sagescale restore` can bring back what is missing.")
-        self.notify(f"sagescale janitor: {facts.name} is no longer marked", f"Endpoint {facts.name} was unmarked: {'; '.join(verdict.reasons)}.")
+            self.notify(
+                f"sagescale janitor: {facts.name} was partly torn down",
+                f"A deletion of {facts.name} began and stopped; it is kept now. Check its inference components, scaling and alarms; `sagescale restore` can bring back what is missing.",
+            )
+        self.notify(
+            f"sagescale janitor: {facts.name} is no longer marked",
+            f"Endpoint {facts.name} was unmarked: {'; '.join(verdict.reasons)}.",
+        )
         return "unmarked"
 
     def delete(self, name: str, now: datetime) -> str:
@@ -75,7 +91,10 @@ class JanitorActions:
         if not result.finished:
             return f"deleting: waiting for {', '.join(result.waiting_on)} (a later run resumes)"
         self.store.put_record("janitor", name, None)
-        self.notify(f"sagescale janitor: deleted {name}", f"Endpoint {name} was deleted; snapshot {key}. Restore: sagescale restore {name}")
+        self.notify(
+            f"sagescale janitor: deleted {name}",
+            f"Endpoint {name} was deleted; snapshot {key}. Restore: sagescale restore {name}",
+        )
         return f"deleted (snapshot {key})"
 
     def _mark_components(self, snapshot: dict[str, Any], now: datetime) -> None:
@@ -86,7 +105,9 @@ class JanitorActions:
         sm = self.clients.sagemaker
         for component in snapshot.get("inference_components", []):
             try:
-                arn = sm.describe_inference_component(InferenceComponentName=component["name"])["InferenceComponentArn"]
+                arn = sm.describe_inference_component(InferenceComponentName=component["name"])[
+                    "InferenceComponentArn"
+                ]
                 sm.add_tags(ResourceArn=arn, Tags=[{"Key": JANITOR_TAG, "Value": format_mark(now)}])
             except ClientError as exc:
                 if not is_gone(exc):  # already deleted by an earlier, interrupted run
@@ -135,7 +156,14 @@ def run_janitor(
     return result
 
 
-def _act(policy: Policy, now: datetime, reader: FleetReader, actions: JanitorActions, facts: EndpointFacts, verdict: Verdict) -> str:
+def _act(
+    policy: Policy,
+    now: datetime,
+    reader: FleetReader,
+    actions: JanitorActions,
+    facts: EndpointFacts,
+    verdict: Verdict,
+) -> str:
     if verdict.action == "mark":
         return actions.mark(facts, verdict)
     if verdict.action == "unmark":

@@ -6,7 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 
-def pages(method: Callable[..., Any], key: str, token_in: str = "NextToken", token_out: str = "NextToken", **kwargs: Any) -> list[Any]:
+def pages(
+    method: Callable[..., Any],
+    key: str,
+    token_in: str = "NextToken",
+    token_out: str = "NextToken",
+    **kwargs: Any,
+) -> list[Any]:
     """All ``key`` items of ``method(**kwargs)``, following its pagination token."""
     items: list[Any] = []
     token: str | None = None

@@ -51,7 +51,10 @@ class Parking:
             if is_gone(exc):
                 return False, None, {}
             raise
-        tags = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=ep["EndpointArn"]).get("Tags", [])}
+        tags = {
+            t["Key"]: t["Value"]
+            for t in sm.list_tags(ResourceArn=ep["EndpointArn"]).get("Tags", [])
+        }
         return True, ep.get("EndpointStatus"), tags
 
     def park(self, name: str, target: Target, now: datetime, state: TargetState) -> str:
@@ -68,25 +71,40 @@ class Parking:
         else:
             snapshot = capture(endpoint, self.clients, now)
             key = self.store.put_snapshot(snapshot)
-            state = self.store.update(name, lambda s: replace(s, parked={"snapshot": key, "at": now.isoformat(), "phase": "parking"}), known=state)
+            state = self.store.update(
+                name,
+                lambda s: replace(
+                    s, parked={"snapshot": key, "at": now.isoformat(), "phase": "parking"}
+                ),
+                known=state,
+            )
         done = teardown(snapshot, self.clients)
         if not done.finished:
             return "parking: waiting"
-        self.store.update(name, lambda s: replace(s, parked={**(s.parked or {}), "phase": "parked"}), known=state)
+        self.store.update(
+            name, lambda s: replace(s, parked={**(s.parked or {}), "phase": "parked"}), known=state
+        )
         return f"parked: deleted {endpoint} (config and model kept; snapshot {key})"
 
-    def unpark(self, name: str, target: Target, state: TargetState, *, exists: bool, status: str | None) -> tuple[ParkOutcome, str]:
+    def unpark(
+        self, name: str, target: Target, state: TargetState, *, exists: bool, status: str | None
+    ) -> tuple[ParkOutcome, str]:
         """Bring a parked endpoint back, one phase per call: recreate, then (InService) restore scaling."""
         parked: dict[str, Any] = state.parked or {}
         snapshot = self.store.snapshot(target.endpoint or "", parked.get("snapshot"))
         if snapshot is None:
-            raise RuntimeError(f"no snapshot {parked.get('snapshot')} of parked endpoint {target.endpoint}")
+            raise RuntimeError(
+                f"no snapshot {parked.get('snapshot')} of parked endpoint {target.endpoint}"
+            )
         if not exists:
             steps = restore(snapshot, self.clients, wait=False)
             self.store.update(name, lambda s: replace(s, parked={**parked, "phase": "restoring"}))
             return "unparking", "; ".join(steps)
         if status != "InService":
-            return "waiting", f"{target.endpoint} is {status}; scaling is restored once it is InService"
+            return (
+                "waiting",
+                f"{target.endpoint} is {status}; scaling is restored once it is InService",
+            )
         steps = restore_scaling(snapshot, self.clients)
         self.store.update(name, lambda s: replace(s, parked=None))
         return "unparked", "; ".join(steps) or "endpoint back in service"
@@ -117,7 +135,9 @@ def run_parking(
         target = policy.targets[name]
         state = states[name]
         try:
-            result.outcomes[name] = _one(policy, name, target, state, now, parking, wake, dry_run, phases)
+            result.outcomes[name] = _one(
+                policy, name, target, state, now, parking, wake, dry_run, phases
+            )
         except (ClientError, BotoCoreError, SnapshotError, RuntimeError) as exc:
             log.exception("parking %s failed", name)
             result.outcomes[name] = ("error", f"{type(exc).__name__}: {exc}")
@@ -125,12 +145,28 @@ def run_parking(
 
 
 def _one(
-    policy: Policy, name: str, target: Target, state: TargetState, now: datetime, parking: Parking, wake: bool, dry_run: bool, phases: frozenset[Phase]
+    policy: Policy,
+    name: str,
+    target: Target,
+    state: TargetState,
+    now: datetime,
+    parking: Parking,
+    wake: bool,
+    dry_run: bool,
+    phases: frozenset[Phase],
 ) -> tuple[ParkOutcome, str]:
     override = state.override if state.override is not None and state.override.until > now else None
     idle = effective_bounds(policy, name, now, override=override).min == 0 and not wake
     exists, status, tags = parking.describe(target.endpoint or "")
-    step, message = park_step(target.endpoint or "", state.parked, idle=idle, exists=exists, status=status, tags=tags, dry_run=dry_run)
+    step, message = park_step(
+        target.endpoint or "",
+        state.parked,
+        idle=idle,
+        exists=exists,
+        status=status,
+        tags=tags,
+        dry_run=dry_run,
+    )
     if step == "park":
         if "park" not in phases:
             return "running", "in an idle window: the ParkFunction parks it"

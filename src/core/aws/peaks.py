@@ -25,10 +25,21 @@ def demand_queries(target: Target) -> list[dict[str, Any]]:
         dims = [{"Name": "InferenceComponentName", "Value": component_name(target)}]
         names = ["Invocations", "NoCapacityInvocationFailures"]
     else:
-        dims = [{"Name": "EndpointName", "Value": target.endpoint or ""}, {"Name": "VariantName", "Value": target.variant_name}]
+        dims = [
+            {"Name": "EndpointName", "Value": target.endpoint or ""},
+            {"Name": "VariantName", "Value": target.variant_name},
+        ]
         names = ["Invocations"]
     return [
-        {"Id": f"m{i}", "MetricStat": {"Metric": {"Namespace": "AWS/SageMaker", "MetricName": name, "Dimensions": dims}, "Period": 60, "Stat": "Sum"}, "ReturnData": True}
+        {
+            "Id": f"m{i}",
+            "MetricStat": {
+                "Metric": {"Namespace": "AWS/SageMaker", "MetricName": name, "Dimensions": dims},
+                "Period": 60,
+                "Stat": "Sum",
+            },
+            "ReturnData": True,
+        }
         for i, name in enumerate(names)
     ]
 
@@ -43,10 +54,14 @@ class PeakReader:
         """The largest per-minute sum of the demand metrics (0 with no datapoints)."""
         minutes: dict[datetime, float] = defaultdict(float)
         for page in self.cloudwatch.get_paginator("get_metric_data").paginate(
-            MetricDataQueries=demand_queries(target), StartTime=now - timedelta(days=days), EndTime=now,  # type: ignore[arg-type]
+            MetricDataQueries=demand_queries(target),  # type: ignore[arg-type]
+            StartTime=now - timedelta(days=days),
+            EndTime=now,
         ):
             for result in page.get("MetricDataResults", []):
-                for at, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=True):
+                for at, value in zip(
+                    result.get("Timestamps", []), result.get("Values", []), strict=True
+                ):
                     minutes[at] += value
         return max(minutes.values(), default=0.0)
 
@@ -55,7 +70,9 @@ class PeakReader:
         minutes: no datapoint, or only zeros. One ``GetMetricData`` request."""
         end = now.replace(second=0, microsecond=0)
         for page in self.cloudwatch.get_paginator("get_metric_data").paginate(
-            MetricDataQueries=demand_queries(target), StartTime=end - timedelta(minutes=minutes), EndTime=end,  # type: ignore[arg-type]
+            MetricDataQueries=demand_queries(target),  # type: ignore[arg-type]
+            StartTime=end - timedelta(minutes=minutes),
+            EndTime=end,
         ):
             for result in page.get("MetricDataResults", []):
                 if any(value > 0 for value in result.get("Values", [])):

@@ -67,9 +67,15 @@ class ReconcileResult:
     @property
     def errors(self) -> list[str]:
         # a dry run decides an error too (a resource that does not exist): it is no less an error
-        failed = [name for name, o in self.outcomes.items() if o.outcome == "error" or (o.decision is not None and o.decision.action == "error")]
+        failed = [
+            name
+            for name, o in self.outcomes.items()
+            if o.outcome == "error" or (o.decision is not None and o.decision.action == "error")
+        ]
         for alarms in (self.wake, self.burst):
-            failed += [name for name, w in alarms.items() if w.startswith("error") and name not in failed]
+            failed += [
+                name for name, w in alarms.items() if w.startswith("error") and name not in failed
+            ]
         return failed
 
     def as_dict(self) -> dict[str, Any]:
@@ -79,7 +85,11 @@ class ReconcileResult:
             "targets": {name: o.as_dict() for name, o in self.outcomes.items()},
             "wake_alarms": self.wake,
             "burst_alarms": self.burst,
-            **({} if self.place.is_home else {"account": self.place.account, "region": self.place.region}),
+            **(
+                {}
+                if self.place.is_home
+                else {"account": self.place.account, "region": self.place.region}
+            ),
             "errors": self.errors,
         }
 
@@ -108,7 +118,9 @@ def run_reconcile(
     names = list(policy.targets) if targets is None else targets
     for name in names:
         if name not in policy.targets:
-            raise EventError(f"unknown target {name!r} (targets in the policy: {', '.join(sorted(policy.targets)) or 'none'})")
+            raise EventError(
+                f"unknown target {name!r} (targets in the policy: {', '.join(sorted(policy.targets)) or 'none'})"
+            )
     result = ReconcileResult(now, dry_run)
     resolved, unresolved = adapter.resolve({n: policy.targets[n] for n in names})
     policy = policy.with_targets(resolved)  # selectors resolved afresh on every run
@@ -123,7 +135,19 @@ def run_reconcile(
             continue
         try:
             peak = _peak(policy, name, now, peaks)
-            outcome = _reconcile_one(policy, name, now, adapter, store, states[name], scalable.get(target.resource), dry_run, trigger, peak, peaks)
+            outcome = _reconcile_one(
+                policy,
+                name,
+                now,
+                adapter,
+                store,
+                states[name],
+                scalable.get(target.resource),
+                dry_run,
+                trigger,
+                peak,
+                peaks,
+            )
             outcome = _warn(name, outcome, adapter, store, states[name], hosts, dry_run)
         except (ClientError, BotoCoreError, LockTimeout, StateConflict) as exc:
             log.exception("target %s failed", name)
@@ -131,32 +155,61 @@ def run_reconcile(
         result.outcomes[name] = outcome
     if wake is not None and not dry_run:
         # no wake alarm or step policy for a component that does not exist (or was not read)
-        present = {n: t for n, t in selected.items() if (d := result.outcomes[n].decision) is not None and d.observed.exists}
-        modes = {n: choose_mode(t, Observed(True, scalable=scalable.get(t.resource))) for n, t in present.items()}
+        present = {
+            n: t
+            for n, t in selected.items()
+            if (d := result.outcomes[n].decision) is not None and d.observed.exists
+        }
+        modes = {
+            n: choose_mode(t, Observed(True, scalable=scalable.get(t.resource)))
+            for n, t in present.items()
+        }
         try:
             result.wake.update(wake.ensure(present, modes))
         except (ClientError, BotoCoreError) as exc:
             log.exception("wake alarms")
-            result.wake.update({n: f"error: {type(exc).__name__}: {exc}" for n, t in present.items() if t.wake})
+            result.wake.update(
+                {n: f"error: {type(exc).__name__}: {exc}" for n, t in present.items() if t.wake}
+            )
     if burst is not None and not dry_run:
-        present = {n: t for n, t in selected.items() if (d := result.outcomes[n].decision) is not None and d.observed.exists}
+        present = {
+            n: t
+            for n, t in selected.items()
+            if (d := result.outcomes[n].decision) is not None and d.observed.exists
+        }
         try:
             result.burst.update(burst.ensure(present))
         except (ClientError, BotoCoreError) as exc:
             log.exception("burst alarms")
-            result.burst.update({n: f"error: {type(exc).__name__}: {exc}" for n, t in present.items() if t.burst is not None})
+            result.burst.update(
+                {
+                    n: f"error: {type(exc).__name__}: {exc}"
+                    for n, t in present.items()
+                    if t.burst is not None
+                }
+            )
     return result
 
 
 def _warn(
-    name: str, outcome: TargetOutcome, adapter: ScalingAdapter, store: StateStore, state: TargetState, hosts: dict[str, Instances | None], dry_run: bool,
+    name: str,
+    outcome: TargetOutcome,
+    adapter: ScalingAdapter,
+    store: StateStore,
+    state: TargetState,
+    hosts: dict[str, Instances | None],
+    dry_run: bool,
 ) -> TargetOutcome:
     """The outcome with what would stop it from saving money: 0 copies on instances that cannot
     follow (``instances-kept``). A warning is recorded once while it holds, so that it is notified once."""
     decision = outcome.decision
     if decision is None or decision.observed.host is None:
         return outcome
-    copies = decision.count if decision.action in ("set_count", "defer") and decision.count is not None else (decision.observed.desired or 0)
+    copies = (
+        decision.count
+        if decision.action in ("set_count", "defer") and decision.count is not None
+        else (decision.observed.desired or 0)
+    )
     warnings: list[TargetWarning] = []
     if copies == 0:
         kept = instances_kept(adapter.instances(decision.observed.host, hosts), copies)
@@ -197,19 +250,42 @@ def _reconcile_one(
     if dry_run:
         return TargetOutcome(decision, "dry-run")
     if policy.targets[name].park and state.parked is not None:
-        return TargetOutcome(decision, "parked", f"parked by the park function since {state.parked.get('at')}; it brings the endpoint back")
+        return TargetOutcome(
+            decision,
+            "parked",
+            f"parked by the park function since {state.parked.get('at')}; it brings the endpoint back",
+        )
     if decision.writes:
         # decide again under the target's lock, on fresh state, so that a concurrent
         # alarm step cannot be lost or pushed past max
         with store.lock(name):
             state = store.get(name)
             decision, fresh = _evaluate(policy, name, now, adapter, state, scalable, peak, demand)
-            return _act(name, policy.targets[name], decision, fresh, state.resource, now, adapter, store, trigger)
-    return _act(name, policy.targets[name], decision, fresh, state.resource, now, adapter, store, trigger)
+            return _act(
+                name,
+                policy.targets[name],
+                decision,
+                fresh,
+                state.resource,
+                now,
+                adapter,
+                store,
+                trigger,
+            )
+    return _act(
+        name, policy.targets[name], decision, fresh, state.resource, now, adapter, store, trigger
+    )
 
 
 def _evaluate(
-    policy: Policy, name: str, now: datetime, adapter: ScalingAdapter, state: TargetState, scalable: Any, peak: float | None = None, demand: PeakReader | None = None,
+    policy: Policy,
+    name: str,
+    now: datetime,
+    adapter: ScalingAdapter,
+    state: TargetState,
+    scalable: Any,
+    peak: float | None = None,
+    demand: PeakReader | None = None,
 ) -> tuple[Decision, TargetState]:
     """The decision, and the state it was made on: the target's state as it applies to the
     resource there now (a replaced component starts without the old one's surges and deferrals).
@@ -220,8 +296,14 @@ def _evaluate(
     live_surges = tuple(s for s in state.surges if s.until > now)
     override = state.override if state.override is not None and state.override.until > now else None
     bounds = effective_bounds(policy, name, now, surges=live_surges, override=override, peak=peak)
-    quiet = demand is not None and releasable(target, bounds, observed) and demand.quiet(target, QUIET_MINUTES, now)
-    return decide(name, target, bounds, observed, state.applied_min, state.step_pending(now), quiet=quiet), state
+    quiet = (
+        demand is not None
+        and releasable(target, bounds, observed)
+        and demand.quiet(target, QUIET_MINUTES, now)
+    )
+    return decide(
+        name, target, bounds, observed, state.applied_min, state.step_pending(now), quiet=quiet
+    ), state
 
 
 def _act(
@@ -243,24 +325,52 @@ def _act(
         _record_pending(store, state, decision, now, trigger)
         return TargetOutcome(decision, "deferred", "; ".join(decision.notes))
     if decision.action == "none":
-        if state.pending is not None or state.applied_min != bounds.min or state.resource != stored_resource or state.pending_step is not None:
-            store.update(name, lambda s: replace(s.for_resource(identity), pending=None, applied_min=bounds.min, pending_step=None), known=state)
+        if (
+            state.pending is not None
+            or state.applied_min != bounds.min
+            or state.resource != stored_resource
+            or state.pending_step is not None
+        ):
+            store.update(
+                name,
+                lambda s: replace(
+                    s.for_resource(identity),
+                    pending=None,
+                    applied_min=bounds.min,
+                    pending_step=None,
+                ),
+                known=state,
+            )
         return TargetOutcome(decision, "unchanged")
     applied = adapter.apply(target, decision)
     if applied.outcome == "deferred":
         _record_pending(store, state, decision, now, trigger)
         return TargetOutcome(decision, "deferred", applied.message)
     doc = decision.change_doc(now, trigger)
-    store.update(name, lambda s: replace(s.for_resource(identity), last_action=doc, pending=None, applied_min=bounds.min, pending_step=None), known=state)
+    store.update(
+        name,
+        lambda s: replace(
+            s.for_resource(identity),
+            last_action=doc,
+            pending=None,
+            applied_min=bounds.min,
+            pending_step=None,
+        ),
+        known=state,
+    )
     return TargetOutcome(decision, "applied")
 
 
-def _record_pending(store: StateStore, state: TargetState, decision: Decision, now: datetime, trigger: str) -> None:
+def _record_pending(
+    store: StateStore, state: TargetState, decision: Decision, now: datetime, trigger: str
+) -> None:
     doc = decision.change_doc(now, trigger)
 
     def change(s: TargetState) -> TargetState | None:
         s = s.for_resource(decision.observed.identity)
-        same = s.pending is not None and {k: v for k, v in s.pending.items() if k != "at"} == {k: v for k, v in doc.items() if k != "at"}
+        same = s.pending is not None and {k: v for k, v in s.pending.items() if k != "at"} == {
+            k: v for k, v in doc.items() if k != "at"
+        }
         return None if same else replace(s, pending=doc)
 
     store.update(state.name, change, known=state)

@@ -42,23 +42,32 @@ def model_family(name: str) -> str:
 def newest(components: list[Mapping[str, Any]]) -> tuple[str, list[str], list[str]]:
     """The component to manage (the newest ``InService`` by ``CreationTime``, else the newest), the
     older ones, newest first, and, when two newest were created at the same instant, both."""
+
     def created(c: Mapping[str, Any]) -> Any:
         return c.get("CreationTime")
 
-    serving = [c for c in components if c.get("InferenceComponentStatus") == "InService"] or components
+    serving = [
+        c for c in components if c.get("InferenceComponentStatus") == "InService"
+    ] or components
     latest = max(created(c) for c in serving)
     top = sorted(c["InferenceComponentName"] for c in serving if created(c) == latest)
     if len(top) > 1:
         return top[0], [], top
     chosen = top[0]
-    older = [c["InferenceComponentName"] for c in sorted(components, key=created, reverse=True) if created(c) < latest]  # a newer one still Creating is not
+    older = [
+        c["InferenceComponentName"]
+        for c in sorted(components, key=created, reverse=True)
+        if created(c) < latest
+    ]  # a newer one still Creating is not
     return chosen, older, []
 
 
 def component_name(target: Target) -> str:
     """The name of a target's inference component; its selector must have been resolved."""
     if target.component is None:
-        raise ValueError(f"{target.resource}: resolve the component selector first (ScalingAdapter.resolve)")
+        raise ValueError(
+            f"{target.resource}: resolve the component selector first (ScalingAdapter.resolve)"
+        )
     return target.component
 
 
@@ -78,7 +87,9 @@ def _error_code(exc: ClientError) -> str:
 
 def _is_not_found(exc: ClientError) -> bool:
     message = str(exc.response.get("Error", {}).get("Message", "")).lower()
-    return _error_code(exc) in ("ValidationException", "ResourceNotFound") and ("could not find" in message or "not found" in message)
+    return _error_code(exc) in ("ValidationException", "ResourceNotFound") and (
+        "could not find" in message or "not found" in message
+    )
 
 
 def is_in_progress(exc: ClientError) -> bool:
@@ -86,13 +97,17 @@ def is_in_progress(exc: ClientError) -> bool:
     if _error_code(exc) == "ConcurrentUpdateException":  # Application Auto Scaling
         return True
     message = str(exc.response.get("Error", {}).get("Message", "")).lower()
-    return _error_code(exc) == "ValidationException" and any(words in message for words in _IN_PROGRESS)
+    return _error_code(exc) == "ValidationException" and any(
+        words in message for words in _IN_PROGRESS
+    )
 
 
 class ScalingAdapter:
     """Reads and writes the capacity of policy targets through SageMaker and Application Auto Scaling."""
 
-    def __init__(self, sagemaker: SageMakerClient, autoscaling: ApplicationAutoScalingClient) -> None:
+    def __init__(
+        self, sagemaker: SageMakerClient, autoscaling: ApplicationAutoScalingClient
+    ) -> None:
         self.sagemaker = sagemaker
         self.autoscaling = autoscaling
         self.superseded: dict[str, list[str]] = {}
@@ -106,7 +121,12 @@ class ScalingAdapter:
         ids = sorted(wanted)
         found: dict[str, ScalableBounds] = {}
         for i in range(0, len(ids), 50):
-            for st in pages(self.autoscaling.describe_scalable_targets, "ScalableTargets", ServiceNamespace="sagemaker", ResourceIds=ids[i : i + 50]):
+            for st in pages(
+                self.autoscaling.describe_scalable_targets,
+                "ScalableTargets",
+                ServiceNamespace="sagemaker",
+                ResourceIds=ids[i : i + 50],
+            ):
                 if wanted.get(st["ResourceId"]) == st["ScalableDimension"]:
                     found[st["ResourceId"]] = ScalableBounds(st["MinCapacity"], st["MaxCapacity"])
         return found
@@ -115,7 +135,9 @@ class ScalingAdapter:
         """The resource's status and counts as SageMaker reports them."""
         try:
             if target.resource_kind == "inference_component":
-                ic = self.sagemaker.describe_inference_component(InferenceComponentName=component_name(target))
+                ic = self.sagemaker.describe_inference_component(
+                    InferenceComponentName=component_name(target)
+                )
                 runtime = ic.get("RuntimeConfig", {})
                 return Observed(
                     exists=True,
@@ -132,7 +154,14 @@ class ScalingAdapter:
             if _is_not_found(exc):
                 return Observed(exists=False, scalable=scalable)
             raise
-        variant = next((v for v in ep.get("ProductionVariants", []) if v.get("VariantName") == target.variant_name), None)
+        variant = next(
+            (
+                v
+                for v in ep.get("ProductionVariants", [])
+                if v.get("VariantName") == target.variant_name
+            ),
+            None,
+        )
         if variant is None:
             return Observed(exists=False, status=ep.get("EndpointStatus"), scalable=scalable)
         return Observed(
@@ -144,7 +173,9 @@ class ScalingAdapter:
             scalable=scalable,
         )
 
-    def instances(self, host: tuple[str, str], cache: dict[str, Instances | None] | None = None) -> Instances | None:
+    def instances(
+        self, host: tuple[str, str], cache: dict[str, Instances | None] | None = None
+    ) -> Instances | None:
         """The instances of an inference component's endpoint variant (``host``): their count,
         managed instance scaling and type; read once per endpoint into ``cache``. ``None`` when
         they cannot be read (logged: a warning is not worth failing a run)."""
@@ -154,15 +185,37 @@ class ScalingAdapter:
         found: Instances | None = None
         try:
             ep = self.sagemaker.describe_endpoint(EndpointName=endpoint)
-            summary = next((v for v in ep.get("ProductionVariants", []) if v.get("VariantName") == variant), None)
+            summary = next(
+                (v for v in ep.get("ProductionVariants", []) if v.get("VariantName") == variant),
+                None,
+            )
             if summary is not None:
-                config = self.sagemaker.describe_endpoint_config(EndpointConfigName=ep["EndpointConfigName"])
-                spec: Mapping[str, Any] = next((v for v in config.get("ProductionVariants", []) if v.get("VariantName") == variant), {})
-                managed = summary.get("ManagedInstanceScaling") or spec.get("ManagedInstanceScaling") or {}
-                current = int(summary.get("CurrentInstanceCount", spec.get("InitialInstanceCount", 0)) or 0)
+                config = self.sagemaker.describe_endpoint_config(
+                    EndpointConfigName=ep["EndpointConfigName"]
+                )
+                spec: Mapping[str, Any] = next(
+                    (
+                        v
+                        for v in config.get("ProductionVariants", [])
+                        if v.get("VariantName") == variant
+                    ),
+                    {},
+                )
+                managed = (
+                    summary.get("ManagedInstanceScaling")
+                    or spec.get("ManagedInstanceScaling")
+                    or {}
+                )
+                current = int(
+                    summary.get("CurrentInstanceCount", spec.get("InitialInstanceCount", 0)) or 0
+                )
                 enabled = managed.get("Status") == "ENABLED"
                 found = Instances(
-                    endpoint, variant, spec.get("InstanceType"), current, enabled,
+                    endpoint,
+                    variant,
+                    spec.get("InstanceType"),
+                    current,
+                    enabled,
                     int(managed.get("MinInstanceCount", current)) if enabled else current,
                     int(managed.get("MaxInstanceCount", current)) if enabled else current,
                     config.get("ExecutionRoleArn"),
@@ -191,14 +244,29 @@ class ScalingAdapter:
                 resolved[name] = target
                 continue
             components = [
-                c for c in pages(self.sagemaker.list_inference_components, "InferenceComponents", EndpointNameEquals=selector.endpoint)
+                c
+                for c in pages(
+                    self.sagemaker.list_inference_components,
+                    "InferenceComponents",
+                    EndpointNameEquals=selector.endpoint,
+                )
                 if c.get("InferenceComponentStatus") != "Deleting"
             ]
             if selector.model is not None:
                 family = model_family(selector.model)
                 components = [
-                    c for c in components
-                    if model_family(str(self.sagemaker.describe_inference_component(InferenceComponentName=c["InferenceComponentName"]).get("Specification", {}).get("ModelName", ""))) == family
+                    c
+                    for c in components
+                    if model_family(
+                        str(
+                            self.sagemaker.describe_inference_component(
+                                InferenceComponentName=c["InferenceComponentName"]
+                            )
+                            .get("Specification", {})
+                            .get("ModelName", "")
+                        )
+                    )
+                    == family
                 ]
             of_model = f" of model {selector.model}" if selector.model else ""
             if not components:
@@ -235,17 +303,22 @@ class ScalingAdapter:
                 raise ValueError(f"nothing to apply for action {decision.action}")
         except ClientError as exc:
             if is_in_progress(exc):
-                return ApplyResult("deferred", str(exc.response.get("Error", {}).get("Message", "")))
+                return ApplyResult(
+                    "deferred", str(exc.response.get("Error", {}).get("Message", ""))
+                )
             raise
         return ApplyResult("applied")
 
     def set_count(self, target: Target, count: int) -> None:
         if target.resource_kind == "inference_component":
             self.sagemaker.update_inference_component_runtime_config(
-                InferenceComponentName=component_name(target), DesiredRuntimeConfig={"CopyCount": count}
+                InferenceComponentName=component_name(target),
+                DesiredRuntimeConfig={"CopyCount": count},
             )
         else:
             self.sagemaker.update_endpoint_weights_and_capacities(
                 EndpointName=target.endpoint or "",
-                DesiredWeightsAndCapacities=[{"VariantName": target.variant_name, "DesiredInstanceCount": count}],
+                DesiredWeightsAndCapacities=[
+                    {"VariantName": target.variant_name, "DesiredInstanceCount": count}
+                ],
             )

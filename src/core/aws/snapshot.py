@@ -45,9 +45,11 @@ def _message(exc: ClientError) -> str:
 def is_gone(exc: ClientError) -> bool:
     """The resource does not exist (any of the ways the services say so)."""
     words = ("could not find", "not found", "does not exist", "no scalable target found")
-    return _code(exc) in ("ResourceNotFound", "ResourceNotFoundException", "ObjectNotFoundException") or (
-        _code(exc) == "ValidationException" and any(w in _message(exc) for w in words)
-    )
+    return _code(exc) in (
+        "ResourceNotFound",
+        "ResourceNotFoundException",
+        "ObjectNotFoundException",
+    ) or (_code(exc) == "ValidationException" and any(w in _message(exc) for w in words))
 
 
 @dataclass
@@ -62,7 +64,12 @@ class Clients:
 def _create_spec(described: dict[str, Any]) -> dict[str, Any]:
     """CreateInferenceComponent's ``Specification`` from DescribeInferenceComponent's."""
     spec: dict[str, Any] = {}
-    for key in ("ModelName", "StartupParameters", "ComputeResourceRequirements", "BaseInferenceComponentName"):
+    for key in (
+        "ModelName",
+        "StartupParameters",
+        "ComputeResourceRequirements",
+        "BaseInferenceComponentName",
+    ):
         if described.get(key) is not None:
             spec[key] = described[key]
     container = described.get("Container")
@@ -84,24 +91,39 @@ def capture(endpoint: str, clients: Clients, now: datetime) -> dict[str, Any]:
     sm = clients.sagemaker
     try:
         ep = sm.describe_endpoint(EndpointName=endpoint)
-        config = {k: v for k, v in sm.describe_endpoint_config(EndpointConfigName=ep["EndpointConfigName"]).items() if k not in _CONFIG_READ_ONLY}
+        config = {
+            k: v
+            for k, v in sm.describe_endpoint_config(
+                EndpointConfigName=ep["EndpointConfigName"]
+            ).items()
+            if k not in _CONFIG_READ_ONLY
+        }
         tags = _user_tags(pages(sm.list_tags, "Tags", ResourceArn=ep["EndpointArn"]))
         components = []
-        for summary in pages(sm.list_inference_components, "InferenceComponents", EndpointNameEquals=endpoint):
-            ic = sm.describe_inference_component(InferenceComponentName=summary["InferenceComponentName"])
+        for summary in pages(
+            sm.list_inference_components, "InferenceComponents", EndpointNameEquals=endpoint
+        ):
+            ic = sm.describe_inference_component(
+                InferenceComponentName=summary["InferenceComponentName"]
+            )
             components.append(
                 {
                     "name": ic["InferenceComponentName"],
                     "variant": ic["VariantName"],
                     "specification": _create_spec(ic.get("Specification", {})),
                     "copies": ic.get("RuntimeConfig", {}).get("DesiredCopyCount", 1),
-                    "tags": _user_tags(pages(sm.list_tags, "Tags", ResourceArn=ic["InferenceComponentArn"])),
+                    "tags": _user_tags(
+                        pages(sm.list_tags, "Tags", ResourceArn=ic["InferenceComponentArn"])
+                    ),
                 }
             )
     except ClientError as exc:
         raise SnapshotError(f"cannot snapshot {endpoint}: {exc}") from exc
     resources = [(f"inference-component/{c['name']}", IC_DIMENSION) for c in components]
-    resources += [(f"endpoint/{endpoint}/variant/{v['VariantName']}", VARIANT_DIMENSION) for v in config.get("ProductionVariants", [])]
+    resources += [
+        (f"endpoint/{endpoint}/variant/{v['VariantName']}", VARIANT_DIMENSION)
+        for v in config.get("ProductionVariants", [])
+    ]
     scaling = _capture_scaling(clients.autoscaling, resources)
     names = {c["name"] for c in components}
     alarms = [
@@ -130,7 +152,15 @@ def _user_tags(tags: list[dict[str, str]]) -> list[dict[str, str]]:
     return [t for t in tags if not t["Key"].lower().startswith("aws:") and t["Key"] != JANITOR_TAG]
 
 
-_MODEL_FIELDS = ("ModelName", "PrimaryContainer", "Containers", "InferenceExecutionConfig", "ExecutionRoleArn", "VpcConfig", "EnableNetworkIsolation")
+_MODEL_FIELDS = (
+    "ModelName",
+    "PrimaryContainer",
+    "Containers",
+    "InferenceExecutionConfig",
+    "ExecutionRoleArn",
+    "VpcConfig",
+    "EnableNetworkIsolation",
+)
 
 
 def _capture_model(sagemaker: Any, name: str) -> dict[str, Any]:
@@ -142,8 +172,22 @@ def _capture_model(sagemaker: Any, name: str) -> dict[str, Any]:
 
 
 _ALARM_FIELDS = (
-    "AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "InsufficientDataActions", "MetricName",
-    "Namespace", "Statistic", "Dimensions", "Period", "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData",
+    "AlarmName",
+    "AlarmDescription",
+    "ActionsEnabled",
+    "OKActions",
+    "AlarmActions",
+    "InsufficientDataActions",
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "Dimensions",
+    "Period",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
     "Metrics",
 )
 
@@ -163,12 +207,20 @@ def _capture_scaling(autoscaling: Any, resources: list[tuple[str, str]]) -> list
     wanted = dict(resources)
     ids = sorted(wanted)
     for i in range(0, len(ids), 50):
-        for st in pages(autoscaling.describe_scalable_targets, "ScalableTargets", ServiceNamespace="sagemaker", ResourceIds=ids[i : i + 50]):
+        for st in pages(
+            autoscaling.describe_scalable_targets,
+            "ScalableTargets",
+            ServiceNamespace="sagemaker",
+            ResourceIds=ids[i : i + 50],
+        ):
             if wanted.get(st["ResourceId"]) != st["ScalableDimension"]:
                 continue
             policies = pages(
-                autoscaling.describe_scaling_policies, "ScalingPolicies",
-                ServiceNamespace="sagemaker", ResourceId=st["ResourceId"], ScalableDimension=st["ScalableDimension"],
+                autoscaling.describe_scaling_policies,
+                "ScalingPolicies",
+                ServiceNamespace="sagemaker",
+                ResourceId=st["ResourceId"],
+                ScalableDimension=st["ScalableDimension"],
             )
             out.append(
                 {
@@ -177,7 +229,16 @@ def _capture_scaling(autoscaling: Any, resources: list[tuple[str, str]]) -> list
                     "min": st["MinCapacity"],
                     "max": st["MaxCapacity"],
                     "policies": [
-                        {k: p[k] for k in ("PolicyName", "PolicyType", "StepScalingPolicyConfiguration", "TargetTrackingScalingPolicyConfiguration") if k in p}
+                        {
+                            k: p[k]
+                            for k in (
+                                "PolicyName",
+                                "PolicyType",
+                                "StepScalingPolicyConfiguration",
+                                "TargetTrackingScalingPolicyConfiguration",
+                            )
+                            if k in p
+                        }
                         for p in policies
                     ],
                 }
@@ -224,17 +285,40 @@ def teardown(
     sm, aas, cw = clients.sagemaker, clients.autoscaling, clients.cloudwatch
     done = Teardown(endpoint)
     alarm_names = [a["AlarmName"] for a in snapshot["alarms"]]
-    if alarm_names and _ignore_gone(lambda: cw.delete_alarms(AlarmNames=alarm_names)):  # resumed: they may be gone
+    if alarm_names and _ignore_gone(
+        lambda: cw.delete_alarms(AlarmNames=alarm_names)
+    ):  # resumed: they may be gone
         done.steps.append(f"deleted alarms {', '.join(alarm_names)}")
     for st in snapshot["scalable_targets"]:
-        if _ignore_gone(partial(aas.deregister_scalable_target, ServiceNamespace="sagemaker", ResourceId=st["resource_id"], ScalableDimension=st["dimension"])):
+        if _ignore_gone(
+            partial(
+                aas.deregister_scalable_target,
+                ServiceNamespace="sagemaker",
+                ResourceId=st["resource_id"],
+                ScalableDimension=st["dimension"],
+            )
+        ):
             done.steps.append(f"deregistered scalable target {st['resource_id']}")
     components = [c["name"] for c in snapshot["inference_components"]]
-    current = {c["InferenceComponentName"] for c in pages(sm.list_inference_components, "InferenceComponents", EndpointNameEquals=endpoint)}
+    current = {
+        c["InferenceComponentName"]
+        for c in pages(
+            sm.list_inference_components, "InferenceComponents", EndpointNameEquals=endpoint
+        )
+    }
     if current - set(components):
-        raise SnapshotError(f"{endpoint} hosts {', '.join(sorted(current - set(components)))}, which the snapshot does not hold: take a new one")
+        raise SnapshotError(
+            f"{endpoint} hosts {', '.join(sorted(current - set(components)))}, which the snapshot does not hold: take a new one"
+        )
     # adapters (a BaseInferenceComponentName) go before their base
-    components.sort(key=lambda n: not any(c["name"] == n and c["specification"].get("BaseInferenceComponentName") for c in snapshot["inference_components"]))
+    components.sort(
+        key=lambda n: (
+            not any(
+                c["name"] == n and c["specification"].get("BaseInferenceComponentName")
+                for c in snapshot["inference_components"]
+            )
+        )
+    )
     done.waiting_on = _delete_components(sm, components, done.steps, deadline, sleep, poll_seconds)
     if done.waiting_on:
         return done
@@ -247,7 +331,12 @@ def teardown(
 
 
 def _delete_components(
-    sm: Any, components: list[str], steps: list[str], deadline: Callable[[], bool], sleep: Callable[[float], None], poll_seconds: float
+    sm: Any,
+    components: list[str],
+    steps: list[str],
+    deadline: Callable[[], bool],
+    sleep: Callable[[float], None],
+    poll_seconds: float,
 ) -> list[str]:
     """Delete the inference components and wait until they are gone; returns those still there at ``deadline``."""
     for name in components:
@@ -255,11 +344,17 @@ def _delete_components(
             if _ignore_gone(partial(sm.delete_inference_component, InferenceComponentName=name)):
                 steps.append(f"deleting inference component {name}")
         except ClientError as exc:  # already being deleted: wait for it like the others
-            if "delete_in_progress" not in _message(exc) and "already being deleted" not in _message(exc):
+            if "delete_in_progress" not in _message(
+                exc
+            ) and "already being deleted" not in _message(exc):
                 raise
     remaining = list(components)
     while remaining:
-        remaining = [n for n in remaining if _exists(partial(sm.describe_inference_component, InferenceComponentName=n))]
+        remaining = [
+            n
+            for n in remaining
+            if _exists(partial(sm.describe_inference_component, InferenceComponentName=n))
+        ]
         if not remaining:
             break
         if deadline():
@@ -272,7 +367,9 @@ def _delete_components(
 
 def _delete_config_and_models(sm: Any, snapshot: dict[str, Any], steps: list[str]) -> None:
     config = snapshot["endpoint_config"]
-    if _ignore_gone(partial(sm.delete_endpoint_config, EndpointConfigName=config["EndpointConfigName"])):
+    if _ignore_gone(
+        partial(sm.delete_endpoint_config, EndpointConfigName=config["EndpointConfigName"])
+    ):
         steps.append(f"deleted endpoint config {config['EndpointConfigName']}")
     for model in snapshot_models(snapshot):
         if _ignore_gone(partial(sm.delete_model, ModelName=model)):
@@ -281,8 +378,16 @@ def _delete_config_and_models(sm: Any, snapshot: dict[str, Any], steps: list[str
 
 def snapshot_models(snapshot: dict[str, Any]) -> list[str]:
     """Models the endpoint uses: its variants' and its inference components'."""
-    names = [v["ModelName"] for v in snapshot["endpoint_config"].get("ProductionVariants", []) if v.get("ModelName")]
-    names += [c["specification"]["ModelName"] for c in snapshot["inference_components"] if c["specification"].get("ModelName")]
+    names = [
+        v["ModelName"]
+        for v in snapshot["endpoint_config"].get("ProductionVariants", [])
+        if v.get("ModelName")
+    ]
+    names += [
+        c["specification"]["ModelName"]
+        for c in snapshot["inference_components"]
+        if c["specification"].get("ModelName")
+    ]
     return list(dict.fromkeys(names))
 
 
@@ -296,29 +401,56 @@ def _exists(describe: Callable[[], Any]) -> bool:
     return True
 
 
-def leftovers(snapshot: dict[str, Any], clients: Clients, *, with_config_and_models: bool) -> list[str]:
+def leftovers(
+    snapshot: dict[str, Any], clients: Clients, *, with_config_and_models: bool
+) -> list[str]:
     """What of the endpoint is still there after a teardown (what should be gone)."""
     sm, aas, cw = clients.sagemaker, clients.autoscaling, clients.cloudwatch
     endpoint = snapshot["endpoint"]
     left: list[str] = []
     if _exists(lambda: sm.describe_endpoint(EndpointName=endpoint)):
         left.append(f"endpoint {endpoint}")
-    left += [f"inference component {c['InferenceComponentName']}" for c in pages(sm.list_inference_components, "InferenceComponents", EndpointNameEquals=endpoint)]
+    left += [
+        f"inference component {c['InferenceComponentName']}"
+        for c in pages(
+            sm.list_inference_components, "InferenceComponents", EndpointNameEquals=endpoint
+        )
+    ]
     ids = [st["resource_id"] for st in snapshot["scalable_targets"]]
     ids += [f"inference-component/{c['name']}" for c in snapshot["inference_components"]]
     if ids:
-        for st in pages(aas.describe_scalable_targets, "ScalableTargets", ServiceNamespace="sagemaker", ResourceIds=sorted(set(ids))[:50]):
+        for st in pages(
+            aas.describe_scalable_targets,
+            "ScalableTargets",
+            ServiceNamespace="sagemaker",
+            ResourceIds=sorted(set(ids))[:50],
+        ):
             left.append(f"scalable target {st['ResourceId']}")
         for rid in sorted(set(ids)):
-            left += [f"scaling policy {p['PolicyName']} on {rid}" for p in pages(aas.describe_scaling_policies, "ScalingPolicies", ServiceNamespace="sagemaker", ResourceId=rid)]
+            left += [
+                f"scaling policy {p['PolicyName']} on {rid}"
+                for p in pages(
+                    aas.describe_scaling_policies,
+                    "ScalingPolicies",
+                    ServiceNamespace="sagemaker",
+                    ResourceId=rid,
+                )
+            ]
     names = [a["AlarmName"] for a in snapshot["alarms"]]
     if names:
-        left += [f"alarm {a['AlarmName']}" for a in cw.describe_alarms(AlarmNames=names).get("MetricAlarms", [])]
+        left += [
+            f"alarm {a['AlarmName']}"
+            for a in cw.describe_alarms(AlarmNames=names).get("MetricAlarms", [])
+        ]
     if with_config_and_models:
         config_name = snapshot["endpoint_config"]["EndpointConfigName"]
         if _exists(lambda: sm.describe_endpoint_config(EndpointConfigName=config_name)):
             left.append(f"endpoint config {config_name}")
-        left += [f"model {m}" for m in snapshot_models(snapshot) if _exists(partial(sm.describe_model, ModelName=m))]
+        left += [
+            f"model {m}"
+            for m in snapshot_models(snapshot)
+            if _exists(partial(sm.describe_model, ModelName=m))
+        ]
     return left
 
 
@@ -347,12 +479,19 @@ def restore(
         if not _exists(partial(sm.describe_model, ModelName=model["ModelName"])):
             sm.create_model(**model)
             steps.append(f"created model {model['ModelName']}")
-    if not _exists(lambda: sm.describe_endpoint_config(EndpointConfigName=config["EndpointConfigName"])):
+    if not _exists(
+        lambda: sm.describe_endpoint_config(EndpointConfigName=config["EndpointConfigName"])
+    ):
         sm.create_endpoint_config(**config)
         steps.append(f"created endpoint config {config['EndpointConfigName']}")
     if _exists(lambda: sm.describe_endpoint(EndpointName=endpoint)):
-        raise SnapshotError(f"endpoint {endpoint} exists; restore recreates only a deleted endpoint")
-    kwargs: dict[str, Any] = {"EndpointName": endpoint, "EndpointConfigName": config["EndpointConfigName"]}
+        raise SnapshotError(
+            f"endpoint {endpoint} exists; restore recreates only a deleted endpoint"
+        )
+    kwargs: dict[str, Any] = {
+        "EndpointName": endpoint,
+        "EndpointConfigName": config["EndpointConfigName"],
+    }
     if snapshot["tags"]:
         kwargs["Tags"] = snapshot["tags"]
     sm.create_endpoint(**kwargs)
@@ -361,11 +500,23 @@ def restore(
         if snapshot["inference_components"]:
             raise SnapshotError(f"{endpoint} hosts inference components: restore it with wait=True")
         return steps
-    _wait(lambda: sm.describe_endpoint(EndpointName=endpoint)["EndpointStatus"], endpoint, sleep, poll_seconds, timeout_seconds)
-    for ic in sorted(snapshot["inference_components"], key=lambda c: bool(c["specification"].get("BaseInferenceComponentName"))):
+    _wait(
+        lambda: sm.describe_endpoint(EndpointName=endpoint)["EndpointStatus"],
+        endpoint,
+        sleep,
+        poll_seconds,
+        timeout_seconds,
+    )
+    for ic in sorted(
+        snapshot["inference_components"],
+        key=lambda c: bool(c["specification"].get("BaseInferenceComponentName")),
+    ):
         create: dict[str, Any] = {
-            "InferenceComponentName": ic["name"], "EndpointName": endpoint, "VariantName": ic["variant"],
-            "Specification": ic["specification"], "RuntimeConfig": {"CopyCount": ic["copies"]},
+            "InferenceComponentName": ic["name"],
+            "EndpointName": endpoint,
+            "VariantName": ic["variant"],
+            "Specification": ic["specification"],
+            "RuntimeConfig": {"CopyCount": ic["copies"]},
         }
         if ic["tags"]:
             create["Tags"] = ic["tags"]
@@ -382,10 +533,21 @@ def restore_scaling(snapshot: dict[str, Any], clients: Clients) -> list[str]:
     steps: list[str] = []
     policy_arns: dict[str, str] = {}
     for st in snapshot["scalable_targets"]:
-        aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=st["resource_id"], ScalableDimension=st["dimension"], MinCapacity=st["min"], MaxCapacity=st["max"])
+        aas.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=st["resource_id"],
+            ScalableDimension=st["dimension"],
+            MinCapacity=st["min"],
+            MaxCapacity=st["max"],
+        )
         steps.append(f"registered scalable target {st['resource_id']} ({st['min']}..{st['max']})")
         for policy in st["policies"]:
-            arn = aas.put_scaling_policy(ServiceNamespace="sagemaker", ResourceId=st["resource_id"], ScalableDimension=st["dimension"], **policy)["PolicyARN"]
+            arn = aas.put_scaling_policy(
+                ServiceNamespace="sagemaker",
+                ResourceId=st["resource_id"],
+                ScalableDimension=st["dimension"],
+                **policy,
+            )["PolicyARN"]
             policy_arns[policy["PolicyName"]] = arn
             steps.append(f"put scaling policy {policy['PolicyName']}")
     for alarm in snapshot["alarms"]:
@@ -397,7 +559,11 @@ def restore_scaling(snapshot: dict[str, Any], clients: Clients) -> list[str]:
 
 
 def _ic_status(sagemaker: Any, name: str) -> str:
-    return str(sagemaker.describe_inference_component(InferenceComponentName=name)["InferenceComponentStatus"])
+    return str(
+        sagemaker.describe_inference_component(InferenceComponentName=name)[
+            "InferenceComponentStatus"
+        ]
+    )
 
 
 def _remap(action: str, policy_arns: dict[str, str]) -> str:
@@ -408,7 +574,13 @@ def _remap(action: str, policy_arns: dict[str, str]) -> str:
     return action
 
 
-def _wait(status: Callable[[], str], what: str, sleep: Callable[[float], None], poll: float, timeout: float) -> None:
+def _wait(
+    status: Callable[[], str],
+    what: str,
+    sleep: Callable[[float], None],
+    poll: float,
+    timeout: float,
+) -> None:
     waited = 0.0
     while True:
         current = status()

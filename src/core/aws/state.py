@@ -45,7 +45,9 @@ class LockTimeout(RuntimeError):
 class StateStore:
     """Conditional read-modify-write of target state in one DynamoDB table."""
 
-    def __init__(self, table: str, dynamodb: DynamoDBClient, *, max_attempts: int = 8, scope: str = "") -> None:
+    def __init__(
+        self, table: str, dynamodb: DynamoDBClient, *, max_attempts: int = 8, scope: str = ""
+    ) -> None:
         self.table = table
         self.dynamodb = dynamodb
         self.max_attempts = max_attempts
@@ -53,11 +55,20 @@ class StateStore:
 
     def in_scope(self, account_id: str, region: str) -> StateStore:
         """The same table, for the targets of account ``account_id`` in ``region``."""
-        return StateStore(self.table, self.dynamodb, max_attempts=self.max_attempts, scope=f"{account_id}/{region}/")
+        return StateStore(
+            self.table,
+            self.dynamodb,
+            max_attempts=self.max_attempts,
+            scope=f"{account_id}/{region}/",
+        )
 
     def at(self, policy: Policy, place: Place) -> StateStore:
         """The state of ``place``'s targets: this store for the controller's own, else the member account's keys."""
-        return self if place.is_home else self.in_scope(policy.accounts[place.account].account_id, place.region)
+        return (
+            self
+            if place.is_home
+            else self.in_scope(policy.accounts[place.account].account_id, place.region)
+        )
 
     def _pk(self, name: str) -> str:
         return f"target#{self.scope}{name}"
@@ -66,7 +77,9 @@ class StateStore:
         return {"pk": {"S": self._pk(name)}, "sk": {"S": "state"}}
 
     def get(self, name: str) -> TargetState:
-        item = self.dynamodb.get_item(TableName=self.table, Key=self._key(name), ConsistentRead=True).get("Item")
+        item = self.dynamodb.get_item(
+            TableName=self.table, Key=self._key(name), ConsistentRead=True
+        ).get("Item")
         return self._parse(name, item)
 
     def load(self, names: Sequence[str]) -> dict[str, TargetState]:
@@ -94,7 +107,12 @@ class StateStore:
             return TargetState(name)
         return TargetState.from_doc(name, int(item["version"]["N"]), json.loads(item["doc"]["S"]))
 
-    def update(self, name: str, change: Callable[[TargetState], TargetState | None], known: TargetState | None = None) -> TargetState:
+    def update(
+        self,
+        name: str,
+        change: Callable[[TargetState], TargetState | None],
+        known: TargetState | None = None,
+    ) -> TargetState:
         """Apply ``change`` to the state and write it if the version is unchanged; retry on conflict.
 
         ``change`` returns the new state, or ``None`` to write nothing. ``known`` is state
@@ -110,7 +128,11 @@ class StateStore:
             values = {":v": {"N": str(current.version)}} if current.version else None
             kwargs: dict[str, Any] = {
                 "TableName": self.table,
-                "Item": {**self._key(name), "version": {"N": str(new.version)}, "doc": {"S": json.dumps(new.to_doc(), sort_keys=True)}},
+                "Item": {
+                    **self._key(name),
+                    "version": {"N": str(new.version)},
+                    "doc": {"S": json.dumps(new.to_doc(), sort_keys=True)},
+                },
                 "ConditionExpression": condition,
             }
             if values:
@@ -125,7 +147,9 @@ class StateStore:
         raise StateConflict(f"state of {name} changed under {self.max_attempts} attempts in a row")
 
     @contextmanager
-    def lock(self, name: str, *, lease_seconds: int = 60, wait_seconds: float = 30.0) -> Iterator[str]:
+    def lock(
+        self, name: str, *, lease_seconds: int = 60, wait_seconds: float = 30.0
+    ) -> Iterator[str]:
         """Hold the target's write lock: a leased item, taken with a conditional put, released by its owner.
 
         Serialises the read-decide-write of alarm steps and reconcile writes on one target,
@@ -141,7 +165,12 @@ class StateStore:
             try:
                 self.dynamodb.put_item(
                     TableName=self.table,
-                    Item={**key, "owner": {"S": owner}, "lease_until": {"N": str(now_ms + lease_seconds * 1000)}, "expires_at": {"N": str(now_ms // 1000 + 86400)}},
+                    Item={
+                        **key,
+                        "owner": {"S": owner},
+                        "lease_until": {"N": str(now_ms + lease_seconds * 1000)},
+                        "expires_at": {"N": str(now_ms // 1000 + 86400)},
+                    },
                     # "owner = :me": a retried acquire whose first attempt was applied (its
                     # response lost) must not wait for its own lease
                     ConditionExpression="attribute_not_exists(pk) OR lease_until < :now OR #o = :me",
@@ -153,7 +182,9 @@ class StateStore:
                 if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                     raise
                 if time.monotonic() > deadline:
-                    raise LockTimeout(f"target {name} stayed locked for {wait_seconds:.0f} s") from None
+                    raise LockTimeout(
+                        f"target {name} stayed locked for {wait_seconds:.0f} s"
+                    ) from None
                 time.sleep(pause * (1 + random.random()))
                 pause = min(pause * 2, 0.25)
         try:
@@ -161,8 +192,12 @@ class StateStore:
         finally:
             try:  # release: end the lease (an update, so no delete permission is needed)
                 self.dynamodb.update_item(
-                    TableName=self.table, Key=key, UpdateExpression="SET lease_until = :zero", ConditionExpression="#o = :owner",
-                    ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":owner": {"S": owner}, ":zero": {"N": "0"}},
+                    TableName=self.table,
+                    Key=key,
+                    UpdateExpression="SET lease_until = :zero",
+                    ConditionExpression="#o = :owner",
+                    ExpressionAttributeNames={"#o": "owner"},
+                    ExpressionAttributeValues={":owner": {"S": owner}, ":zero": {"N": "0"}},
                 )
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
@@ -178,13 +213,20 @@ class StateStore:
         key = {"pk": {"S": f"alarm#{origin}"}, "sk": {"S": "seen"}}
         try:
             self.dynamodb.put_item(
-                TableName=self.table, Item={**key, "changed_at": {"S": changed_at}},
-                ConditionExpression="attribute_not_exists(pk) OR changed_at <= :t", ExpressionAttributeValues={":t": {"S": changed_at}},
+                TableName=self.table,
+                Item={**key, "changed_at": {"S": changed_at}},
+                ConditionExpression="attribute_not_exists(pk) OR changed_at <= :t",
+                ExpressionAttributeValues={":t": {"S": changed_at}},
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-            item = self.dynamodb.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item") or {}
+            item = (
+                self.dynamodb.get_item(TableName=self.table, Key=key, ConsistentRead=True).get(
+                    "Item"
+                )
+                or {}
+            )
             return str(item.get("changed_at", {}).get("S", "")) or changed_at
         return None
 
@@ -194,13 +236,22 @@ class StateStore:
         """Store an endpoint snapshot (compressed when large); returns its key (the time it was taken)."""
         text = json.dumps(snapshot, sort_keys=True, default=str)
         # the sort key: UTC time (sorts right whatever the caller's offset) and a unique suffix
-        taken = datetime.fromisoformat(snapshot["taken_at"]).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        taken = (
+            datetime.fromisoformat(snapshot["taken_at"])
+            .astimezone(UTC)
+            .strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        )
         key = f"{taken}#{uuid.uuid4().hex[:8]}"
-        item: dict[str, Any] = {"pk": {"S": f"snapshot#{self.scope}{snapshot['endpoint']}"}, "sk": {"S": key}}
+        item: dict[str, Any] = {
+            "pk": {"S": f"snapshot#{self.scope}{snapshot['endpoint']}"},
+            "sk": {"S": key},
+        }
         if len(text) > 100_000:
             packed = base64.b64encode(gzip.compress(text.encode())).decode()
             if len(packed) > 380_000:
-                raise SnapshotTooLarge(f"snapshot of {snapshot['endpoint']} is {len(packed)} bytes compressed; a DynamoDB item holds 400 KB")
+                raise SnapshotTooLarge(
+                    f"snapshot of {snapshot['endpoint']} is {len(packed)} bytes compressed; a DynamoDB item holds 400 KB"
+                )
             item["gz"] = {"S": packed}
         else:
             item["doc"] = {"S": text}
@@ -210,29 +261,49 @@ class StateStore:
     def snapshot(self, endpoint: str, key: str | None = None) -> dict[str, Any] | None:
         """The snapshot of ``endpoint`` taken at ``key``, or its latest one; ``None`` if there is none."""
         if key is not None:
-            item = self.dynamodb.get_item(TableName=self.table, Key={"pk": {"S": f"snapshot#{self.scope}{endpoint}"}, "sk": {"S": key}}, ConsistentRead=True).get("Item")
+            item = self.dynamodb.get_item(
+                TableName=self.table,
+                Key={"pk": {"S": f"snapshot#{self.scope}{endpoint}"}, "sk": {"S": key}},
+                ConsistentRead=True,
+            ).get("Item")
         else:
             items = self.dynamodb.query(
-                TableName=self.table, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": f"snapshot#{self.scope}{endpoint}"}},
-                ScanIndexForward=False, Limit=1, ConsistentRead=True,
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"snapshot#{self.scope}{endpoint}"}},
+                ScanIndexForward=False,
+                Limit=1,
+                ConsistentRead=True,
             ).get("Items", [])
             item = items[0] if items else None
         if not item:
             return None
-        text = gzip.decompress(base64.b64decode(item["gz"]["S"])).decode() if "gz" in item else item["doc"]["S"]
+        text = (
+            gzip.decompress(base64.b64decode(item["gz"]["S"])).decode()
+            if "gz" in item
+            else item["doc"]["S"]
+        )
         doc: dict[str, Any] = json.loads(text)
         return doc
 
     def record(self, kind: str, name: str) -> dict[str, Any] | None:
         """A small JSON record (e.g. a janitor deletion in progress) of this store's account-region, or ``None``."""
-        item = self.dynamodb.get_item(TableName=self.table, Key={"pk": {"S": f"{kind}#{self.scope}{name}"}, "sk": {"S": kind}}, ConsistentRead=True).get("Item")
+        item = self.dynamodb.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": f"{kind}#{self.scope}{name}"}, "sk": {"S": kind}},
+            ConsistentRead=True,
+        ).get("Item")
         return json.loads(item["doc"]["S"]) if item else None
 
     def put_record(self, kind: str, name: str, doc: dict[str, Any] | None) -> None:
         """Write (or with ``None`` clear) a record; cleared records keep an empty document."""
         self.dynamodb.put_item(
             TableName=self.table,
-            Item={"pk": {"S": f"{kind}#{self.scope}{name}"}, "sk": {"S": kind}, "doc": {"S": json.dumps(doc, sort_keys=True, default=str)}},
+            Item={
+                "pk": {"S": f"{kind}#{self.scope}{name}"},
+                "sk": {"S": kind},
+                "doc": {"S": json.dumps(doc, sort_keys=True, default=str)},
+            },
         )
 
     def set_override(self, name: str, override: Override | None) -> TargetState:

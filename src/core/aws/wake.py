@@ -22,12 +22,22 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
 
 
-def wake_alarm_definition(name: str, target: Target, action_arns: list[str], stack: str = "") -> dict[str, Any]:
+def wake_alarm_definition(
+    name: str, target: Target, action_arns: list[str], stack: str = ""
+) -> dict[str, Any]:
     """``put_metric_alarm`` arguments of the wake alarm of target ``name``."""
     if target.resource_kind == "inference_component":
-        metric, dimensions, statistic = "NoCapacityInvocationFailures", [{"Name": "InferenceComponentName", "Value": component_name(target)}], "Sum"
+        metric, dimensions, statistic = (
+            "NoCapacityInvocationFailures",
+            [{"Name": "InferenceComponentName", "Value": component_name(target)}],
+            "Sum",
+        )
     else:
-        metric, dimensions, statistic = "HasBacklogWithoutCapacity", [{"Name": "EndpointName", "Value": target.endpoint or ""}], "Maximum"
+        metric, dimensions, statistic = (
+            "HasBacklogWithoutCapacity",
+            [{"Name": "EndpointName", "Value": target.endpoint or ""}],
+            "Maximum",
+        )
     return {
         "AlarmName": wake_alarm_name(name, stack),
         "AlarmDescription": f"sagescale: wake {target.resource} from zero on the first rejected request",
@@ -63,7 +73,18 @@ def wake_step_policy(name: str, target: Target, stack: str = "") -> dict[str, An
     }
 
 
-_COMPARED = ("Namespace", "MetricName", "Statistic", "Period", "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData", "AlarmActions")
+_COMPARED = (
+    "Namespace",
+    "MetricName",
+    "Statistic",
+    "Period",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
+    "AlarmActions",
+)
 
 
 def _same_alarm(existing: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
@@ -77,13 +98,20 @@ def alarms_named(cloudwatch: CloudWatchClient, names: list[str]) -> dict[str, Ma
     """The metric alarms of these names that exist, by name (100 names a call, as AWS allows)."""
     found: dict[str, Mapping[str, Any]] = {}
     for i in range(0, len(names), 100):
-        for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNames=names[i : i + 100], AlarmTypes=["MetricAlarm"]):
+        for page in cloudwatch.get_paginator("describe_alarms").paginate(
+            AlarmNames=names[i : i + 100], AlarmTypes=["MetricAlarm"]
+        ):
             for alarm in page.get("MetricAlarms", []):
                 found[alarm["AlarmName"]] = alarm
     return found
 
 
-def keep_alarm(cloudwatch: CloudWatchClient, current: Mapping[str, Any] | None, definition: dict[str, Any], same: Callable[[Mapping[str, Any], Mapping[str, Any]], bool]) -> str:
+def keep_alarm(
+    cloudwatch: CloudWatchClient,
+    current: Mapping[str, Any] | None,
+    definition: dict[str, Any],
+    same: Callable[[Mapping[str, Any], Mapping[str, Any]], bool],
+) -> str:
     """Put ``definition`` unless ``current`` is already ``same``: ``ok``, ``created`` or ``updated``."""
     if current is not None and same(current, definition):
         return "ok"
@@ -94,12 +122,19 @@ def keep_alarm(cloudwatch: CloudWatchClient, current: Mapping[str, Any] | None, 
 class WakeAlarms:
     """Creates or repairs wake alarms and step policies; reads only when all is in place."""
 
-    def __init__(self, cloudwatch: CloudWatchClient, autoscaling: ApplicationAutoScalingClient, stack: str = "") -> None:
+    def __init__(
+        self,
+        cloudwatch: CloudWatchClient,
+        autoscaling: ApplicationAutoScalingClient,
+        stack: str = "",
+    ) -> None:
         self.cloudwatch = cloudwatch
         self.autoscaling = autoscaling
         self.stack = stack  # the names carry the stack's name: two stacks never share an alarm
 
-    def ensure(self, targets: Mapping[str, Target], modes: Mapping[str, Literal["bounds", "direct"]]) -> dict[str, str]:
+    def ensure(
+        self, targets: Mapping[str, Target], modes: Mapping[str, Literal["bounds", "direct"]]
+    ) -> dict[str, str]:
         """For every target with ``wake: true``: ``ok``, ``created`` or ``updated``."""
         wanted = {n: t for n, t in targets.items() if t.wake}
         if not wanted:
@@ -111,19 +146,27 @@ class WakeAlarms:
         for name, target in wanted.items():
             actions: list[str] = []
             if name in bounds_targets:
-                arn = policies.get((wake_alarm_name(name, self.stack), target.resource))  # a redeployed component needs its own
+                arn = policies.get(
+                    (wake_alarm_name(name, self.stack), target.resource)
+                )  # a redeployed component needs its own
                 if arn is None:
-                    arn = self.autoscaling.put_scaling_policy(**wake_step_policy(name, target, self.stack))["PolicyARN"]
+                    arn = self.autoscaling.put_scaling_policy(
+                        **wake_step_policy(name, target, self.stack)
+                    )["PolicyARN"]
                 actions = [arn]
             definition = wake_alarm_definition(name, target, actions, self.stack)
-            out[name] = keep_alarm(self.cloudwatch, existing.get(definition["AlarmName"]), definition, _same_alarm)
+            out[name] = keep_alarm(
+                self.cloudwatch, existing.get(definition["AlarmName"]), definition, _same_alarm
+            )
         return out
 
     def _policies(self, names: list[str]) -> dict[tuple[str, str], str]:
         """Step policies by (name, resource id): a name is unique per resource only."""
         found: dict[tuple[str, str], str] = {}
         for i in range(0, len(names), 50):
-            for page in self.autoscaling.get_paginator("describe_scaling_policies").paginate(ServiceNamespace="sagemaker", PolicyNames=names[i : i + 50]):
+            for page in self.autoscaling.get_paginator("describe_scaling_policies").paginate(
+                ServiceNamespace="sagemaker", PolicyNames=names[i : i + 50]
+            ):
                 for policy in page.get("ScalingPolicies", []):
                     found[(policy["PolicyName"], policy["ResourceId"])] = policy["PolicyARN"]
         return found

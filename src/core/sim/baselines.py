@@ -13,10 +13,23 @@ from core.sim.tracking import tracker
 
 def new_fleet(r: Resolved) -> Fleet:
     c = r.config
-    return Fleet(r.per_instance, c.copy_start_minutes, c.instance_start_minutes, c.instance_idle_minutes, c.scale_in_minutes)
+    return Fleet(
+        r.per_instance,
+        c.copy_start_minutes,
+        c.instance_start_minutes,
+        c.instance_idle_minutes,
+        c.scale_in_minutes,
+    )
 
 
-def simulate_static(copies: int, demand: Sequence[float], r: Resolved, progress: Progress | None = None, offset: int = 0, total: int = 0) -> StrategyResult:
+def simulate_static(
+    copies: int,
+    demand: Sequence[float],
+    r: Resolved,
+    progress: Progress | None = None,
+    offset: int = 0,
+    total: int = 0,
+) -> StrategyResult:
     """A fixed number of copies, serving from the first minute."""
     fleet = new_fleet(r)
     fleet.warm(copies)
@@ -31,7 +44,13 @@ def simulate_static(copies: int, demand: Sequence[float], r: Resolved, progress:
 
 
 def simulate_target_tracking(
-    start: datetime, demand: Sequence[float], r: Resolved, limits: tuple[int, int], progress: Progress | None = None, offset: int = 0, total: int = 0
+    start: datetime,
+    demand: Sequence[float],
+    r: Resolved,
+    limits: tuple[int, int],
+    progress: Progress | None = None,
+    offset: int = 0,
+    total: int = 0,
 ) -> StrategyResult:
     """Application Auto Scaling target tracking alone, on the target's own ``limits`` (min, max)
     unless the config's ``baseline`` gives others, with 200 s cooldowns as commonly configured."""
@@ -58,7 +77,13 @@ def simulate_target_tracking(
             progress(offset + i, total)
     result = rec.result(demand, r.price)
     result.params = {
-        "min": low, "max": high, "metric": c.target_tracking.metric, "target": round(c.tt_target, 3), "scale_out_cooldown": b.scale_out_cooldown, "scale_in_cooldown": b.scale_in_cooldown,
-        "scale_in_protection": c.target_tracking.scale_in_protection, "disable_scale_in": b.disable_scale_in,
+        "min": low,
+        "max": high,
+        "metric": c.target_tracking.metric,
+        "target": round(c.tt_target, 3),
+        "scale_out_cooldown": b.scale_out_cooldown,
+        "scale_in_cooldown": b.scale_in_cooldown,
+        "scale_in_protection": c.target_tracking.scale_in_protection,
+        "disable_scale_in": b.disable_scale_in,
     }
     return result

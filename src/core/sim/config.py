@@ -22,7 +22,12 @@ from core.sim.packing import CopyNeeds, InstanceSpec, copies_per_instance, insta
 from core.sim.prices import parse_prices, price_table
 
 Metric = Literal[
-    "invocations", "invocations_per_copy", "latency_ms", "utilization", "no_capacity_failures", "excess_copies"
+    "invocations",
+    "invocations_per_copy",
+    "latency_ms",
+    "utilization",
+    "no_capacity_failures",
+    "excess_copies",
 ]
 """``excess_copies``: demand / per_copy minus the serving copies, the burst alarm's expression
 (per_copy: the target's ``burst.per_copy``, else ``capacity_per_copy``)."""
@@ -48,17 +53,27 @@ class AlarmDef(SimModel):
     """A CloudWatch metric alarm on one of the simulated metrics."""
 
     metric: Metric = Field(description="Simulated metric the alarm watches.")
-    statistic: Statistic | None = Field(default=None, description="Aggregation over a period; default Sum for counts, Average otherwise.")
+    statistic: Statistic | None = Field(
+        default=None,
+        description="Aggregation over a period; default Sum for counts, Average otherwise.",
+    )
     comparison: Literal[">", ">=", "<", "<="] = Field(description="Comparison with the threshold.")
     threshold: float = Field(description="Threshold of the comparison.")
     period: int = Field(default=1, ge=1, le=60, description="Period in minutes.")
     evaluation_periods: int = Field(default=1, ge=1, le=60, description="Periods looked at.")
-    datapoints_to_alarm: int | None = Field(default=None, ge=1, description="Breaching periods (of evaluation_periods) that raise the alarm; default all.")
+    datapoints_to_alarm: int | None = Field(
+        default=None,
+        ge=1,
+        description="Breaching periods (of evaluation_periods) that raise the alarm; default all.",
+    )
     missing: Missing = Field(default="missing", description="TreatMissingData.")
 
     @model_validator(mode="after")
     def _check(self) -> AlarmDef:
-        if self.datapoints_to_alarm is not None and self.datapoints_to_alarm > self.evaluation_periods:
+        if (
+            self.datapoints_to_alarm is not None
+            and self.datapoints_to_alarm > self.evaluation_periods
+        ):
             raise ValueError("datapoints_to_alarm is above evaluation_periods")
         return self
 
@@ -79,13 +94,35 @@ class TargetTracking(SimModel):
         description="SageMakerInferenceComponentInvocationsPerCopy (1-minute datapoints, visible a metric delay later), or "
         "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution (10-second datapoints: its alarms see a minute at once, without the delay).",
     )
-    target: float | None = Field(default=None, gt=0, description="Target per copy: invocations per minute (default 70 % of capacity_per_copy), or concurrent requests (default: the concurrency at 70 % load).")
-    scale_out_cooldown: int = Field(default=200, ge=0, description="Seconds after a scale-out before the next one.")
-    scale_in_cooldown: int = Field(default=200, ge=0, description="Seconds after a scale-in before the next one.")
-    scale_in_protection: int = Field(default=0, ge=0, description="Minutes after any scale-out in which no scale-in happens (AAS has none; 0).")
-    disable_scale_in: bool = Field(default=False, description="The policy's DisableScaleIn: it never scales in.")
-    out_datapoints: int | None = Field(default=None, ge=1, description="Minutes above target that raise the scale-out alarm (AAS: 3 of 3 one-minute datapoints; with the high-resolution metric 3 of 3 ten-second ones: 1 minute).")
-    in_datapoints: int = Field(default=15, ge=1, description="1-minute datapoints below 90 % of target that raise the scale-in alarm (AAS: 15 of 15).")
+    target: float | None = Field(
+        default=None,
+        gt=0,
+        description="Target per copy: invocations per minute (default 70 % of capacity_per_copy), or concurrent requests (default: the concurrency at 70 % load).",
+    )
+    scale_out_cooldown: int = Field(
+        default=200, ge=0, description="Seconds after a scale-out before the next one."
+    )
+    scale_in_cooldown: int = Field(
+        default=200, ge=0, description="Seconds after a scale-in before the next one."
+    )
+    scale_in_protection: int = Field(
+        default=0,
+        ge=0,
+        description="Minutes after any scale-out in which no scale-in happens (AAS has none; 0).",
+    )
+    disable_scale_in: bool = Field(
+        default=False, description="The policy's DisableScaleIn: it never scales in."
+    )
+    out_datapoints: int | None = Field(
+        default=None,
+        ge=1,
+        description="Minutes above target that raise the scale-out alarm (AAS: 3 of 3 one-minute datapoints; with the high-resolution metric 3 of 3 ten-second ones: 1 minute).",
+    )
+    in_datapoints: int = Field(
+        default=15,
+        ge=1,
+        description="1-minute datapoints below 90 % of target that raise the scale-in alarm (AAS: 15 of 15).",
+    )
 
 
 class Baseline(SimModel):
@@ -95,8 +132,12 @@ class Baseline(SimModel):
     controller and not the cap (the minimum is at least 1: target tracking cannot scale out
     from zero copies, which publish no invocations per copy)."""
 
-    min: int | None = Field(default=None, ge=0, description="Minimum copies; default the target's min (at least 1).")
-    max: int | None = Field(default=None, ge=1, description="Maximum copies; default the target's max.")
+    min: int | None = Field(
+        default=None, ge=0, description="Minimum copies; default the target's min (at least 1)."
+    )
+    max: int | None = Field(
+        default=None, ge=1, description="Maximum copies; default the target's max."
+    )
     scale_out_cooldown: int = Field(default=200, ge=0, description="Seconds.")
     scale_in_cooldown: int = Field(default=200, ge=0, description="Seconds.")
     disable_scale_in: bool = Field(default=False, description="DisableScaleIn.")
@@ -105,20 +146,52 @@ class Baseline(SimModel):
 class TuneRanges(SimModel):
     """``sagescale tune``'s search ranges, narrowed (each ``[low, high]``, inclusive; omitted: the default range)."""
 
-    min: tuple[int, int] | None = Field(default=None, description="The target's min (default: 0 or 1 to max).")
-    floor_min: tuple[int, int] | None = Field(default=None, description="Each floor's min (default: 1 to max).")
-    floor_lead: tuple[int, int] | None = Field(default=None, description="Each floor's lead in minutes (default: 0 to 240, in 15s).")
-    alarm_change: tuple[int, int] | None = Field(default=None, description="Each alarm rule's change, in copies (default: 1 to max).")
-    alarm_hold: tuple[int, int] | None = Field(default=None, description="Each alarm rule's hold in minutes (default: 5 to 120, in 5s).")
-    cooldown_out: tuple[int, int] | None = Field(default=None, description="Scale-out cooldown in seconds (default: 0 to 600, in 30s).")
-    cooldown_in: tuple[int, int] | None = Field(default=None, description="Scale-in cooldown in seconds (default: 0 to 1800, in 60s).")
-    keep_idle: bool | None = Field(default=None, description="true: every idle window is kept; false: every one dropped; default: searched.")
-    headroom_copies: tuple[int, int] | None = Field(default=None, description="Each headroom window's copies; 0 drops the window (default: 0 to max).")
-    burst: bool | None = Field(default=None, description="true: always a burst rule (its per_copy and panic searched); false: none; default: searched.")
+    min: tuple[int, int] | None = Field(
+        default=None, description="The target's min (default: 0 or 1 to max)."
+    )
+    floor_min: tuple[int, int] | None = Field(
+        default=None, description="Each floor's min (default: 1 to max)."
+    )
+    floor_lead: tuple[int, int] | None = Field(
+        default=None, description="Each floor's lead in minutes (default: 0 to 240, in 15s)."
+    )
+    alarm_change: tuple[int, int] | None = Field(
+        default=None, description="Each alarm rule's change, in copies (default: 1 to max)."
+    )
+    alarm_hold: tuple[int, int] | None = Field(
+        default=None, description="Each alarm rule's hold in minutes (default: 5 to 120, in 5s)."
+    )
+    cooldown_out: tuple[int, int] | None = Field(
+        default=None, description="Scale-out cooldown in seconds (default: 0 to 600, in 30s)."
+    )
+    cooldown_in: tuple[int, int] | None = Field(
+        default=None, description="Scale-in cooldown in seconds (default: 0 to 1800, in 60s)."
+    )
+    keep_idle: bool | None = Field(
+        default=None,
+        description="true: every idle window is kept; false: every one dropped; default: searched.",
+    )
+    headroom_copies: tuple[int, int] | None = Field(
+        default=None,
+        description="Each headroom window's copies; 0 drops the window (default: 0 to max).",
+    )
+    burst: bool | None = Field(
+        default=None,
+        description="true: always a burst rule (its per_copy and panic searched); false: none; default: searched.",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> TuneRanges:
-        for name in ("min", "floor_min", "floor_lead", "alarm_change", "alarm_hold", "cooldown_out", "cooldown_in", "headroom_copies"):
+        for name in (
+            "min",
+            "floor_min",
+            "floor_lead",
+            "alarm_change",
+            "alarm_hold",
+            "cooldown_out",
+            "cooldown_in",
+            "headroom_copies",
+        ):
             value = getattr(self, name)
             if value is not None and not 0 <= value[0] <= value[1]:
                 raise ValueError(f"{name}: [low, high] with 0 <= low <= high, got {list(value)}")
@@ -128,30 +201,92 @@ class TuneRanges(SimModel):
 class SimConfig(SimModel):
     """Everything the simulator needs besides the policy and the trace."""
 
-    capacity_per_copy: float = Field(default=1300, gt=0, description="Requests per minute one copy serves at full load.")
-    instance_type: str = Field(default="ml.g5.12xlarge", description="Instance type the inference component runs on.")
-    per_copy: CopyNeeds = Field(default_factory=CopyNeeds, description="Per-copy needs (ResourceRequirements).")
-    instance: InstanceSpec | None = Field(default=None, description="Resources of instance_type; default from the shipped table.")
-    price_per_hour: float | None = Field(default=None, gt=0, description="USD per instance-hour; default from the dated price table.")
-    copy_start_minutes: int = Field(default=3, ge=0, description="Minutes until a new copy serves on a running instance (model load).")
-    instance_start_minutes: int = Field(default=10, ge=0, description="Minutes until a copy serves on a new instance (launch, image pull, model load).")
-    scale_in_minutes: int = Field(default=1, ge=0, description="Minutes a copy-count decrease keeps the component Updating (no other change meanwhile).")
-    instance_idle_minutes: int = Field(default=0, ge=0, description="Minutes an instance without copies is kept (and billed) before managed instance scaling removes it.")
-    metric_delay_minutes: int = Field(default=1, ge=0, description="Minutes after a period ends before its datapoint is visible to alarms.")
-    reconcile_every: int = Field(default=5, ge=1, description="Minutes between scheduled reconcile runs (template.yaml: rate(5 minutes)).")
-    mode: Literal["bounds", "direct"] = Field(default="bounds", description="Mode of a policy target with mode auto: bounds (a scalable target is registered) or direct.")
+    capacity_per_copy: float = Field(
+        default=1300, gt=0, description="Requests per minute one copy serves at full load."
+    )
+    instance_type: str = Field(
+        default="ml.g5.12xlarge", description="Instance type the inference component runs on."
+    )
+    per_copy: CopyNeeds = Field(
+        default_factory=CopyNeeds, description="Per-copy needs (ResourceRequirements)."
+    )
+    instance: InstanceSpec | None = Field(
+        default=None, description="Resources of instance_type; default from the shipped table."
+    )
+    price_per_hour: float | None = Field(
+        default=None, gt=0, description="USD per instance-hour; default from the dated price table."
+    )
+    copy_start_minutes: int = Field(
+        default=3,
+        ge=0,
+        description="Minutes until a new copy serves on a running instance (model load).",
+    )
+    instance_start_minutes: int = Field(
+        default=10,
+        ge=0,
+        description="Minutes until a copy serves on a new instance (launch, image pull, model load).",
+    )
+    scale_in_minutes: int = Field(
+        default=1,
+        ge=0,
+        description="Minutes a copy-count decrease keeps the component Updating (no other change meanwhile).",
+    )
+    instance_idle_minutes: int = Field(
+        default=0,
+        ge=0,
+        description="Minutes an instance without copies is kept (and billed) before managed instance scaling removes it.",
+    )
+    metric_delay_minutes: int = Field(
+        default=1,
+        ge=0,
+        description="Minutes after a period ends before its datapoint is visible to alarms.",
+    )
+    reconcile_every: int = Field(
+        default=5,
+        ge=1,
+        description="Minutes between scheduled reconcile runs (template.yaml: rate(5 minutes)).",
+    )
+    mode: Literal["bounds", "direct"] = Field(
+        default="bounds",
+        description="Mode of a policy target with mode auto: bounds (a scalable target is registered) or direct.",
+    )
     base_latency_ms: float = Field(default=800, gt=0, description="Model latency at low load.")
-    max_slowdown: float = Field(default=20, ge=1, description="Latency multiplier at or above full load.")
-    target_tracking: TargetTracking = Field(default_factory=TargetTracking, description="The scalable target's own target-tracking policy (bounds mode).")
-    baseline: Baseline = Field(default_factory=Baseline, description="The target_tracking strategy's limits and cooldowns.")
-    alarms: dict[str, AlarmDef] = Field(default_factory=dict, description="Definitions of the alarms the policy's rules name.")
-    tune: TuneRanges = Field(default_factory=TuneRanges, description="Narrower search ranges for `sagescale tune`.")
+    max_slowdown: float = Field(
+        default=20, ge=1, description="Latency multiplier at or above full load."
+    )
+    target_tracking: TargetTracking = Field(
+        default_factory=TargetTracking,
+        description="The scalable target's own target-tracking policy (bounds mode).",
+    )
+    baseline: Baseline = Field(
+        default_factory=Baseline, description="The target_tracking strategy's limits and cooldowns."
+    )
+    alarms: dict[str, AlarmDef] = Field(
+        default_factory=dict, description="Definitions of the alarms the policy's rules name."
+    )
+    tune: TuneRanges = Field(
+        default_factory=TuneRanges, description="Narrower search ranges for `sagescale tune`."
+    )
     wake_alarm: AlarmDef = Field(
-        default_factory=lambda: AlarmDef(metric="no_capacity_failures", comparison=">=", threshold=1, period=1, evaluation_periods=1, missing="notBreaching"),
+        default_factory=lambda: AlarmDef(
+            metric="no_capacity_failures",
+            comparison=">=",
+            threshold=1,
+            period=1,
+            evaluation_periods=1,
+            missing="notBreaching",
+        ),
         description="The wake-from-zero alarm (NoCapacityInvocationFailures >= 1).",
     )
     burst_alarm: AlarmDef = Field(
-        default_factory=lambda: AlarmDef(metric="excess_copies", comparison=">=", threshold=1, period=1, evaluation_periods=1, missing="notBreaching"),
+        default_factory=lambda: AlarmDef(
+            metric="excess_copies",
+            comparison=">=",
+            threshold=1,
+            period=1,
+            evaluation_periods=1,
+            missing="notBreaching",
+        ),
         description="The burst alarm (copies needed beyond those serving >= 1), as reconcile creates it.",
     )
 
@@ -174,7 +309,11 @@ class SimConfig(SimModel):
     @property
     def tt_delay(self) -> int:
         """Minutes before target tracking's alarms see a minute: none for the 10-second metric."""
-        return 0 if self.target_tracking.metric == "concurrent_requests_per_copy" else self.metric_delay_minutes
+        return (
+            0
+            if self.target_tracking.metric == "concurrent_requests_per_copy"
+            else self.metric_delay_minutes
+        )
 
 
 def latency_ms(demand: float, ready: int, config: SimConfig) -> float:
@@ -196,8 +335,22 @@ def default_alarm(change: int, config: SimConfig) -> AlarmDef:
     a scale-in rule watches invocations per copy (below 30 % of capacity for 15 minutes).
     """
     if change > 0:
-        return AlarmDef(metric="latency_ms", comparison=">", threshold=4 * config.base_latency_ms, period=1, evaluation_periods=3, datapoints_to_alarm=2)
-    return AlarmDef(metric="invocations_per_copy", comparison="<", threshold=0.3 * config.capacity_per_copy, period=5, evaluation_periods=3, missing="notBreaching")
+        return AlarmDef(
+            metric="latency_ms",
+            comparison=">",
+            threshold=4 * config.base_latency_ms,
+            period=1,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+        )
+    return AlarmDef(
+        metric="invocations_per_copy",
+        comparison="<",
+        threshold=0.3 * config.capacity_per_copy,
+        period=5,
+        evaluation_periods=3,
+        missing="notBreaching",
+    )
 
 
 class Resolved:
@@ -208,12 +361,22 @@ class Resolved:
         spec = config.instance or instance_table().get(config.instance_type)
         if spec is None:
             known = ", ".join(sorted(instance_table()))
-            raise SimConfigError(f"instance_type: no specification for {config.instance_type!r}; give instance: {{accelerators, vcpus, memory_mb}} (known: {known})")
+            raise SimConfigError(
+                f"instance_type: no specification for {config.instance_type!r}; give instance: {{accelerators, vcpus, memory_mb}} (known: {known})"
+            )
         self.spec = spec
-        table = prices if prices is not None else parse_prices(price_table(), "core/data/prices.json")
-        price = config.price_per_hour if config.price_per_hour is not None else table.get(config.instance_type)
+        table = (
+            prices if prices is not None else parse_prices(price_table(), "core/data/prices.json")
+        )
+        price = (
+            config.price_per_hour
+            if config.price_per_hour is not None
+            else table.get(config.instance_type)
+        )
         if price is None:
-            raise SimConfigError(f"price_per_hour: no price for {config.instance_type!r} in the price table; give price_per_hour or --prices")
+            raise SimConfigError(
+                f"price_per_hour: no price for {config.instance_type!r} in the price table; give price_per_hour or --prices"
+            )
         self.price = price
         self.per_instance = copies_per_instance(config.per_copy, spec)
         if self.per_instance < 1:
@@ -251,7 +414,11 @@ def parse_sim_config(data: Any, source: str = "sim config") -> SimConfig:
     except ValidationError as exc:
         problems = []
         for err in exc.errors(include_url=False):
-            msg = "unknown key" if err["type"] == "extra_forbidden" else str(err["msg"]).removeprefix("Value error, ")
+            msg = (
+                "unknown key"
+                if err["type"] == "extra_forbidden"
+                else str(err["msg"]).removeprefix("Value error, ")
+            )
             problems.append(f"{source}: {format_location(tuple(err['loc'])) or 'config'}: {msg}")
         raise SimConfigError("\n".join(problems)) from None
 

@@ -25,7 +25,14 @@ class Fleet:
     without copies is released after ``idle_minutes``. Billing runs from launch to release.
     """
 
-    def __init__(self, per_instance: int, copy_start: int, instance_start: int, idle_minutes: int = 0, scale_in: int = 0) -> None:
+    def __init__(
+        self,
+        per_instance: int,
+        copy_start: int,
+        instance_start: int,
+        idle_minutes: int = 0,
+        scale_in: int = 0,
+    ) -> None:
         self.per_instance = per_instance
         self.scale_in = scale_in
         self.busy_until = -(10**9)
@@ -43,8 +50,8 @@ class Fleet:
         self.instances = []
         self.count = 0
         for _ in range(copies):
-            self._add(-10**9)
-        self._refresh(-10**9)
+            self._add(-(10**9))
+        self._refresh(-(10**9))
 
     def set_count(self, wanted: int, now: int) -> None:
         """Move the copy count to ``wanted`` at minute ``now``; the component is ``Updating``
@@ -66,7 +73,9 @@ class Fleet:
     def _add(self, now: int) -> int:
         best: _Instance | None = None
         for inst in self.instances:
-            if len(inst.copies) < self.per_instance and (best is None or len(inst.copies) > len(best.copies)):
+            if len(inst.copies) < self.per_instance and (
+                best is None or len(inst.copies) > len(best.copies)
+            ):
                 best = inst
         if best is None:
             best = _Instance(now + self.instance_start)
@@ -94,7 +103,11 @@ class Fleet:
         self.count -= 1
 
     def _refresh(self, now: int) -> None:
-        self.instances = [i for i in self.instances if i.copies or (i.empty_since is not None and now < i.empty_since + self.idle_minutes)]
+        self.instances = [
+            i
+            for i in self.instances
+            if i.copies or (i.empty_since is not None and now < i.empty_since + self.idle_minutes)
+        ]
         pending = [r for i in self.instances for r in i.copies if r > now]
         self._ready = self.count - len(pending)
         self._next_ready = min(pending) if pending else None

@@ -41,7 +41,9 @@ def _level_on(need: Sequence[int], level: int, lead: int) -> list[bool]:
         if n < level:
             continue
         gap_start = 0 if last_on is None else last_on + 1
-        for j in range(max(gap_start, i - lead), i + 1):  # start-up ahead of the need, or a bridged gap
+        for j in range(
+            max(gap_start, i - lead), i + 1
+        ):  # start-up ahead of the need, or a bridged gap
             on[j] = True
         last_on = i
     return on
@@ -56,7 +58,9 @@ def _schedule(need: Sequence[int], lead: int) -> list[int]:
     return running
 
 
-def simulate_oracle(demand: Sequence[float], r: Resolved, max_copies: int | None = None) -> StrategyResult:
+def simulate_oracle(
+    demand: Sequence[float], r: Resolved, max_copies: int | None = None
+) -> StrategyResult:
     """Perfect foresight within the target's max: the cheapest schedule that serves every request
     it can (all of them, unless demand exceeds ``max_copies``), computed exactly.
 
@@ -74,7 +78,10 @@ def simulate_oracle(demand: Sequence[float], r: Resolved, max_copies: int | None
     if max_copies is not None:
         copies = [min(n, max_copies) for n in copies]
     instances = [-(-n // r.per_instance) for n in copies]
-    inst_minutes = sum(_level_cost(instances, k, c.instance_start_minutes) for k in range(1, max(instances, default=0) + 1))
+    inst_minutes = sum(
+        _level_cost(instances, k, c.instance_start_minutes)
+        for k in range(1, max(instances, default=0) + 1)
+    )
     running = _schedule(copies, c.copy_start_minutes)
     actions = sum(1 for a, b in itertools.pairwise(running) if a != b)
     total = float(sum(demand))
@@ -116,7 +123,9 @@ def reactive_limit(demand: Sequence[float], r: Resolved, max_copies: int) -> flo
                 running_instances = -(-len(ready_at) // r.per_instance)
                 for k in range(len(ready_at), wanted):
                     fits = k < running_instances * r.per_instance
-                    ready_at.append(t + (c.copy_start_minutes if fits else c.instance_start_minutes))
+                    ready_at.append(
+                        t + (c.copy_start_minutes if fits else c.instance_start_minutes)
+                    )
             elif wanted < len(ready_at):
                 ready_at.sort()  # drop the copies still starting first
                 del ready_at[wanted:]

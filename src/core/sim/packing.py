@@ -18,7 +18,11 @@ from core.sim.base import SimConfigError, SimModel
 class CopyNeeds(SimModel):
     """What one copy of the model reserves on an instance (SageMaker ``ResourceRequirements``)."""
 
-    copies: int = Field(default=4, ge=1, description="Copies deployed at creation (informational: the strategies set the count).")
+    copies: int = Field(
+        default=4,
+        ge=1,
+        description="Copies deployed at creation (informational: the strategies set the count).",
+    )
     num_accelerators: int = Field(default=4, ge=0, description="GPUs per copy.")
     num_cpus: float = Field(default=8, gt=0, description="vCPUs per copy.")
     memory: int = Field(default=5120, gt=0, description="Memory per copy in MB.")
@@ -36,7 +40,9 @@ class InstanceSpec(SimModel):
 @cache
 def instance_table() -> dict[str, InstanceSpec]:
     """The shipped instance specifications (``core/data/instance_types.json``)."""
-    data = json.loads(resources.files("core").joinpath("data/instance_types.json").read_text(encoding="utf-8"))
+    data = json.loads(
+        resources.files("core").joinpath("data/instance_types.json").read_text(encoding="utf-8")
+    )
     return {k: InstanceSpec.model_validate(v) for k, v in data.items() if not k.startswith("_")}
 
 
@@ -64,4 +70,9 @@ def needs_from_sdk(requirements: Any) -> CopyNeeds:
     try:
         return CopyNeeds.model_validate(values)
     except ValidationError as exc:
-        raise SimConfigError("; ".join(f"{format_location(tuple(e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))) from None
+        raise SimConfigError(
+            "; ".join(
+                f"{format_location(tuple(e['loc']))}: {e['msg']}"
+                for e in exc.errors(include_url=False)
+            )
+        ) from None

@@ -73,11 +73,18 @@ class Simulation:
         return {
             "strategies": {k: v.as_dict() for k, v in self.strategies.items()},
             "target": self.target,
-            "trace": {"start": self.start.isoformat(), "end": end.isoformat(), "minutes": len(self.demand), "requests": round(sum(self.demand), 3)},
+            "trace": {
+                "start": self.start.isoformat(),
+                "end": end.isoformat(),
+                "minutes": len(self.demand),
+                "requests": round(sum(self.demand), 3),
+            },
             "parameters": self.parameters,
             "limits": {
                 "reactive_dropped": round(self.reactive_dropped, 3),
-                "oracle_cost_usd": round(self.strategies["oracle"].cost_usd, 2) if "oracle" in self.strategies else None,
+                "oracle_cost_usd": round(self.strategies["oracle"].cost_usd, 2)
+                if "oracle" in self.strategies
+                else None,
             },
             "notes": self.notes,
         }

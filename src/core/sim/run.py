@@ -46,7 +46,9 @@ def simulate(
 ) -> Simulation:
     """Run ``strategies`` over the trace (``demand[i]`` requests in minute ``start + i``)."""
     require_aware(start, "start")
-    start = start.astimezone(UTC)  # minutes are counted in UTC (wall-clock arithmetic breaks at DST)
+    start = start.astimezone(
+        UTC
+    )  # minutes are counted in UTC (wall-clock arithmetic breaks at DST)
     if target not in policy.targets:
         raise ValueError(f"unknown target {target!r}")
     if start.second or start.microsecond:
@@ -66,11 +68,15 @@ def simulate(
     done = 0
     for name in strategies:
         if name == "policy":
-            results[name] = simulate_policy(policy, target, start, demand, r, notes, progress, done, total)
+            results[name] = simulate_policy(
+                policy, target, start, demand, r, notes, progress, done, total
+            )
         elif name == "static":
             results[name] = simulate_static(static_copies, demand, r, progress, done, total)
         elif name == "target_tracking":
-            results[name] = simulate_target_tracking(start, demand, r, (target_spec.min, target_spec.max), progress, done, total)
+            results[name] = simulate_target_tracking(
+                start, demand, r, (target_spec.min, target_spec.max), progress, done, total
+            )
         elif name == "oracle":
             results[name] = simulate_oracle(demand, r, target_spec.max)
             continue
@@ -82,7 +88,16 @@ def simulate(
     end = start + timedelta(minutes=max(n, 1))
     table = [(t.at, t.bounds) for t in transitions(policy, start, end, [target])]
     params = r.as_dict() | {"static_copies": static_copies}
-    return Simulation(target, start, demand, results, params, table, notes, reactive_limit(demand, r, target_spec.max))
+    return Simulation(
+        target,
+        start,
+        demand,
+        results,
+        params,
+        table,
+        notes,
+        reactive_limit(demand, r, target_spec.max),
+    )
 
 
 def spike_onset(demand: Sequence[float], fraction: float = 0.1) -> int | None:

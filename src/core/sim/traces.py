@@ -47,9 +47,13 @@ def _parse_time(text: str, where: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise TraceError(f"{where}: timestamp {text!r} is not ISO 8601 (e.g. 2026-11-23T00:00:00-05:00)") from None
+        raise TraceError(
+            f"{where}: timestamp {text!r} is not ISO 8601 (e.g. 2026-11-23T00:00:00-05:00)"
+        ) from None
     if value.tzinfo is None:
-        raise TraceError(f"{where}: timestamp {text!r} has no UTC offset (write e.g. {text.strip()}-05:00 or {text.strip()}Z)")
+        raise TraceError(
+            f"{where}: timestamp {text!r} has no UTC offset (write e.g. {text.strip()}-05:00 or {text.strip()}Z)"
+        )
     if value.second or value.microsecond:
         raise TraceError(f"{where}: timestamp {text!r} is not on a whole minute")
     return value
@@ -73,13 +77,17 @@ def parse_trace(stream: TextIO, source: str = "trace") -> Trace:
     try:
         header = next(reader)
     except StopIteration:
-        raise TraceError(f"{source}: empty file; expected a header line 'timestamp,requests'") from None
+        raise TraceError(
+            f"{source}: empty file; expected a header line 'timestamp,requests'"
+        ) from None
     except csv.Error as exc:
         raise TraceError(f"{source}: not CSV: {exc}") from None
     names = [h.strip().lower() for h in header]
     missing = [c for c in ("timestamp", "requests") if c not in names]
     if missing:
-        raise TraceError(f"{source}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} (header: {','.join(header)}); expected 'timestamp,requests'")
+        raise TraceError(
+            f"{source}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} (header: {','.join(header)}); expected 'timestamp,requests'"
+        )
     ti, ri = names.index("timestamp"), names.index("requests")
     rows: list[tuple[datetime, float, str]] = []
     try:
@@ -108,7 +116,9 @@ def _per_minute(rows: list[tuple[datetime, float, str]]) -> Trace:
         if previous is not None and at == previous:
             raise TraceError(f"{where}: duplicate timestamp {at.isoformat()}")
         if previous is not None and at < previous:
-            raise TraceError(f"{where}: timestamp {at.isoformat()} is before the previous row's; sort the trace by time")
+            raise TraceError(
+                f"{where}: timestamp {at.isoformat()} is before the previous row's; sort the trace by time"
+            )
         index = int((at - start).total_seconds() // 60)
         if index >= MAX_MINUTES:
             raise TraceError(f"{where}: the trace is longer than {MAX_MINUTES // 1440} days")
@@ -147,11 +157,59 @@ KINDS = ("holiday-week", "b2b-week", "unannounced-spike")
 # busy into the evening, a trickle at night).
 
 
-_RETAIL_HOURS = (0.02, 0.01, 0.01, 0.01, 0.01, 0.02, 0.08, 0.35, 0.75, 1.0, 1.15, 1.25,
-                 1.3, 1.25, 1.15, 1.1, 1.05, 1.0, 0.9, 0.7, 0.3, 0.12, 0.06, 0.03)
+_RETAIL_HOURS = (
+    0.02,
+    0.01,
+    0.01,
+    0.01,
+    0.01,
+    0.02,
+    0.08,
+    0.35,
+    0.75,
+    1.0,
+    1.15,
+    1.25,
+    1.3,
+    1.25,
+    1.15,
+    1.1,
+    1.05,
+    1.0,
+    0.9,
+    0.7,
+    0.3,
+    0.12,
+    0.06,
+    0.03,
+)
 # Office hours: busy 08:30-18:00 with a lunch dip, nothing at night.
-_B2B_HOURS = (0, 0, 0, 0, 0, 0, 0, 0.05, 0.6, 1.2, 1.3, 1.25, 0.8, 1.2, 1.3, 1.25, 1.1, 0.8,
-              0.15, 0, 0, 0, 0, 0)
+_B2B_HOURS = (
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0.05,
+    0.6,
+    1.2,
+    1.3,
+    1.25,
+    0.8,
+    1.2,
+    1.3,
+    1.25,
+    1.1,
+    0.8,
+    0.15,
+    0,
+    0,
+    0,
+    0,
+    0,
+)
 
 
 @dataclass(frozen=True)
@@ -222,24 +280,54 @@ def generate(
         raise TraceError(f"days must be between 1 and {MAX_MINUTES // 1440}")
     zone = load_zone(timezone)
     first = start or (date(2026, 11, 23) if kind == "holiday-week" else date(2026, 9, 14))
-    begin = local_to_instant(datetime.combine(first, datetime.min.time()), zone).astimezone(UTC)  # count minutes in UTC
+    begin = local_to_instant(datetime.combine(first, datetime.min.time()), zone).astimezone(
+        UTC
+    )  # count minutes in UTC
     minutes = days * 1440
     holiday_days = set(holidays)
     if kind == "holiday-week" and not holiday_days:
-        holiday_days = {_thanksgiving(y) for y in range(first.year, (first + timedelta(days=days)).year + 1)}
+        holiday_days = {
+            _thanksgiving(y) for y in range(first.year, (first + timedelta(days=days)).year + 1)
+        }
     placed = [s for s in spikes]
     for s in placed:
         require_aware(s.at, "spike time")
         if not begin <= s.at < begin + timedelta(minutes=days * 1440):
-            raise TraceError(f"spike at {s.at.isoformat()} is outside the trace ({begin.astimezone(zone):%Y-%m-%d} for {days} days)")
+            raise TraceError(
+                f"spike at {s.at.isoformat()} is outside the trace ({begin.astimezone(zone):%Y-%m-%d} for {days} days)"
+            )
     spikes = list(placed)
     for offset in range(days):
         day = first + timedelta(days=offset)
-        if kind == "holiday-week" and day - timedelta(days=1) in holiday_days and day.weekday() == 4:  # kept beside placed ones
-            spikes.append(Spike(local_to_instant(datetime.combine(day, datetime.min.time()) + timedelta(hours=9), zone), peak))
+        if (
+            kind == "holiday-week"
+            and day - timedelta(days=1) in holiday_days
+            and day.weekday() == 4
+        ):  # kept beside placed ones
+            spikes.append(
+                Spike(
+                    local_to_instant(
+                        datetime.combine(day, datetime.min.time()) + timedelta(hours=9), zone
+                    ),
+                    peak,
+                )
+            )
         if kind == "unannounced-spike" and day.weekday() == 2 and not spikes and not placed:
-            spikes.append(Spike(local_to_instant(datetime.combine(day, datetime.min.time()) + timedelta(hours=14), zone), peak, ramp=3, hold=20, decay=30))
-    shape = [_shape(kind, (begin + timedelta(minutes=i)).astimezone(zone), holiday_days, spikes) for i in range(minutes)]
+            spikes.append(
+                Spike(
+                    local_to_instant(
+                        datetime.combine(day, datetime.min.time()) + timedelta(hours=14), zone
+                    ),
+                    peak,
+                    ramp=3,
+                    hold=20,
+                    decay=30,
+                )
+            )
+    shape = [
+        _shape(kind, (begin + timedelta(minutes=i)).astimezone(zone), holiday_days, spikes)
+        for i in range(minutes)
+    ]
     scale = mean / (sum(shape) / minutes) if sum(shape) > 0 else 0.0
     rng = random.Random(seed)
     values = []
@@ -267,7 +355,9 @@ def _shape(kind: str, local: datetime, holiday_days: set[date], spikes: list[Spi
         return _B2B_HOURS[h0] * (1 - frac) + _B2B_HOURS[h1] * frac
     value = _RETAIL_HOURS[h0] * (1 - frac) + _RETAIL_HOURS[h1] * frac
     if day in holiday_days:
-        return value * (0.15 if hour < 17 else 1.2)  # quiet holiday, online sales open in the evening
+        return value * (
+            0.15 if hour < 17 else 1.2
+        )  # quiet holiday, online sales open in the evening
     if kind == "holiday-week" and any(s.at.astimezone(local.tzinfo).date() == day for s in spikes):
         return value * 2.0 + 0.3  # the sales day: busy all day, and all night before
     if day.weekday() >= 5:

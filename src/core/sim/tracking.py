@@ -10,7 +10,9 @@ from core.sim.alarm import CloudWatchAlarm
 from core.sim.config import AlarmDef, SimConfig, concurrency_per_copy
 from core.sim.fleet import EPS
 
-PerCopy = Callable[[float, int], float]  # (demand per minute, serving copies) -> the metric per copy
+PerCopy = Callable[
+    [float, int], float
+]  # (demand per minute, serving copies) -> the metric per copy
 
 
 class TargetTracker:
@@ -29,18 +31,47 @@ class TargetTracker:
     """
 
     def __init__(
-        self, target: float, out_cooldown: int, in_cooldown: int, protection: int, out_datapoints: int, in_datapoints: int, delay: int,
-        *, disable_scale_in: bool = False, per_copy: PerCopy | None = None,
+        self,
+        target: float,
+        out_cooldown: int,
+        in_cooldown: int,
+        protection: int,
+        out_datapoints: int,
+        in_datapoints: int,
+        delay: int,
+        *,
+        disable_scale_in: bool = False,
+        per_copy: PerCopy | None = None,
     ) -> None:
         self.target = target
         self.per_copy: PerCopy = per_copy or (lambda demand, ready: demand / ready)
         self.out_cooldown = out_cooldown
         self.in_cooldown = in_cooldown
         self.protection = protection
-        self.high = CloudWatchAlarm("tt-high", AlarmDef(metric="invocations_per_copy", comparison=">", threshold=target, evaluation_periods=out_datapoints), delay)
-        self.low = CloudWatchAlarm("tt-low", AlarmDef(metric="invocations_per_copy", comparison="<", threshold=0.9 * target, evaluation_periods=in_datapoints), delay)
+        self.high = CloudWatchAlarm(
+            "tt-high",
+            AlarmDef(
+                metric="invocations_per_copy",
+                comparison=">",
+                threshold=target,
+                evaluation_periods=out_datapoints,
+            ),
+            delay,
+        )
+        self.low = CloudWatchAlarm(
+            "tt-low",
+            AlarmDef(
+                metric="invocations_per_copy",
+                comparison="<",
+                threshold=0.9 * target,
+                evaluation_periods=in_datapoints,
+            ),
+            delay,
+        )
         self.delay = delay
-        self._loads: deque[tuple[int, float]] = deque()  # (visible at, invocations) of recent minutes
+        self._loads: deque[tuple[int, float]] = (
+            deque()
+        )  # (visible at, invocations) of recent minutes
         self._window: deque[float] = deque(maxlen=in_datapoints)
         self._latest = 0.0
         self.last_out: int | None = None
@@ -54,7 +85,9 @@ class TargetTracker:
         per_copy = self.per_copy(demand, ready) if ready > 0 and demand > 0 else None
         self.high.add(minute, per_copy)
         self.low.add(minute, per_copy)
-        self._loads.append((minute + 1 + self.delay, per_copy * ready if per_copy is not None else 0.0))
+        self._loads.append(
+            (minute + 1 + self.delay, per_copy * ready if per_copy is not None else 0.0)
+        )
 
     def step(self, minute: int, desired: int, low: int, high: int, *, active: bool = True) -> int:
         """The scalable target's desired count after this minute's alarm evaluations. Not ``active``
@@ -69,12 +102,16 @@ class TargetTracker:
             return desired
         if self.high.state == "ALARM":
             wanted = min(max(math.ceil(self._latest / self.target - EPS), low), high)
-            cooling = self.last_out is not None and (minute - self.last_out) * 60 < self.out_cooldown
+            cooling = (
+                self.last_out is not None and (minute - self.last_out) * 60 < self.out_cooldown
+            )
             if wanted > desired and (not cooling or wanted > self.last_out_to):
                 self.last_out, self.last_out_to = minute, wanted
                 return wanted
         if self.low.state == "ALARM" and not self.disable_scale_in:
-            wanted = min(max(math.ceil(max(self._window, default=0.0) / self.target - EPS), low), high)
+            wanted = min(
+                max(math.ceil(max(self._window, default=0.0) / self.target - EPS), low), high
+            )
             cooled = self.last_in is None or (minute - self.last_in) * 60 >= self.in_cooldown
             protected = self.last_out is not None and minute - self.last_out < self.protection
             if wanted < desired and cooled and not protected:
@@ -83,14 +120,25 @@ class TargetTracker:
         return min(max(desired, low), high)
 
 
-def tracker(config: SimConfig, out_cooldown: int, in_cooldown: int, *, disable_scale_in: bool = False) -> TargetTracker:
+def tracker(
+    config: SimConfig, out_cooldown: int, in_cooldown: int, *, disable_scale_in: bool = False
+) -> TargetTracker:
     """The target-tracking policy the config describes (its metric, target, datapoints and delay)."""
     tt = config.target_tracking
     per_copy: PerCopy | None = None
     if tt.metric == "concurrent_requests_per_copy":
+
         def per_copy(demand: float, ready: int) -> float:
             return concurrency_per_copy(demand, ready, config)
+
     return TargetTracker(
-        config.tt_target, out_cooldown, in_cooldown, tt.scale_in_protection, config.tt_out_datapoints, tt.in_datapoints, config.tt_delay,
-        disable_scale_in=disable_scale_in, per_copy=per_copy,
+        config.tt_target,
+        out_cooldown,
+        in_cooldown,
+        tt.scale_in_protection,
+        config.tt_out_datapoints,
+        tt.in_datapoints,
+        config.tt_delay,
+        disable_scale_in=disable_scale_in,
+        per_copy=per_copy,
     )

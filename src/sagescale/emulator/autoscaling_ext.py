@@ -562,13 +562,21 @@ def invoke_policy(alarm: Any, action_arn: str, now: Any) -> str:
         return "not emulated"
     if wanted is None:
         return why
-    sagemaker_ext.update_inference_component_runtime_config(sagemaker, resource.name, {"CopyCount": wanted})
+    sagemaker_ext.update_inference_component_runtime_config(
+        sagemaker, resource.name, {"CopyCount": wanted}
+    )
     activity.steps += 1
     return f"scaled {desired}->{wanted}"
 
 
 def _target_tracking(
-    policy: Any, resource: SageMakerResource, alarm: Any, desired: int, limits: tuple[int, int], activity: _Activity, now: Any
+    policy: Any,
+    resource: SageMakerResource,
+    alarm: Any,
+    desired: int,
+    limits: tuple[int, int],
+    activity: _Activity,
+    now: Any,
 ) -> tuple[int | None, str]:
     import math
 
@@ -581,8 +589,12 @@ def _target_tracking(
     goal = float(config["TargetValue"])
     cw = cloudwatch_backends[policy.account_id][policy.region_name]
     period = int(alarm.period or 60)
-    starts = sorted(getattr(alarm, cloudwatch_ext.EVALUATED_ATTR, []))  # the periods of the evaluation that invokes the policy now
-    key = cloudwatch_ext.metric_key("AWS/SageMaker", "Invocations", [{"Name": "InferenceComponentName", "Value": resource.name}])
+    starts = sorted(
+        getattr(alarm, cloudwatch_ext.EVALUATED_ATTR, [])
+    )  # the periods of the evaluation that invokes the policy now
+    key = cloudwatch_ext.metric_key(
+        "AWS/SageMaker", "Invocations", [{"Name": "InferenceComponentName", "Value": resource.name}]
+    )
 
     def load(start: int) -> float:
         return cloudwatch_ext.statistic(cw, key, start, period, "Sum") or 0.0
@@ -591,7 +603,9 @@ def _target_tracking(
         if not starts:
             return None, "no datapoint"
         wanted = min(max(math.ceil(load(starts[-1]) / goal - 1e-9), low), high)
-        cooling = activity.last_out is not None and (now - activity.last_out).total_seconds() < float(config.get("ScaleOutCooldown", 300))
+        cooling = activity.last_out is not None and (
+            now - activity.last_out
+        ).total_seconds() < float(config.get("ScaleOutCooldown", 300))
         if wanted <= desired or (cooling and wanted <= activity.last_out_to):
             return None, "cooldown" if cooling else "unchanged"
         activity.last_out, activity.last_out_to = now, wanted
@@ -600,14 +614,18 @@ def _target_tracking(
         return None, "scale-in disabled"
     busiest = max((load(s) for s in starts), default=0.0)
     wanted = min(max(math.ceil(busiest / goal - 1e-9), low), high)
-    cooled = activity.last_in is None or (now - activity.last_in).total_seconds() >= float(config.get("ScaleInCooldown", 300))
+    cooled = activity.last_in is None or (now - activity.last_in).total_seconds() >= float(
+        config.get("ScaleInCooldown", 300)
+    )
     if wanted >= desired or not cooled:
         return None, "unchanged" if cooled else "cooldown"
     activity.last_in = now
     return wanted, ""
 
 
-def _step(policy: Any, desired: int, limits: tuple[int, int], activity: _Activity, now: Any) -> tuple[int | None, str]:
+def _step(
+    policy: Any, desired: int, limits: tuple[int, int], activity: _Activity, now: Any
+) -> tuple[int | None, str]:
     config = policy.step_scaling_policy_configuration or {}
     cooldown = float(config.get("Cooldown", 300))
     if activity.last_out is not None and (now - activity.last_out).total_seconds() < cooldown:

@@ -94,10 +94,14 @@ class Placement:
         from core.sim.packing import instance_table
 
         spec = instance_table().get(self.instance_type)
-        if spec is None:  # resources unknown (not in the shipped table): every copy fits, as before placement
+        if (
+            spec is None
+        ):  # resources unknown (not in the shipped table): every copy fits, as before placement
             instance = Instance(ready_at, math.inf, math.inf, math.inf, launched_at=launched_at)
         else:
-            instance = Instance(ready_at, spec.accelerators, spec.vcpus, spec.memory_mb, launched_at=launched_at)
+            instance = Instance(
+                ready_at, spec.accelerators, spec.vcpus, spec.memory_mb, launched_at=launched_at
+            )
         self.instances.append(instance)
         return instance
 
@@ -163,7 +167,11 @@ class Placement:
         for instance in list(self.instances):
             if len(self.instances) <= self.min_instances:
                 break
-            if not instance.copies and instance.empty_since is not None and now >= instance.empty_since + model.instance_release:
+            if (
+                not instance.copies
+                and instance.empty_since is not None
+                and now >= instance.empty_since + model.instance_release
+            ):
                 self.instances.remove(instance)
 
     def meter(self, now: datetime) -> None:

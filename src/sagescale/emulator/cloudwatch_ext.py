@@ -89,7 +89,11 @@ def _epoch(value: Any) -> float:
         when = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
         return when.timestamp()
     if isinstance(value, str):
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() if not value.replace(".", "").isdigit() else float(value)
+        return (
+            datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            if not value.replace(".", "").isdigit()
+            else float(value)
+        )
     return control.now().timestamp()
 
 
@@ -112,14 +116,28 @@ def _index_member(backend: CloudWatchBackend, namespace: str, member: dict[str, 
         bucket.add(float(member.get("Value", 0)))
 
 
-def put_metric(account_id: str, region: str, namespace: str, name: str, dimensions: list[dict[str, str]], value: float, at: datetime) -> None:
+def put_metric(
+    account_id: str,
+    region: str,
+    namespace: str,
+    name: str,
+    dimensions: list[dict[str, str]],
+    value: float,
+    at: datetime,
+) -> None:
     """``PutMetricData`` of one value, straight into the backend (the emulated services' own metrics)."""
     backend = cloudwatch_backends[account_id][region]
     backend.metric_data.append(MetricDatum(namespace, name, float(value), dimensions, at, None))
-    _index_member(backend, namespace, {"MetricName": name, "Dimensions": dimensions, "Value": value, "Timestamp": at})
+    _index_member(
+        backend,
+        namespace,
+        {"MetricName": name, "Dimensions": dimensions, "Value": value, "Timestamp": at},
+    )
 
 
-def statistic(backend: CloudWatchBackend, key: MetricKey, start: int, period: int, stat: str) -> float | None:
+def statistic(
+    backend: CloudWatchBackend, key: MetricKey, start: int, period: int, stat: str
+) -> float | None:
     """The statistic of metric ``key`` over ``[start, start + period)`` (epoch seconds); ``None``: no data."""
     series = _index(backend).get(key)
     if not series:
@@ -150,7 +168,9 @@ def statistic(backend: CloudWatchBackend, key: MetricKey, start: int, period: in
 
 # -- metric math ---------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\s*(?:(\d+\.?\d*(?:[eE][-+]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(>=|<=|==|!=|[-+*/(),<>]))")
+_TOKEN = re.compile(
+    r"\s*(?:(\d+\.?\d*(?:[eE][-+]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(>=|<=|==|!=|[-+*/(),<>]))"
+)
 
 
 def _tokens(text: str) -> list[str]:
@@ -274,8 +294,12 @@ class Expression:
         if a is None or b is None:
             return None
         compare: dict[str, Callable[[float, float], bool]] = {
-            ">": lambda x, y: x > y, "<": lambda x, y: x < y, ">=": lambda x, y: x >= y,
-            "<=": lambda x, y: x <= y, "==": lambda x, y: x == y, "!=": lambda x, y: x != y,
+            ">": lambda x, y: x > y,
+            "<": lambda x, y: x < y,
+            ">=": lambda x, y: x >= y,
+            "<=": lambda x, y: x <= y,
+            "==": lambda x, y: x == y,
+            "!=": lambda x, y: x != y,
         }
         if op in compare:
             return 1.0 if compare[op](a, b) else 0.0
@@ -301,29 +325,50 @@ _BREACH: dict[str, Callable[[float, float], bool]] = {
 def _period(alarm: Alarm) -> int:
     if alarm.period:
         return int(alarm.period)
-    periods = [int(q.metric_stat.period) for q in alarm.metric_data_queries if q.metric_stat is not None]
+    periods = [
+        int(q.metric_stat.period) for q in alarm.metric_data_queries if q.metric_stat is not None
+    ]
     return min(periods) if periods else 60
 
 
 def datapoint(backend: CloudWatchBackend, alarm: Alarm, start: int, period: int) -> Value:
     """The alarm's datapoint for the period starting at ``start`` (epoch seconds)."""
     if not alarm.metric_data_queries:
-        return statistic(backend, metric_key(alarm.namespace, alarm.metric_name, alarm.dimensions), start, period, alarm.statistic or "Average")
+        return statistic(
+            backend,
+            metric_key(alarm.namespace, alarm.metric_name, alarm.dimensions),
+            start,
+            period,
+            alarm.statistic or "Average",
+        )
     values: dict[str, Value] = {}
     returned: Any = None
     expressions: list[Any] = []
     for q in alarm.metric_data_queries:
         if q.metric_stat is not None:
             m = q.metric_stat.metric
-            values[q.id] = statistic(backend, metric_key(m.namespace, m.metric_name, m.dimensions), start, int(q.metric_stat.period), q.metric_stat.stat)
+            values[q.id] = statistic(
+                backend,
+                metric_key(m.namespace, m.metric_name, m.dimensions),
+                start,
+                int(q.metric_stat.period),
+                q.metric_stat.stat,
+            )
         elif q.expression:
             expressions.append(q)
-        if str(q.return_data).lower() in ("true", "1", "none") and q.return_data is not None and str(q.return_data).lower() != "none":
+        if (
+            str(q.return_data).lower() in ("true", "1", "none")
+            and q.return_data is not None
+            and str(q.return_data).lower() != "none"
+        ):
             returned = q
     for q in expressions:
         values[q.id] = _expression(q.expression).evaluate(values)
     if returned is None:
-        returned = next((q for q in alarm.metric_data_queries if str(q.return_data).lower() != "false"), alarm.metric_data_queries[-1])
+        returned = next(
+            (q for q in alarm.metric_data_queries if str(q.return_data).lower() != "false"),
+            alarm.metric_data_queries[-1],
+        )
     return values.get(returned.id)
 
 
@@ -352,7 +397,9 @@ def _state(alarm: Alarm, points: list[Value]) -> str:
     m = int(alarm.datapoints_to_alarm or n)
     compare = _BREACH.get(alarm.comparison_operator)
     if compare is None:
-        raise ValueError(f"alarm {alarm.name}: comparison {alarm.comparison_operator} is not emulated")
+        raise ValueError(
+            f"alarm {alarm.name}: comparison {alarm.comparison_operator} is not emulated"
+        )
     treat = alarm.treat_missing_data or "missing"
     present = [p for p in points if p is not None]
     breaching = sum(1 for p in present if compare(p, float(alarm.threshold)))
@@ -381,15 +428,29 @@ def evaluate(now: datetime, delay: timedelta = timedelta(minutes=1)) -> Evaluati
             n = int(alarm.evaluation_periods)
             starts = [last_end - (k + 1) * period for k in range(n)]
             points = [datapoint(backend, alarm, s, period) for s in starts]
-            setattr(alarm, EVALUATED_ATTR, [s for s, p in zip(starts, points, strict=True) if p is not None])  # the periods this evaluation saw
+            setattr(
+                alarm,
+                EVALUATED_ATTR,
+                [s for s, p in zip(starts, points, strict=True) if p is not None],
+            )  # the periods this evaluation saw
             new = _state(alarm, points)
             if new != alarm.state_value:
-                recent = [p for p in reversed(points) if p is not None]  # oldest first, as AWS lists them
+                recent = [
+                    p for p in reversed(points) if p is not None
+                ]  # oldest first, as AWS lists them
                 reason = _reason(alarm, new, starts, points)
                 data = {
-                    "version": "1.0", "queryDate": _iso(now), "startDate": _iso(datetime.fromtimestamp(starts[-1], UTC)), "period": period,
-                    "recentDatapoints": recent, "threshold": float(alarm.threshold),
-                    "evaluatedDatapoints": [{"timestamp": _iso(datetime.fromtimestamp(s, UTC)), "value": p} for s, p in zip(starts, points, strict=True) if p is not None],
+                    "version": "1.0",
+                    "queryDate": _iso(now),
+                    "startDate": _iso(datetime.fromtimestamp(starts[-1], UTC)),
+                    "period": period,
+                    "recentDatapoints": recent,
+                    "threshold": float(alarm.threshold),
+                    "evaluatedDatapoints": [
+                        {"timestamp": _iso(datetime.fromtimestamp(s, UTC)), "value": p}
+                        for s, p in zip(starts, points, strict=True)
+                        if p is not None
+                    ],
                 }
                 _set_state(backend, alarm, new, reason, json.dumps(data))
         for previous, alarm, event in _drain(backend):
@@ -398,14 +459,20 @@ def evaluate(now: datetime, delay: timedelta = timedelta(minutes=1)) -> Evaluati
         for alarm in backend.alarms.values():
             if not alarm.actions_enabled:
                 continue
-            actions = {"ALARM": alarm.alarm_actions, "OK": alarm.ok_actions, "INSUFFICIENT_DATA": alarm.insufficient_data_actions}.get(alarm.state_value) or []
+            actions = {
+                "ALARM": alarm.alarm_actions,
+                "OK": alarm.ok_actions,
+                "INSUFFICIENT_DATA": alarm.insufficient_data_actions,
+            }.get(alarm.state_value) or []
             out.autoscaling += [(alarm, a) for a in actions if ":autoscaling:" in a]
     return out
 
 
 _WORDS = {
-    "GreaterThanThreshold": "greater than", "GreaterThanOrEqualToThreshold": "greater than or equal to",
-    "LessThanThreshold": "less than", "LessThanOrEqualToThreshold": "less than or equal to",
+    "GreaterThanThreshold": "greater than",
+    "GreaterThanOrEqualToThreshold": "greater than or equal to",
+    "LessThanThreshold": "less than",
+    "LessThanOrEqualToThreshold": "less than or equal to",
 }
 
 
@@ -414,8 +481,14 @@ def _reason(alarm: Alarm, state: str, starts: list[int], points: list[Value]) ->
     17:02:00)] was greater than or equal to the threshold (1.0)." (newest datapoint first)."""
     present = [(s, p) for s, p in zip(starts, points, strict=True) if p is not None]
     if not present:
-        return "Insufficient Data: 1 datapoint was unknown." if state == "INSUFFICIENT_DATA" else "Threshold Crossed: no datapoints were received for the evaluation periods (missing data treated as configured)."
-    shown = ", ".join(f"{p!r} ({datetime.fromtimestamp(s, UTC):%d/%m/%y %H:%M:%S})" for s, p in present[:5])
+        return (
+            "Insufficient Data: 1 datapoint was unknown."
+            if state == "INSUFFICIENT_DATA"
+            else "Threshold Crossed: no datapoints were received for the evaluation periods (missing data treated as configured)."
+        )
+    shown = ", ".join(
+        f"{p!r} ({datetime.fromtimestamp(s, UTC):%d/%m/%y %H:%M:%S})" for s, p in present[:5]
+    )
     words = _WORDS.get(alarm.comparison_operator, alarm.comparison_operator)
     negation = "" if state == "ALARM" else "not "
     if len(present) == 1:
@@ -424,10 +497,14 @@ def _reason(alarm: Alarm, state: str, starts: list[int], points: list[Value]) ->
 
 
 def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}+0000"
+    return (
+        when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}+0000"
+    )
 
 
-def _set_state(backend: CloudWatchBackend, alarm: Alarm, state: str, reason: str, reason_data: str) -> None:
+def _set_state(
+    backend: CloudWatchBackend, alarm: Alarm, state: str, reason: str, reason_data: str
+) -> None:
     alarm.update_state(reason, reason_data, state)
 
 
@@ -445,17 +522,36 @@ def _config(alarm: Alarm) -> dict[str, Any]:
             item: dict[str, Any] = {"id": q.id, "returnData": str(q.return_data).lower() != "false"}
             if q.metric_stat is not None:
                 m = q.metric_stat.metric
-                item["metricStat"] = {"metric": {"namespace": m.namespace, "name": m.metric_name, "dimensions": {d.name: d.value for d in m.dimensions}}, "period": int(q.metric_stat.period), "stat": q.metric_stat.stat}
+                item["metricStat"] = {
+                    "metric": {
+                        "namespace": m.namespace,
+                        "name": m.metric_name,
+                        "dimensions": {d.name: d.value for d in m.dimensions},
+                    },
+                    "period": int(q.metric_stat.period),
+                    "stat": q.metric_stat.stat,
+                }
             else:
                 item["expression"] = q.expression
                 if q.label:
                     item["label"] = q.label
             metrics.append(item)
     else:
-        metrics = [{
-            "id": "m1", "returnData": True,
-            "metricStat": {"metric": {"namespace": alarm.namespace, "name": alarm.metric_name, "dimensions": {d.name: d.value for d in alarm.dimensions}}, "period": int(alarm.period), "stat": alarm.statistic},
-        }]
+        metrics = [
+            {
+                "id": "m1",
+                "returnData": True,
+                "metricStat": {
+                    "metric": {
+                        "namespace": alarm.namespace,
+                        "name": alarm.metric_name,
+                        "dimensions": {d.name: d.value for d in alarm.dimensions},
+                    },
+                    "period": int(alarm.period),
+                    "stat": alarm.statistic,
+                },
+            }
+        ]
     config: dict[str, Any] = {"metrics": metrics}
     if alarm.description:
         config["description"] = alarm.description
@@ -465,14 +561,28 @@ def _config(alarm: Alarm) -> dict[str, Any]:
 def state_change_event(alarm: Alarm, previous: dict[str, str]) -> dict[str, Any]:
     """The EventBridge event CloudWatch sends for the alarm's latest state change."""
     parts = alarm.alarm_arn.split(":")
-    state = {"value": alarm.state_value, "reason": alarm.state_reason, "timestamp": _iso(alarm.state_updated_timestamp)}
+    state = {
+        "value": alarm.state_value,
+        "reason": alarm.state_reason,
+        "timestamp": _iso(alarm.state_updated_timestamp),
+    }
     if alarm.state_reason_data and alarm.state_reason_data != "{}":
         state["reasonData"] = alarm.state_reason_data
     return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
-        "account": parts[4], "time": alarm.state_updated_timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": parts[3],
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": parts[4],
+        "time": alarm.state_updated_timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": parts[3],
         "resources": [alarm.alarm_arn],
-        "detail": {"alarmName": alarm.name, "state": state, "previousState": previous, "configuration": _config(alarm)},
+        "detail": {
+            "alarmName": alarm.name,
+            "state": state,
+            "previousState": previous,
+            "configuration": _config(alarm),
+        },
     }
 
 
@@ -481,14 +591,24 @@ def state_change_event(alarm: Alarm, previous: dict[str, str]) -> dict[str, Any]
 
 def _wrap_update_state(original: Callable[..., None]) -> Callable[..., None]:
     def update_state(self: Alarm, reason: str, reason_data: str, state_value: str) -> None:
-        previous = {"value": self.state_value, "reason": self.state_reason, "timestamp": _iso(self.state_updated_timestamp)}
+        previous = {
+            "value": self.state_value,
+            "reason": self.state_reason,
+            "timestamp": _iso(self.state_updated_timestamp),
+        }
         changed = state_value != self.state_value
         original(self, reason, reason_data, state_value)
         self.state_updated_timestamp = control.now()
         if changed:
             parts = self.alarm_arn.split(":")
             backend = cloudwatch_backends[parts[4]][parts[3]]
-            _changes(backend).append({"previous": previous["value"], "alarm": self, "event": state_change_event(self, previous)})
+            _changes(backend).append(
+                {
+                    "previous": previous["value"],
+                    "alarm": self,
+                    "event": state_change_event(self, previous),
+                }
+            )
 
     return update_state
 
@@ -497,11 +617,17 @@ def _wrap_put_metric_alarm(original: Callable[..., Alarm]) -> Callable[..., Alar
     def put_metric_alarm(self: CloudWatchBackend, name: str, *args: Any, **kwargs: Any) -> Alarm:
         for q in kwargs.get("metric_data_queries") or []:
             if q.expression:
-                _expression(q.expression)  # an expression that cannot be read is refused, as AWS does
+                _expression(
+                    q.expression
+                )  # an expression that cannot be read is refused, as AWS does
         existing = self.alarms.get(name)
         alarm = original(self, name, *args, **kwargs)
         if existing is not None:
-            alarm.state_value, alarm.state_reason, alarm.state_reason_data = existing.state_value, existing.state_reason, existing.state_reason_data
+            alarm.state_value, alarm.state_reason, alarm.state_reason_data = (
+                existing.state_value,
+                existing.state_reason,
+                existing.state_reason_data,
+            )
             alarm.state_updated_timestamp = existing.state_updated_timestamp
             alarm.history = existing.history
         else:
@@ -514,7 +640,9 @@ def _wrap_put_metric_alarm(original: Callable[..., Alarm]) -> Callable[..., Alar
 
 
 def _wrap_put_metric_data(original: Callable[..., None]) -> Callable[..., None]:
-    def put_metric_data(self: CloudWatchBackend, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+    def put_metric_data(
+        self: CloudWatchBackend, namespace: str, metric_data: list[dict[str, Any]]
+    ) -> None:
         original(self, namespace, metric_data)
         for member in metric_data:
             _index_member(self, namespace, member)
@@ -522,15 +650,25 @@ def _wrap_put_metric_data(original: Callable[..., None]) -> Callable[..., None]:
     return put_metric_data
 
 
-def _wrap_get_metric_data(original: Callable[..., list[dict[str, Any]]]) -> Callable[..., list[dict[str, Any]]]:
+def _wrap_get_metric_data(
+    original: Callable[..., list[dict[str, Any]]],
+) -> Callable[..., list[dict[str, Any]]]:
     """``GetMetricData`` of SageMaker's metrics from the index: periods aligned to the period (as
     CloudWatch rounds), ``EndTime`` exclusive, a value only for a period with data. moto scans every
     datum it holds for every period, which a rehearsal of a week cannot afford; other queries
     (other namespaces, units, expressions) keep moto's answer."""
 
-    def get_metric_data(self: CloudWatchBackend, queries: list[dict[str, Any]], start_time: datetime, end_time: datetime, scan_by: str = "TimestampAscending") -> list[dict[str, Any]]:
+    def get_metric_data(
+        self: CloudWatchBackend,
+        queries: list[dict[str, Any]],
+        start_time: datetime,
+        end_time: datetime,
+        scan_by: str = "TimestampAscending",
+    ) -> list[dict[str, Any]]:
         simple = queries and all(
-            "MetricStat" in q and q["MetricStat"]["Metric"].get("Namespace") == "AWS/SageMaker" and not q["MetricStat"].get("Unit")
+            "MetricStat" in q
+            and q["MetricStat"]["Metric"].get("Namespace") == "AWS/SageMaker"
+            and not q["MetricStat"].get("Unit")
             and q["MetricStat"]["Stat"] in ("Sum", "Average", "Maximum", "Minimum", "SampleCount")
             for q in queries
         )
@@ -541,7 +679,9 @@ def _wrap_get_metric_data(original: Callable[..., list[dict[str, Any]]]) -> Call
             stat = q["MetricStat"]
             metric = stat["Metric"]
             period = int(stat["Period"])
-            key = metric_key(metric["Namespace"], metric["MetricName"], metric.get("Dimensions", []))
+            key = metric_key(
+                metric["Namespace"], metric["MetricName"], metric.get("Dimensions", [])
+            )
             first = int(_epoch(start_time)) // period * period
             last = int(_epoch(end_time))
             values, stamps = [], []
@@ -554,7 +694,15 @@ def _wrap_get_metric_data(original: Callable[..., list[dict[str, Any]]]) -> Call
                 values.reverse()
                 stamps.reverse()
             if q.get("ReturnData", True):
-                out.append({"id": q["Id"], "label": q.get("Label") or f"{metric['MetricName']} {stat['Stat']}", "values": values, "timestamps": stamps, "status_code": "Complete"})
+                out.append(
+                    {
+                        "id": q["Id"],
+                        "label": q.get("Label") or f"{metric['MetricName']} {stat['Stat']}",
+                        "values": values,
+                        "timestamps": stamps,
+                        "status_code": "Complete",
+                    }
+                )
         return out
 
     return get_metric_data
@@ -562,6 +710,18 @@ def _wrap_get_metric_data(original: Callable[..., list[dict[str, Any]]]) -> Call
 
 def install(patches: PatchSet) -> None:
     patches.set(Alarm, "update_state", _wrap_update_state(Alarm.update_state))
-    patches.set(CloudWatchBackend, "put_metric_alarm", _wrap_put_metric_alarm(CloudWatchBackend.put_metric_alarm))
-    patches.set(CloudWatchBackend, "put_metric_data", _wrap_put_metric_data(CloudWatchBackend.put_metric_data))
-    patches.set(CloudWatchBackend, "get_metric_data", _wrap_get_metric_data(CloudWatchBackend.get_metric_data))
+    patches.set(
+        CloudWatchBackend,
+        "put_metric_alarm",
+        _wrap_put_metric_alarm(CloudWatchBackend.put_metric_alarm),
+    )
+    patches.set(
+        CloudWatchBackend,
+        "put_metric_data",
+        _wrap_put_metric_data(CloudWatchBackend.put_metric_data),
+    )
+    patches.set(
+        CloudWatchBackend,
+        "get_metric_data",
+        _wrap_get_metric_data(CloudWatchBackend.get_metric_data),
+    )

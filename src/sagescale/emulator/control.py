@@ -89,7 +89,15 @@ class Fault:
     injected: int = 0
 
     def as_dict(self) -> dict[str, object]:
-        return {"operation": self.operation, "error": self.error, "times": self.times, "after": self.after, "message": self.message, "seen": self.seen, "injected": self.injected}
+        return {
+            "operation": self.operation,
+            "error": self.error,
+            "times": self.times,
+            "after": self.after,
+            "message": self.message,
+            "seen": self.seen,
+            "injected": self.injected,
+        }
 
 
 class Emulator:
@@ -145,17 +153,30 @@ class Emulator:
             raise ValueError("latency must be a non-negative datetime.timedelta")
         self._latency = value
 
-    def create_member_role(self, account_id: str, name: str, trusted_account: str, *, external_id: str | None = None) -> str:
+    def create_member_role(
+        self, account_id: str, name: str, trusted_account: str, *, external_id: str | None = None
+    ) -> str:
         """Create role ``name`` in account ``account_id`` trusting ``trusted_account`` (optionally
         only with ``external_id``), as member-role.yaml does; its ARN."""
         from moto.iam.models import iam_backends
 
-        statement: dict[str, object] = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{trusted_account}:root"}, "Action": "sts:AssumeRole"}
+        statement: dict[str, object] = {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{trusted_account}:root"},
+            "Action": "sts:AssumeRole",
+        }
         if external_id is not None:
             statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
         role = iam_backends[account_id]["aws"].create_role(
-            role_name=name, assume_role_policy_document=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
-            path="/", permissions_boundary=None, description="sagescale member role (emulated)", tags=[], max_session_duration="3600",
+            role_name=name,
+            assume_role_policy_document=json.dumps(
+                {"Version": "2012-10-17", "Statement": [statement]}
+            ),
+            path="/",
+            permissions_boundary=None,
+            description="sagescale member role (emulated)",
+            tags=[],
+            max_session_duration="3600",
         )
         return str(role.arn)
 
@@ -220,17 +241,29 @@ class Emulator:
 
     # -- injected faults ----------------------------------------------------------------
 
-    def add_fault(self, operation: str, error: str, *, times: int = 1, after: int = 0, message: str | None = None) -> Fault:
+    def add_fault(
+        self,
+        operation: str,
+        error: str,
+        *,
+        times: int = 1,
+        after: int = 0,
+        message: str | None = None,
+    ) -> Fault:
         """Fail ``times`` calls of ``operation`` (``service:Operation``) with AWS error ``error``,
         after letting ``after`` calls through; every account and region."""
         service, _, name = operation.partition(":")
         if not service or not name:
-            raise ValueError(f"operation must be service:Operation (like dynamodb:UpdateItem), got {operation!r}")
+            raise ValueError(
+                f"operation must be service:Operation (like dynamodb:UpdateItem), got {operation!r}"
+            )
         if times < 1 or after < 0:
             raise ValueError("times must be at least 1 and after at least 0")
         if not error:
             raise ValueError("error must name an AWS error code, like ThrottlingException")
-        fault = Fault(operation, error, times, after, message or "injected by the sagescale emulator")
+        fault = Fault(
+            operation, error, times, after, message or "injected by the sagescale emulator"
+        )
         with self._lock:
             self.faults.append(fault)
         return fault

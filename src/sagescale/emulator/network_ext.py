@@ -35,7 +35,9 @@ class Throttled(ServiceException):
 class _Buckets:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._state: dict[tuple[str, str, str], tuple[float, float]] = {}  # (operation, account, region) -> (tokens, at)
+        self._state: dict[
+            tuple[str, str, str], tuple[float, float]
+        ] = {}  # (operation, account, region) -> (tokens, at)
         self.throttled = 0
 
     def take(self, key: tuple[str, str, str], rate: float) -> bool:
@@ -60,7 +62,9 @@ buckets = _Buckets()
 
 
 def _wrap_dispatch(original: Callable[..., Any]) -> Callable[..., Any]:
-    def _dispatch(self: BaseResponse, request: Any, full_url: str | None = None, headers: Any = None) -> Any:
+    def _dispatch(
+        self: BaseResponse, request: Any, full_url: str | None = None, headers: Any = None
+    ) -> Any:
         delay = control.latency.total_seconds()
         if delay > 0:
             time.sleep(delay)
@@ -69,10 +73,16 @@ def _wrap_dispatch(original: Callable[..., Any]) -> Callable[..., Any]:
             operation = f"{self.service_name}:{self._get_action()}"
             fault = control.take_fault(operation) if control.faults else None
             if fault is not None:
-                injected = type("InjectedFault", (ServiceException,), {"code": fault.error, "message": fault.message})
+                injected = type(
+                    "InjectedFault",
+                    (ServiceException,),
+                    {"code": fault.error, "message": fault.message},
+                )
                 return self.serialized(ActionResult(injected()))
             rate = control.rate_limits.get(operation)
-            if rate is not None and not buckets.take((operation, self.current_account, self.region), rate):
+            if rate is not None and not buckets.take(
+                (operation, self.current_account, self.region), rate
+            ):
                 return self.serialized(ActionResult(Throttled()))
         return original(self, request, full_url, headers)
 
@@ -80,4 +90,6 @@ def _wrap_dispatch(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def install(patches: PatchSet) -> None:
-    patches.set(BaseResponse, "_dispatch", _wrap_dispatch(BaseResponse._dispatch))  # every service's requests pass here
+    patches.set(
+        BaseResponse, "_dispatch", _wrap_dispatch(BaseResponse._dispatch)
+    )  # every service's requests pass here

@@ -248,7 +248,9 @@ def endpoint_placements(backend: SageMakerModelBackend) -> dict[str, capacity.Pl
     return placements
 
 
-def _placement(backend: SageMakerModelBackend, component: FakeInferenceComponent) -> capacity.Placement:
+def _placement(
+    backend: SageMakerModelBackend, component: FakeInferenceComponent
+) -> capacity.Placement:
     """The placement of the component's endpoint; made on first use from what is there (the
     variant's instances, every component's serving copies on them, all up)."""
     placements = endpoint_placements(backend)
@@ -256,9 +258,18 @@ def _placement(backend: SageMakerModelBackend, component: FakeInferenceComponent
     if placement is not None:
         return placement
     endpoint = _get_endpoint(backend, component.endpoint_name)
-    variant = next(v for v in endpoint.production_variants if v["VariantName"] == component.variant_name)
+    variant = next(
+        v for v in endpoint.production_variants if v["VariantName"] == component.variant_name
+    )
     config = backend.endpoint_configs.get(endpoint.endpoint_config_name)
-    configured = next((v for v in (config.production_variants if config else []) if v["VariantName"] == component.variant_name), {})
+    configured = next(
+        (
+            v
+            for v in (config.production_variants if config else [])
+            if v["VariantName"] == component.variant_name
+        ),
+        {},
+    )
     placement = capacity.variant_placement({**configured, **variant})
     long_ago = datetime(2000, 1, 1, tzinfo=UTC)
     for _ in range(placement.min_instances if placement.managed else placement.max_instances):
@@ -269,8 +280,12 @@ def _placement(backend: SageMakerModelBackend, component: FakeInferenceComponent
             continue
         placement.needs[other.name] = capacity.needs_of(other.specification)
         for _ in range(other.current_copy_count or 0):
-            if placement.add(other.name, long_ago, adopt) is None and placement.unplaced.get(other.name):
-                placement.unplaced[other.name] -= 1  # already serving: a copy is never taken away by adoption
+            if placement.add(other.name, long_ago, adopt) is None and placement.unplaced.get(
+                other.name
+            ):
+                placement.unplaced[other.name] -= (
+                    1  # already serving: a copy is never taken away by adoption
+                )
                 instance = placement.new_instance(long_ago, long_ago)
                 instance.copies.append((other.name, long_ago))
     placement._metered_to = _now().replace(tzinfo=UTC)
@@ -333,12 +348,17 @@ def settle_backend(backend: SageMakerModelBackend, *, force: bool = False) -> No
             endpoint_placements(backend).pop(name, None)
             continue
         _complete_endpoint_change(endpoint, change)
-        if change.endpoint_config_name is not None:  # a new config: new instances, placed afresh from what serves
+        if (
+            change.endpoint_config_name is not None
+        ):  # a new config: new instances, placed afresh from what serves
             endpoint_placements(backend).pop(name, None)
 
 
 def _settle_placements(
-    backend: SageMakerModelBackend, placements: dict[str, capacity.Placement], now: datetime, model: capacity.StartupModel
+    backend: SageMakerModelBackend,
+    placements: dict[str, capacity.Placement],
+    now: datetime,
+    model: capacity.StartupModel,
 ) -> None:
     """Release idle instances; ``DescribeEndpoint`` reports the instances each variant has."""
     for endpoint_name, placement in placements.items():
@@ -346,7 +366,9 @@ def _settle_placements(
         endpoint = backend.endpoints.get(endpoint_name)
         if endpoint is not None:
             for variant in endpoint.production_variants:
-                variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"] = len(placement.instances)
+                variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"] = len(
+                    placement.instances
+                )
 
 
 def _complete_inference_component_change(
@@ -422,7 +444,9 @@ def startup_model() -> capacity.StartupModel:
     if model is not None:
         return model
     delay = control.update_delay
-    return capacity.StartupModel(copy_start=delay, instance_start=delay, scale_in=delay, instance_release=timedelta(0))
+    return capacity.StartupModel(
+        copy_start=delay, instance_start=delay, scale_in=delay, instance_release=timedelta(0)
+    )
 
 
 def _done_at() -> datetime:
@@ -545,8 +569,13 @@ def create_inference_component(
     )
     components[inference_component_name] = component
     done_at = _done_at()
-    if component.desired_copy_count:  # the copies are placed on the endpoint's instances as they start
-        done_at = max(done_at, _place_copies(backend, component, 0, component.desired_copy_count, startup_model()))
+    if (
+        component.desired_copy_count
+    ):  # the copies are placed on the endpoint's instances as they start
+        done_at = max(
+            done_at,
+            _place_copies(backend, component, 0, component.desired_copy_count, startup_model()),
+        )
     _schedule(component, PendingChange("create", done_at))
     settle_backend(backend)
     return component
@@ -654,7 +683,11 @@ def update_inference_component_runtime_config(
 
 
 def _place_copies(
-    backend: SageMakerModelBackend, component: FakeInferenceComponent, before: int, after: int, model: capacity.StartupModel,
+    backend: SageMakerModelBackend,
+    component: FakeInferenceComponent,
+    before: int,
+    after: int,
+    model: capacity.StartupModel,
     specification: dict[str, Any] | None = None,
 ) -> datetime:
     """Add or remove copies on the endpoint's instances; when the change completes (naive UTC)."""
@@ -687,7 +720,12 @@ def _start_update(
     previous = component.desired_copy_count
     done_at = _done_at()
     if copy_count is not None and backend is not None:
-        done_at = max(done_at, _place_copies(backend, component, previous or 0, copy_count, startup_model(), specification))
+        done_at = max(
+            done_at,
+            _place_copies(
+                backend, component, previous or 0, copy_count, startup_model(), specification
+            ),
+        )
     if copy_count is not None:
         component.desired_copy_count = copy_count
         if component.current_copy_count is None:

@@ -82,14 +82,23 @@ class ControlMiddleware:
                 emulator.clear_faults()
             return {"faults": [f.as_dict() for f in emulator.faults]}
         routes: dict[str, Callable[[dict[str, Any]], None]] = {
-            "clock": self._clock, "delay": self._delay, "fail": self._fail, "faults": self._fault,
-            "latency": self._latency, "rate-limits": self._rate_limits, "reset": self._reset,
+            "clock": self._clock,
+            "delay": self._delay,
+            "fail": self._fail,
+            "faults": self._fault,
+            "latency": self._latency,
+            "rate-limits": self._rate_limits,
+            "reset": self._reset,
         }
         post = routes.get(route)
         if method != "POST" or post is None:
             raise LookupError(f"no route {method} {CONTROL_PREFIX}{route}")
         post(_read_json(environ))
-        return {"faults": [f.as_dict() for f in emulator.faults]} if route == "faults" else self._state()
+        return (
+            {"faults": [f.as_dict() for f in emulator.faults]}
+            if route == "faults"
+            else self._state()
+        )
 
     def _clock(self, request: dict[str, Any]) -> None:
         emulator = self._emulator
@@ -111,12 +120,25 @@ class ControlMiddleware:
         self._emulator.update_delay = timedelta(seconds=float(request["seconds"]))
 
     def _fail(self, request: dict[str, Any]) -> None:
-        fail = {"endpoint": self._emulator.fail_endpoint, "inference-component": self._emulator.fail_inference_component}[request["kind"]]
-        fail(request["name"], request["reason"], rollback=bool(request.get("rollback", False)), region=request.get("region"), account_id=request.get("account_id"))
+        fail = {
+            "endpoint": self._emulator.fail_endpoint,
+            "inference-component": self._emulator.fail_inference_component,
+        }[request["kind"]]
+        fail(
+            request["name"],
+            request["reason"],
+            rollback=bool(request.get("rollback", False)),
+            region=request.get("region"),
+            account_id=request.get("account_id"),
+        )
 
     def _fault(self, request: dict[str, Any]) -> None:
         self._emulator.add_fault(
-            str(request["operation"]), str(request["error"]), times=int(request.get("times", 1)), after=int(request.get("after", 0)), message=request.get("message"),
+            str(request["operation"]),
+            str(request["error"]),
+            times=int(request.get("times", 1)),
+            after=int(request.get("after", 0)),
+            message=request.get("message"),
         )
 
     def _latency(self, request: dict[str, Any]) -> None:
@@ -124,7 +146,9 @@ class ControlMiddleware:
 
     def _rate_limits(self, request: dict[str, Any]) -> None:
         limits = request["limits"]
-        if not isinstance(limits, dict) or any(":" not in str(k) or float(v) <= 0 for k, v in limits.items()):
+        if not isinstance(limits, dict) or any(
+            ":" not in str(k) or float(v) <= 0 for k, v in limits.items()
+        ):
             raise ValueError('limits must be {"service:Operation": requests per second > 0}')
         self._emulator.rate_limits = {str(k): float(v) for k, v in limits.items()}
 
@@ -173,7 +197,9 @@ class RunningServer:
     def reset(self) -> None:
         """Forget everything the server holds: moto's backends (its reset route) and the
         extensions' state (this process's :data:`~sagescale.emulator.control.control`)."""
-        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10).read()
+        urllib.request.urlopen(
+            urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10
+        ).read()
         control.reset()
 
     def stop(self) -> None:
@@ -263,9 +289,15 @@ class RemoteControl:
         """Reset the server's extension state."""
         return self._call("POST", "reset", {})
 
-    def add_fault(self, operation: str, error: str, *, times: int = 1, after: int = 0) -> list[dict[str, Any]]:
+    def add_fault(
+        self, operation: str, error: str, *, times: int = 1, after: int = 0
+    ) -> list[dict[str, Any]]:
         """Fail ``times`` calls of ``operation`` (``service:Operation``) with ``error``, after ``after`` go through."""
-        faults: list[dict[str, Any]] = self._call("POST", "faults", {"operation": operation, "error": error, "times": times, "after": after})["faults"]
+        faults: list[dict[str, Any]] = self._call(
+            "POST",
+            "faults",
+            {"operation": operation, "error": error, "times": times, "after": after},
+        )["faults"]
         return faults
 
     def faults(self) -> list[dict[str, Any]]:

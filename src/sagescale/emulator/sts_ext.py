@@ -38,8 +38,16 @@ def _trusts(document: dict[str, Any], caller: str, external_id: str | None) -> b
         actions = _as_list(statement.get("Action", []))
         if not any(a in ("sts:AssumeRole", "sts:*", "*") for a in actions):
             continue
-        principals = _as_list(statement.get("Principal", {}).get("AWS", [])) if isinstance(statement.get("Principal"), dict) else _as_list(statement.get("Principal"))
-        if not any(p in ("*", caller, f"arn:aws:iam::{caller}:root") or str(p).startswith(f"arn:aws:iam::{caller}:role/") for p in principals):
+        principals = (
+            _as_list(statement.get("Principal", {}).get("AWS", []))
+            if isinstance(statement.get("Principal"), dict)
+            else _as_list(statement.get("Principal"))
+        )
+        if not any(
+            p in ("*", caller, f"arn:aws:iam::{caller}:root")
+            or str(p).startswith(f"arn:aws:iam::{caller}:role/")
+            for p in principals
+        ):
             continue
         wanted = statement.get("Condition", {}).get("StringEquals", {}).get("sts:ExternalId")
         if wanted is not None and external_id not in _as_list(wanted):
@@ -49,21 +57,35 @@ def _trusts(document: dict[str, Any], caller: str, external_id: str | None) -> b
 
 
 def _wrap_assume_role(original: Callable[..., Any]) -> Callable[..., Any]:
-    def assume_role(self: STSBackend, region_name: str, role_session_name: str, role_arn: str, policy: str, duration: int, external_id: str) -> Any:
+    def assume_role(
+        self: STSBackend,
+        region_name: str,
+        role_session_name: str,
+        role_arn: str,
+        policy: str,
+        duration: int,
+        external_id: str,
+    ) -> Any:
         caller = self.account_id
         parts = role_arn.split(":", 5)
-        denied = AccessDenied(f"User: arn:aws:iam::{caller}:root is not authorized to perform: sts:AssumeRole on resource: {role_arn}")
+        denied = AccessDenied(
+            f"User: arn:aws:iam::{caller}:root is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+        )
         if len(parts) != 6 or not parts[5].startswith("role/"):
             raise denied
         account, name = parts[4], parts[5].rsplit("/", 1)[-1]
-        role = next((r for r in iam_backends[account]["aws"].roles.values() if r.name == name), None)
+        role = next(
+            (r for r in iam_backends[account]["aws"].roles.values() if r.name == name), None
+        )
         if role is None:
             raise denied
         document = role.assume_role_policy_document
         trust = json.loads(unquote(document) if isinstance(document, str) else json.dumps(document))
         if not _trusts(trust, caller, external_id):
             raise denied
-        return original(self, region_name, role_session_name, role_arn, policy, duration, external_id)
+        return original(
+            self, region_name, role_session_name, role_arn, policy, duration, external_id
+        )
 
     return assume_role
 
