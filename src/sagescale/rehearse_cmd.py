@@ -8,29 +8,19 @@ import json
 import sys
 from typing import Any
 
-from core.policy import load_policy
 from core.sim.base import SimConfigError
 from core.sim.results import Simulation
 from sagescale.common import ProgressBar, UsageError
-from sagescale.sim_args import check_plot_target, choose_target, sim_config
+from sagescale.sim_args import trace_run
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
     """Rehearse the policy on the trace; print the table (or JSON) and how far simulate is from it."""
     from core.sim.run import simulate
-    from core.sim.traces import TraceError, read_trace
     from sagescale.rehearse import RehearsalError, rehearse
     from sagescale.simulate_cmd import plot, render_table
 
-    policy = load_policy(args.policy)
-    name = choose_target(policy, args.target)
-    config, prices = sim_config(args)
-    try:
-        trace = read_trace(args.trace)
-    except TraceError as exc:
-        raise UsageError(str(exc)) from None
-    if args.plot:
-        check_plot_target(args.plot)
+    policy, name, config, prices, trace = trace_run(args)
     try:
         rehearsal = rehearse(
             args.policy,

@@ -73,3 +73,23 @@ def check_plot_target(path: str) -> None:
     parent = Path(path).resolve().parent
     if not parent.is_dir():
         raise UsageError(f"--plot {path}: directory {parent} does not exist")
+
+
+def trace_run(
+    args: argparse.Namespace,
+) -> tuple[Policy, str, SimConfig, dict[str, float] | None, Any]:
+    """What ``simulate`` and ``rehearse`` read from their arguments: the policy, its target, the
+    simulation config and prices, and the trace; the plot's folder checked before the run."""
+    from core.policy import load_policy
+    from core.sim.traces import TraceError, read_trace
+
+    policy = load_policy(args.policy)
+    name = choose_target(policy, args.target)
+    config, prices = sim_config(args)
+    try:
+        trace = read_trace(args.trace)
+    except TraceError as exc:
+        raise UsageError(str(exc)) from None
+    if args.plot:
+        check_plot_target(args.plot)
+    return policy, name, config, prices, trace

@@ -8,29 +8,19 @@ import sys
 from datetime import date, datetime
 from typing import Any
 
-from core.policy import load_policy
 from core.sim.base import SimConfigError
 from core.sim.results import Simulation
 from core.sim.run import simulate
 from sagescale.common import ProgressBar, UsageError, parse_instant, percent
-from sagescale.sim_args import check_plot_target, choose_target, sim_config
+from sagescale.sim_args import trace_run
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Simulate the policy and the baselines over a trace; print a table or JSON; optionally plot."""
-    from core.sim.traces import TraceError, read_trace
 
-    policy = load_policy(args.policy)
-    name = choose_target(policy, args.target)
     if args.static < 0:
         raise UsageError("--static must be 0 or more")
-    config, prices = sim_config(args)
-    try:
-        trace = read_trace(args.trace)
-    except TraceError as exc:
-        raise UsageError(str(exc)) from None
-    if args.plot:
-        check_plot_target(args.plot)
+    policy, name, config, prices, trace = trace_run(args)
     bar = ProgressBar(sys.stderr, "simulating")
     try:
         sim = simulate(
