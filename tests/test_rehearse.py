@@ -153,10 +153,13 @@ def test_rehearse_command_prints_the_table_and_json(
                 str(tmp_path / "t.csv"),
                 "--sim-config",
                 str(tmp_path / "c.yaml"),
+                "--plot",
+                str(tmp_path / "r.png"),
             ]
         )
         == 0
     )
+    assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
     out = capsys.readouterr().out
     assert "functions:" in out and "simulate vs the functions" in out
 

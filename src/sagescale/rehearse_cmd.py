@@ -79,7 +79,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
             f"simulate vs the functions: dropped {agreement['dropped_difference']:+.1%}, cost {agreement['cost_difference']:+.1%}"
         )
     if args.plot:
-        plot(sim, args.plot, policy.timezone)
+        plot(sim, args.plot, policy.timezone, "rehearse")
         print(f"plot written to {args.plot}", file=sys.stderr)
     return 0
 

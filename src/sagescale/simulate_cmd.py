@@ -56,7 +56,7 @@ def worst_spike(sim: Simulation) -> tuple[int, int]:
     return max(onset - 30, 0), min(peak + 120, len(demand))
 
 
-def figure(sim: Simulation, timezone: str) -> Any:
+def figure(sim: Simulation, timezone: str, command: str = "simulate") -> Any:
     """The plot: the whole trace (demand, each strategy's serving capacity, idle windows and floors
     shaded) above a zoom onto the worst spike with each strategy's dropped requests."""
     from zoneinfo import ZoneInfo
@@ -139,7 +139,7 @@ def figure(sim: Simulation, timezone: str) -> Any:
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %d %b", tz=zone))  # type: ignore[no-untyped-call]
     limit = f"; reactive limit {sim.reactive_dropped:,.0f} dropped" if sim.reactive_dropped else ""
     ax.set_title(
-        f"sagescale simulate: target {sim.target}, {n / 1440:.1f} days ({timezone}){limit}"
+        f"sagescale {command}: target {sim.target}, {n / 1440:.1f} days ({timezone}){limit}"
     )
     ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
     ax.grid(alpha=0.3)
@@ -182,11 +182,11 @@ def _shade(sim: Simulation, ax: Any, zoom: Any, x: Any) -> None:
         labelled.add(kind)
 
 
-def plot(sim: Simulation, path: str, timezone: str) -> None:
-    """Write the plot (``figure``) as a PNG."""
+def plot(sim: Simulation, path: str, timezone: str, command: str = "simulate") -> None:
+    """Write the plot (``figure``) as a PNG, titled with the ``command`` that made it."""
     import matplotlib.pyplot as plt
 
-    fig = figure(sim, timezone)
+    fig = figure(sim, timezone, command)
     fig.savefig(path)
     plt.close(fig)
 
