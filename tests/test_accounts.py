@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import boto3
 import pytest
@@ -225,3 +226,27 @@ def test_a_member_account_region_that_is_the_controllers_own_is_refused_where_th
         caught.value.problems[0][0] == "accounts.prod.regions"
         and "is the controller's own" in caught.value.problems[0][1]
     )
+
+
+def test_validate_refuses_a_member_role_the_stack_may_not_assume(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: a member role named otherwise than the stack's MemberRoleName validated, then
+    every AssumeRole failed in production (the functions may assume only iam::*:role/NAME)."""
+    from sagescale.cli import main
+
+    policy = tmp_path / "org.yaml"
+    policy.write_text(POLICY)
+    assert main(["validate", str(policy)]) == 0
+    assert main(["validate", str(policy), "--member-role-name", "ml-controller"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "accounts.prod.role: arn:aws:iam::111111111111:role/sagescale-member is not the role the stack may assume (role/ml-controller"
+        in err
+    )
+    assert "accounts.ghost.role" in err
+    policy.write_text(POLICY.replace("role/sagescale-member", "role/team/sagescale-member", 1))
+    assert (
+        main(["validate", str(policy)]) == 2
+    )  # a path is another role: the stack's grant names role/NAME
+    assert "accounts.prod.role" in capsys.readouterr().err

@@ -848,6 +848,25 @@ class Policy(_Model):
                     )
         return self
 
+    def check_member_role(self, role_name: str, source: str | None = None) -> Policy:
+        """This policy, if every member account's role is named ``role_name`` (no path): the stack's
+        ``MemberRoleName``, the only role its functions may assume (``iam::*:role/NAME``); else
+        ``PolicyError`` naming each account whose role the stack would be refused."""
+        problems = []
+        for name, account in self.accounts.items():
+            resource = account.role.split(":", 5)[-1]
+            if resource != f"role/{role_name}":
+                problems.append(
+                    (
+                        f"accounts.{name}.role",
+                        f"{account.role} is not the role the stack may assume (role/{role_name}, its MemberRoleName): "
+                        "deploy member-role.yaml with that name, or give the stack's MemberRoleName",
+                    )
+                )
+        if problems:
+            raise PolicyError(problems, source)
+        return self
+
     def janitor_places(self) -> list[Place]:
         """Where the janitor sweeps: the controller's own account and region, then every region of
         each account it names."""

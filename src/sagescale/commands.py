@@ -23,6 +23,12 @@ def declare(sub: Any) -> None:
     # -- policy_cmd
     p = sub.add_parser("validate", help="validate a policy file")
     add_policy(p, positional=True)
+    p.add_argument(
+        "--member-role-name",
+        default="sagescale-member",
+        metavar="NAME",
+        help="the stack's MemberRoleName: every member account's role must have this name (default: the template's, sagescale-member)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_validate)
 

@@ -26,6 +26,9 @@ from sagescale.common import (
 
 def cmd_validate(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
+    policy.check_member_role(
+        args.member_role_name, args.policy
+    )  # a PolicyError exits 2, naming the field
     summary = {
         "policy": args.policy,
         "valid": True,
