@@ -11,7 +11,6 @@ so with an ``instances-kept`` warning, the instances still billed, their price, 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -123,11 +122,6 @@ def instances_kept(instances: Instances | None, copies: int) -> TargetWarning | 
         f"0 copies, but {kept} {instances.instance_type or 'instance'} instance(s) of endpoint {instances.endpoint} keep billing ({cost}): "
         f"{why}. Fix: {fix_command(instances)}",
     )
-
-
-def instances_needed(copies: int, per_instance: int) -> int:
-    """Instances that ``copies`` need at ``per_instance`` copies each."""
-    return 0 if copies <= 0 else math.ceil(copies / max(per_instance, 1))
 
 
 def superseded(endpoint: str, names: list[str]) -> TargetWarning:

@@ -552,7 +552,7 @@ def _run(loop: Loop, demand: list[float], progress: Progress | None) -> Rehearsa
 
         state = StateStore(names["StateTable"], clients.dynamodb).get(loop.name)
         pending = (1 if state.pending is not None else 0) + (
-            1 if getattr(state, "pending_step", None) is not None else 0
+            1 if state.pending_step is not None else 0
         )
         reset_runtime()
         for q, level in quiet_levels:

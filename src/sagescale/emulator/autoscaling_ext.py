@@ -503,7 +503,6 @@ class _Activity:
     last_out: Any = None
     last_out_to: int = 0
     last_in: Any = None
-    steps: int = 0
 
 
 def _policy_by_arn(arn: str) -> aas_models.FakeApplicationAutoscalingPolicy | None:
@@ -565,7 +564,6 @@ def invoke_policy(alarm: Any, action_arn: str, now: Any) -> str:
     sagemaker_ext.update_inference_component_runtime_config(
         sagemaker, resource.name, {"CopyCount": wanted}
     )
-    activity.steps += 1
     return f"scaled {desired}->{wanted}"
 
 

@@ -57,7 +57,6 @@ class Instance:
     memory_mb: float
     copies: list[tuple[str, datetime]] = field(default_factory=list)  # (component, serves from)
     empty_since: datetime | None = None
-    launched_at: datetime | None = None
 
     def fits(self, needs: Needs, used: Needs) -> bool:
         return (
@@ -78,8 +77,6 @@ class Placement:
     instances: list[Instance] = field(default_factory=list)
     needs: dict[str, Needs] = field(default_factory=dict)
     unplaced: dict[str, int] = field(default_factory=dict)
-    instance_minutes: float = 0.0
-    _metered_to: datetime | None = None
 
     def used(self, instance: Instance) -> Needs:
         total = [0.0, 0.0, 0.0]
@@ -90,18 +87,16 @@ class Placement:
             total[2] += n.memory_mb
         return Needs(*total)
 
-    def new_instance(self, ready_at: datetime, launched_at: datetime) -> Instance:
+    def new_instance(self, ready_at: datetime) -> Instance:
         from core.sim.packing import instance_table
 
         spec = instance_table().get(self.instance_type)
         if (
             spec is None
         ):  # resources unknown (not in the shipped table): every copy fits, as before placement
-            instance = Instance(ready_at, math.inf, math.inf, math.inf, launched_at=launched_at)
+            instance = Instance(ready_at, math.inf, math.inf, math.inf)
         else:
-            instance = Instance(
-                ready_at, spec.accelerators, spec.vcpus, spec.memory_mb, launched_at=launched_at
-            )
+            instance = Instance(ready_at, spec.accelerators, spec.vcpus, spec.memory_mb)
         self.instances.append(instance)
         return instance
 
@@ -124,7 +119,7 @@ class Placement:
             if not self.managed or len(self.instances) >= self.max_instances:
                 self.unplaced[component] = self.unplaced.get(component, 0) + 1
                 return None
-            best = self.new_instance(now + model.instance_start, now)
+            best = self.new_instance(now + model.instance_start)
             if not best.fits(needs, Needs(0, 0, 0)):
                 self.instances.remove(best)
                 self.unplaced[component] = self.unplaced.get(component, 0) + 1
@@ -160,8 +155,7 @@ class Placement:
                 instance.empty_since = now
 
     def settle(self, now: datetime, model: StartupModel) -> None:
-        """Meter instance time up to ``now``, then release instances empty long enough."""
-        self.meter(now)
+        """Release the instances empty long enough (managed instance scaling, down to its minimum)."""
         if not self.managed:
             return
         for instance in list(self.instances):
@@ -173,14 +167,6 @@ class Placement:
                 and now >= instance.empty_since + model.instance_release
             ):
                 self.instances.remove(instance)
-
-    def meter(self, now: datetime) -> None:
-        """Instance-minutes billed since the last call (an instance bills from launch to release)."""
-        if self._metered_to is not None and now > self._metered_to:
-            minutes = (now - self._metered_to).total_seconds() / 60
-            self.instance_minutes += minutes * len(self.instances)
-        if self._metered_to is None or now > self._metered_to:
-            self._metered_to = now
 
 
 def needs_of(specification: dict[str, Any] | None) -> Needs:

@@ -356,11 +356,7 @@ def datapoint(backend: CloudWatchBackend, alarm: Alarm, start: int, period: int)
             )
         elif q.expression:
             expressions.append(q)
-        if (
-            str(q.return_data).lower() in ("true", "1", "none")
-            and q.return_data is not None
-            and str(q.return_data).lower() != "none"
-        ):
+        if str(q.return_data).lower() in ("true", "1"):
             returned = q
     for q in expressions:
         values[q.id] = _expression(q.expression).evaluate(values)
@@ -452,7 +448,7 @@ def evaluate(now: datetime, delay: timedelta = timedelta(minutes=1)) -> Evaluati
                         if p is not None
                     ],
                 }
-                _set_state(backend, alarm, new, reason, json.dumps(data))
+                alarm.update_state(reason, json.dumps(data), new)
         for previous, alarm, event in _drain(backend):
             out.events.append(event)
             out.changed.append((alarm, previous, alarm.state_value))
@@ -500,12 +496,6 @@ def _iso(when: datetime) -> str:
     return (
         when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}+0000"
     )
-
-
-def _set_state(
-    backend: CloudWatchBackend, alarm: Alarm, state: str, reason: str, reason_data: str
-) -> None:
-    alarm.update_state(reason, reason_data, state)
 
 
 def _drain(backend: CloudWatchBackend) -> list[tuple[str, Alarm, dict[str, Any]]]:

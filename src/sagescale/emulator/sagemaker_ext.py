@@ -273,7 +273,7 @@ def _placement(
     placement = capacity.variant_placement({**configured, **variant})
     long_ago = datetime(2000, 1, 1, tzinfo=UTC)
     for _ in range(placement.min_instances if placement.managed else placement.max_instances):
-        placement.new_instance(long_ago, long_ago)
+        placement.new_instance(long_ago)
     adopt = capacity.StartupModel(timedelta(0), timedelta(0))
     for other in inference_components(backend).values():
         if other.endpoint_name != component.endpoint_name:
@@ -286,16 +286,15 @@ def _placement(
                 placement.unplaced[other.name] -= (
                     1  # already serving: a copy is never taken away by adoption
                 )
-                instance = placement.new_instance(long_ago, long_ago)
+                instance = placement.new_instance(long_ago)
                 instance.copies.append((other.name, long_ago))
-    placement._metered_to = _now().replace(tzinfo=UTC)
     placements[component.endpoint_name] = placement
     return placement
 
 
 def adopt_placements(backend: SageMakerModelBackend) -> None:
     """Place every component's serving copies on instances now (when :attr:`Emulator.startup` is
-    turned on with components in place), so that instance time is metered from here."""
+    turned on with components in place), so that they count as instances from here."""
     settle_backend(backend)
     for component in list(inference_components(backend).values()):
         _placement(backend, component)
@@ -696,7 +695,6 @@ def _place_copies(
         placement.needs[component.name] = capacity.needs_of(specification)
     placement.needs.setdefault(component.name, capacity.needs_of(component.specification))
     now = _now().replace(tzinfo=UTC)
-    placement.meter(now)
     done = now
     for _ in range(after - before):
         ready = placement.add(component.name, now, model)
