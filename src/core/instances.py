@@ -16,6 +16,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from core.policy import Target
+
 INSTANCES_KEPT = "instances-kept"
 SUPERSEDED = "superseded"
 
@@ -50,10 +52,18 @@ class Instances:
 
 @dataclass(frozen=True)
 class TargetWarning:
-    """Something that stops a target's policy from working or from saving money."""
+    """Something that stops a target's policy from working or from saving money: what is wrong
+    (``problem``) and what fixes it (``fix``), and the two as one sentence (``message``)."""
 
     code: str
-    message: str
+    problem: str
+    fix: str
+    lead: str = ""  # what comes before the problem in the message
+    fix_lead: str = "Fix: "
+
+    @property
+    def message(self) -> str:
+        return f"{self.lead}{self.problem} {self.fix_lead}{self.fix}"
 
     def as_dict(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message}
@@ -100,6 +110,11 @@ def fix_command(instances: Instances) -> str:
     )
 
 
+def may_sleep(target: Target, desired: int | None) -> bool:
+    """Whether the target holds 0 copies now, or may (``min: 0``, or an idle window)."""
+    return (desired or 0) == 0 or target.min == 0 or bool(target.idle)
+
+
 def instances_kept(instances: Instances | None, copies: int) -> TargetWarning | None:
     """The warning when ``copies`` (what the target holds after the decision) is 0 and the
     endpoint's instances cannot follow it: they keep billing."""
@@ -119,8 +134,9 @@ def instances_kept(instances: Instances | None, copies: int) -> TargetWarning | 
     cost = f"${price * kept:,.2f}/h" if price is not None else "price unknown"
     return TargetWarning(
         INSTANCES_KEPT,
-        f"0 copies, but {kept} {instances.instance_type or 'instance'} instance(s) of endpoint {instances.endpoint} keep billing ({cost}): "
-        f"{why}. Fix: {fix_command(instances)}",
+        f"{kept} {instances.instance_type or 'instance'} instance(s) of endpoint {instances.endpoint} keep billing ({cost}): {why}.",
+        fix_command(instances),
+        lead="0 copies, but ",
     )
 
 
@@ -132,6 +148,7 @@ def superseded(endpoint: str, names: list[str]) -> TargetWarning:
     return TargetWarning(
         SUPERSEDED,
         f"endpoint {endpoint} still hosts {len(names)} older deployment(s) of this target's model: {', '.join(names)}. "
-        f"sagescale manages the newest and leaves these alone: they keep their copies and the instances under them. "
-        f"Once the new one serves, delete them: {deletes}",
+        f"sagescale manages the newest and leaves these alone: they keep their copies and the instances under them.",
+        deletes,
+        fix_lead="Once the new one serves, delete them: ",
     )

@@ -20,7 +20,7 @@ from core.alarms import wake_alarm_name
 from core.aws.paging import pages
 from core.aws.scaling import ScalingAdapter, scalable_dimension
 from core.aws.wake import alarms_named
-from core.instances import Instances, instances_kept, superseded
+from core.instances import Instances, instances_kept, may_sleep, superseded
 from core.policy import Policy, Target
 
 Severity = Literal["error", "warning"]
@@ -65,8 +65,8 @@ def examine(policy: Policy, names: list[str], clients: Any, *, stack: str) -> li
                     w.code,
                     "warning",
                     name,
-                    w.message.split(" Once the new one serves")[0],
-                    "delete them once the new one serves: " + w.message.split("delete them: ")[-1],
+                    w.problem,
+                    f"delete them once the new one serves: {w.fix}",
                 )
             )
         found += _placement(name, target, adapter, observed.host, hosts, clients)
@@ -129,7 +129,6 @@ def _sleeping(
     desired: int | None,
     hosts: dict[str, Instances | None],
 ) -> Iterator[Finding]:
-    may_sleep = target.min == 0 or bool(target.idle) or (desired or 0) == 0
     if target.is_realtime and target.idle and not target.park:
         yield Finding(
             "realtime-cannot-sleep",
@@ -138,17 +137,16 @@ def _sleeping(
             f"{target.resource} is a real-time variant: it holds 1 instance in its idle windows (it cannot run 0), so they save nothing below that",
             "set park: true (the idle window deletes the endpoint after a snapshot and recreates it after), or move the model to an inference component",
         )
-    if host is None or not may_sleep:
+    if host is None or not may_sleep(target, desired):
         return
     kept = instances_kept(adapter.instances(host, hosts), 0)
     if kept is not None:
-        message, _, fix = kept.message.partition(" Fix: ")
         yield Finding(
             kept.code,
             "warning",
             name,
-            f"the policy takes it to 0 copies, but {message.removeprefix('0 copies, but ')}",
-            fix,
+            f"the policy takes it to 0 copies, but {kept.problem}",
+            kept.fix,
         )
 
 

@@ -18,7 +18,7 @@ from core.aws.scaling import ScalingAdapter
 from core.aws.state import StateStore
 from core.bounds import effective_bounds, transitions
 from core.decide import FAILED, Observed, choose_mode
-from core.instances import Instances, cost_per_hour, instances_kept, superseded
+from core.instances import Instances, cost_per_hour, instances_kept, may_sleep, superseded
 from core.janitor import JANITOR_TAG, parse_mark
 from core.policy import Policy
 
@@ -111,9 +111,7 @@ def _instances(
     found = adapter.instances(observed.host, hosts) if observed.host is not None else None
     if found is None:
         return {"instances": None, "cost_per_hour_usd": None, "warnings": []}
-    target = policy.targets[name]
-    may_sleep = (observed.desired or 0) == 0 or target.min == 0 or bool(target.idle)
-    kept = instances_kept(found, 0) if may_sleep else None
+    kept = instances_kept(found, 0) if may_sleep(policy.targets[name], observed.desired) else None
     return {
         "instances": {
             "current": found.current,
