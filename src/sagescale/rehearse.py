@@ -34,6 +34,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from core.aws.burst import excess_metrics
+from core.aws.scaling import component_name
 from core.policy import Policy, Target
 from core.sim.config import (
     AlarmDef,
@@ -47,8 +49,6 @@ from core.sim.results import Progress, StrategyResult
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-INSTANCE_ROLE = "arn:aws:iam::123456789012:role/sagescale-rehearsal-sagemaker"
-IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4-tgi3.0-gpu-py311-cu124-ubuntu22.04"
 
 # the simulated metrics, as the CloudWatch metrics SageMaker publishes (name, unit factor)
 METRICS: dict[str, tuple[str, float]] = {
@@ -109,9 +109,10 @@ class _Queued:
     attempt: int = field(compare=False, default=0)
 
 
-def alarm_metric(definition: AlarmDef, component: str, per_copy: float) -> dict[str, Any]:
-    """``put_metric_alarm`` arguments watching what the sim config's alarm watches."""
-    dims = [{"Name": "InferenceComponentName", "Value": component}]
+def alarm_metric(definition: AlarmDef, target: Target, per_copy: float) -> dict[str, Any]:
+    """``put_metric_alarm`` arguments watching what the sim config's alarm watches on ``target``'s
+    component (named exactly)."""
+    dims = [{"Name": "InferenceComponentName", "Value": component_name(target)}]
     common: dict[str, Any] = {
         "EvaluationPeriods": definition.evaluation_periods,
         "DatapointsToAlarm": definition.m_of_n[0],
@@ -121,32 +122,10 @@ def alarm_metric(definition: AlarmDef, component: str, per_copy: float) -> dict[
         "AlarmActions": [],
     }
     period = definition.period * 60
-    if definition.metric == "excess_copies":
-
-        def stat(metric_id: str, name: str) -> dict[str, Any]:
-            return {
-                "Id": metric_id,
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": "AWS/SageMaker",
-                        "MetricName": name,
-                        "Dimensions": dims,
-                    },
-                    "Period": period,
-                    "Stat": "Sum",
-                },
-                "ReturnData": False,
-            }
-
-        expression = f"(FILL(inv, 0) + FILL(rejected, 0)) / {per_copy:g} - IF(FILL(per, 0) > 0, FILL(inv, 0) / FILL(per, 1), 0)"
+    if definition.metric == "excess_copies":  # what the burst alarm's metric math computes
         return common | {
             "Threshold": definition.threshold,
-            "Metrics": [
-                stat("inv", "Invocations"),
-                stat("rejected", "NoCapacityInvocationFailures"),
-                stat("per", "InvocationsPerCopy"),
-                {"Id": "excess", "Expression": expression, "ReturnData": True},
-            ],
+            "Metrics": excess_metrics(target, per_copy, period),
         }
     if definition.metric not in METRICS:
         raise RehearsalError(
@@ -195,51 +174,27 @@ class Loop:
     def deploy(self, clients: Any, stack: Any) -> None:
         """Create the target's endpoint and component as a user's deployment has them."""
         from core.bounds import effective_bounds
+        from sagescale.seed import seed_target
 
         c = self.c
         sm = clients.sagemaker
         component = self.target.component or "llm-ic"
-        endpoint = f"{component}-endpoint"
         per_instance = self.r.per_instance
         max_instances = max(1, math.ceil(self.target.max / per_instance))
-        sm.create_model(
-            ModelName=f"{component}-model",
-            ExecutionRoleArn=INSTANCE_ROLE,
-            PrimaryContainer={"Image": IMAGE},
-        )
-        sm.create_endpoint_config(
-            EndpointConfigName=endpoint,
-            ExecutionRoleArn=INSTANCE_ROLE,
-            ProductionVariants=[
-                {
-                    "VariantName": "AllTraffic",
-                    "InstanceType": c.instance_type,
-                    "InitialInstanceCount": 1,
-                    "ManagedInstanceScaling": {
-                        "Status": "ENABLED",
-                        "MinInstanceCount": 0,
-                        "MaxInstanceCount": max_instances,
-                    },
-                    "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
-                }
-            ],
-        )
-        sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=endpoint)
         first = effective_bounds(self.policy, self.name, self.start).min
         self.initial = first
-        sm.create_inference_component(
-            InferenceComponentName=component,
-            EndpointName=endpoint,
-            VariantName="AllTraffic",
-            Specification={
-                "ModelName": f"{component}-model",
-                "ComputeResourceRequirements": {
-                    "NumberOfAcceleratorDevicesRequired": c.per_copy.num_accelerators,
-                    "NumberOfCpuCoresRequired": c.per_copy.num_cpus,
-                    "MinMemoryRequiredInMb": c.per_copy.memory,
-                },
-            },
-            RuntimeConfig={"CopyCount": max(first, 1)},
+        needs = {
+            "NumberOfAcceleratorDevicesRequired": c.per_copy.num_accelerators,
+            "NumberOfCpuCoresRequired": c.per_copy.num_cpus,
+            "MinMemoryRequiredInMb": c.per_copy.memory,
+        }
+        seed_target(
+            sm,
+            self.target,
+            copies=max(first, 1),
+            instance_type=c.instance_type,
+            needs=needs,
+            max_instances=max_instances,
         )
         if first == 0:  # CopyCount must be at least 1 at creation: scaled to 0 once it is up
             sm.update_inference_component_runtime_config(
@@ -299,7 +254,7 @@ class Loop:
             clients.cloudwatch.put_metric_alarm(
                 AlarmName=rule.alarm,
                 AlarmDescription="the operator's alarm (rehearsal)",
-                **alarm_metric(definition, component, per_copy),
+                **alarm_metric(definition, self.target, per_copy),
             )
 
     # -- the functions -----------------------------------------------------------------------

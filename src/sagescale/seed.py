@@ -24,8 +24,12 @@ def seed_target(
     *,
     copies: int | None = None,
     instance_type: str = "ml.g5.12xlarge",
+    needs: dict[str, Any] | None = None,
+    max_instances: int = 4,
 ) -> None:
-    """Create the endpoint (and inference component) behind ``target``, ``copies`` copies/instances."""
+    """Create the endpoint (and inference component) behind ``target``, ``copies`` copies/instances;
+    a component's copies need ``needs`` (``ComputeResourceRequirements``; default 1 GPU, 4 cores,
+    16 GiB) on an endpoint whose managed instance scaling goes from 0 to ``max_instances``."""
     count = target.min if copies is None else copies
     if target.resource_kind == "inference_component":
         selector = target.selector
@@ -50,7 +54,7 @@ def seed_target(
                     "ManagedInstanceScaling": {
                         "Status": "ENABLED",
                         "MinInstanceCount": 0,
-                        "MaxInstanceCount": 4,
+                        "MaxInstanceCount": max_instances,
                     },
                     "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
                 }
@@ -63,7 +67,8 @@ def seed_target(
             VariantName="AllTraffic",
             Specification={
                 "ModelName": model,
-                "ComputeResourceRequirements": {
+                "ComputeResourceRequirements": needs
+                or {
                     "NumberOfAcceleratorDevicesRequired": 1,
                     "NumberOfCpuCoresRequired": 4,
                     "MinMemoryRequiredInMb": 16384,

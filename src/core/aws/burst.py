@@ -35,29 +35,29 @@ log = logging.getLogger("sagescale.burst")
 REARM_REASON = "sagescale: scaled for the burst; re-armed so that a burst still outgrowing the copies fires again"
 
 
-def _metric(metric_id: str, name: str, dimensions: list[dict[str, str]]) -> dict[str, Any]:
+def _metric(
+    metric_id: str, name: str, dimensions: list[dict[str, str]], period: int
+) -> dict[str, Any]:
     return {
         "Id": metric_id,
         "MetricStat": {
             "Metric": {"Namespace": "AWS/SageMaker", "MetricName": name, "Dimensions": dimensions},
-            "Period": 60,
+            "Period": period,
             "Stat": "Sum",
         },
         "ReturnData": False,
     }
 
 
-def burst_alarm_definition(name: str, target: Target, stack: str = "") -> dict[str, Any]:
-    """``put_metric_alarm`` arguments of the burst alarm of target ``name`` (which has ``burst``)."""
-    if target.burst is None:
-        raise ValueError(f"target {name} has no burst rule")
-    per_copy = f"{target.burst.per_copy:g}"
+def excess_metrics(target: Target, per_copy: float, period: int = 60) -> list[dict[str, Any]]:
+    """``Metrics`` of a metric-math alarm whose one returned expression is the copies the target's
+    demand needs beyond those serving, per ``period`` seconds, at ``per_copy`` requests a copy."""
     if target.resource_kind == "inference_component":
         dims = [{"Name": "InferenceComponentName", "Value": component_name(target)}]
         metrics = [
-            _metric("inv", "Invocations", dims),
-            _metric("rejected", "NoCapacityInvocationFailures", dims),
-            _metric("per", "InvocationsPerCopy", dims),
+            _metric("inv", "Invocations", dims, period),
+            _metric("rejected", "NoCapacityInvocationFailures", dims, period),
+            _metric("per", "InvocationsPerCopy", dims, period),
         ]
         demand = "FILL(inv, 0) + FILL(rejected, 0)"
     else:
@@ -66,19 +66,28 @@ def burst_alarm_definition(name: str, target: Target, stack: str = "") -> dict[s
             {"Name": "VariantName", "Value": target.variant_name},
         ]
         metrics = [
-            _metric("inv", "Invocations", dims),
-            _metric("per", "InvocationsPerInstance", dims),
+            _metric("inv", "Invocations", dims, period),
+            _metric("per", "InvocationsPerInstance", dims, period),
         ]
         demand = "FILL(inv, 0)"
     serving = "IF(FILL(per, 0) > 0, FILL(inv, 0) / FILL(per, 1), 0)"
     metrics.append(
         {
             "Id": "excess",
-            "Expression": f"({demand}) / {per_copy} - {serving}",
+            "Expression": f"({demand}) / {per_copy:g} - {serving}",
             "Label": "copies needed beyond those serving",
             "ReturnData": True,
         }
     )
+    return metrics
+
+
+def burst_alarm_definition(name: str, target: Target, stack: str = "") -> dict[str, Any]:
+    """``put_metric_alarm`` arguments of the burst alarm of target ``name`` (which has ``burst``)."""
+    if target.burst is None:
+        raise ValueError(f"target {name} has no burst rule")
+    per_copy = f"{target.burst.per_copy:g}"
+    metrics = excess_metrics(target, target.burst.per_copy)
     return {
         "AlarmName": burst_alarm_name(name, stack),
         "AlarmDescription": f"sagescale: {target.resource} needs at least one copy more than serves (demand / {per_copy} per copy)",

@@ -52,29 +52,27 @@ class PeakReader:
 
     def peak(self, target: Target, days: int, now: datetime) -> float:
         """The largest per-minute sum of the demand metrics (0 with no datapoints)."""
+        return max(self._minutes(target, now - timedelta(days=days), now).values(), default=0.0)
+
+    def quiet(self, target: Target, minutes: int, now: datetime) -> bool:
+        """Whether the target had no request (no invocation, no rejection) in the last ``minutes``
+        minutes: no datapoint, or only zeros. One ``GetMetricData`` request."""
+        end = now.replace(second=0, microsecond=0)
+        return not any(
+            v > 0 for v in self._minutes(target, end - timedelta(minutes=minutes), end).values()
+        )
+
+    def _minutes(self, target: Target, start: datetime, end: datetime) -> dict[datetime, float]:
+        """The target's demand per minute in ``[start, end)``, from its demand metrics (paged)."""
         minutes: dict[datetime, float] = defaultdict(float)
         for page in self.cloudwatch.get_paginator("get_metric_data").paginate(
             MetricDataQueries=demand_queries(target),  # type: ignore[arg-type]
-            StartTime=now - timedelta(days=days),
-            EndTime=now,
+            StartTime=start,
+            EndTime=end,
         ):
             for result in page.get("MetricDataResults", []):
                 for at, value in zip(
                     result.get("Timestamps", []), result.get("Values", []), strict=True
                 ):
                     minutes[at] += value
-        return max(minutes.values(), default=0.0)
-
-    def quiet(self, target: Target, minutes: int, now: datetime) -> bool:
-        """Whether the target had no request (no invocation, no rejection) in the last ``minutes``
-        minutes: no datapoint, or only zeros. One ``GetMetricData`` request."""
-        end = now.replace(second=0, microsecond=0)
-        for page in self.cloudwatch.get_paginator("get_metric_data").paginate(
-            MetricDataQueries=demand_queries(target),  # type: ignore[arg-type]
-            StartTime=end - timedelta(minutes=minutes),
-            EndTime=end,
-        ):
-            for result in page.get("MetricDataResults", []):
-                if any(value > 0 for value in result.get("Values", [])):
-                    return False
-        return True
+        return minutes
